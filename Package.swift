@@ -1,0 +1,73 @@
+// swift-tools-version: 6.1
+
+import PackageDescription
+
+let package = Package(
+    name: "sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceKit", targets: ["SluiceKit"]),
+        .library(name: "SluiceRing", targets: ["SluiceRing"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The lock-free ring at the core: standard library and Synchronization only.
+        .target(name: "SluiceRing"),
+        // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
+        .target(
+            name: "SluiceCore",
+            dependencies: ["SluiceRing", .product(name: "Logging", package: "swift-log")]
+        ),
+        // YAML layering, environment overrides, interpolation and typed, validated reading.
+        .target(
+            name: "SluiceConfig",
+            dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceConfig"]),
+        .target(name: "SluiceSinks", dependencies: ["SluiceCore", "SluiceConfig", "CZlib"]),
+        // Assembly from configuration, the command line, signals and Sluice's own log.
+        .target(
+            name: "SluiceKit",
+            dependencies: [
+                "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "CLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "sluice", dependencies: ["SluiceKit"]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Linux headers the Glibc module leaves out (signalfd).
+        .systemLibrary(name: "CLinux"),
+        // Test doubles shared by the test targets.
+        .target(name: "SluiceTesting", dependencies: ["SluiceCore"]),
+
+        .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTesting"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(
+            name: "SluiceSourcesTests",
+            dependencies: ["SluiceSources", "SluiceConfig", "SluiceTesting"]
+        ),
+        .testTarget(
+            name: "SluiceSinksTests",
+            dependencies: ["SluiceSinks", "SluiceConfig", "SluiceTesting"]
+        ),
+        .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
+        // Runs the built `sluice` binary as a user would.
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    target.swiftSettings = settings
+}
