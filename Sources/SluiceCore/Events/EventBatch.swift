@@ -1,0 +1,63 @@
+/// What a batch records per event besides its bytes.
+struct EventIndexEntry {
+    var end: Int32
+    var level: EventLevel
+    var timestampMilliseconds: Int64
+}
+
+/// A batch of events from one source, as published in one ring slot.
+///
+/// The events are NDJSON in one buffer (each event one JSON object followed by `\n`), so a sink
+/// that writes text writes the buffer as it is, and every sink reads the same bytes: fan-out
+/// copies nothing.
+///
+/// `@unchecked Sendable`: a batch is filled by one producer thread and never changed after it
+/// is published to the ring; the ring's release/acquire ordering hands it to the consumers.
+public final class EventBatch: @unchecked Sendable {
+    /// Index of the source that read these events, in the pipeline's source list.
+    public let sourceIndex: Int
+    public internal(set) var ndjson: ByteWriter
+    var index: [EventIndexEntry] = []
+
+    public init(sourceIndex: Int, byteCapacity: Int = 64 * 1024) {
+        self.sourceIndex = sourceIndex
+        ndjson = ByteWriter(capacity: byteCapacity)
+        index.reserveCapacity(byteCapacity / 128)
+    }
+
+    public var count: Int { index.count }
+    public var isEmpty: Bool { index.isEmpty }
+
+    /// All events as NDJSON, newline after each.
+    public var bytes: UnsafeRawBufferPointer { ndjson.bytes }
+
+    public subscript(position: Int) -> EventRecord {
+        let start = position == 0 ? 0 : Int(index[position - 1].end)
+        let entry = index[position]
+        return EventRecord(
+            json: UnsafeRawBufferPointer(start: ndjson.base + start, count: Int(entry.end) - start - 1),
+            timestampMilliseconds: entry.timestampMilliseconds,
+            level: entry.level
+        )
+    }
+
+    /// The NDJSON bytes of events `range` (with their newlines).
+    public func bytes(ofEvents range: Range<Int>) -> UnsafeRawBufferPointer {
+        guard !range.isEmpty else { return UnsafeRawBufferPointer(start: ndjson.base, count: 0) }
+        let start = range.lowerBound == 0 ? 0 : Int(index[range.lowerBound - 1].end)
+        let end = Int(index[range.upperBound - 1].end)
+        return UnsafeRawBufferPointer(start: ndjson.base + start, count: end - start)
+    }
+
+    /// Records that the bytes appended since the previous event form one event.
+    func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
+        index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, timestampMilliseconds: timestampMilliseconds))
+    }
+}
+
+/// One event of a batch: its JSON object (no newline), when it happened, and its level.
+public struct EventRecord {
+    public let json: UnsafeRawBufferPointer
+    public let timestampMilliseconds: Int64
+    public let level: EventLevel
+}

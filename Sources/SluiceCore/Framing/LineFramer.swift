@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One line found by a `LineFramer`: its bytes (no newline, no trailing carriage return) and,
+/// for a line longer than the limit, which part of it this is.
+public struct FramedLine {
+    public let bytes: UnsafeRawBufferPointer
+    /// 0 for a whole line; 1, 2, ... for the parts of a line cut at `maxLineBytes`.
+    public let part: Int
+    /// For a part: whether it is the line's last.
+    public let isLastPart: Bool
+
+    public init(bytes: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true) {
+        self.bytes = bytes
+        self.part = part
+        self.isLastPart = isLastPart
+    }
+}
+
+/// Splits a byte stream into lines with `memchr` over large reads, without copying complete
+/// lines: a line handed out points into the framer's buffer and is valid until the next read.
+///
+/// A line longer than `maxLineBytes` is cut into parts of at most that size (never inside a
+/// UTF-8 sequence), so memory stays bounded by `maxLineBytes` plus one read, whatever arrives.
+/// CRLF endings lose their CR; a last line without a newline comes out at `finish()`.
+public struct LineFramer: ~Copyable {
+    public let maxLineBytes: Int
+    public let readSize: Int
+    private var buffer: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var start = 0
+    private var end = 0
+    /// Where the newline search resumes: bytes before it hold no newline.
+    private var scanFrom = 0
+    /// Parts already emitted of the line being read.
+    private var partsEmitted = 0
+
+    public init(maxLineBytes: Int, readSize: Int = 256 * 1024) {
+        self.maxLineBytes = max(maxLineBytes, 16)
+        self.readSize = readSize
+        capacity = readSize * 2
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// Bytes waiting for the rest of their line.
+    public var pendingBytes: Int { end - start }
+
+    /// Space for the next read (at least `readSize` bytes). Complete lines handed out before
+    /// are invalid from here on. Follow with `didRead(_:)`.
+    public mutating func spaceForRead() -> UnsafeMutableRawBufferPointer {
+        if start > 0 {
+            let pending = end - start
+            if pending > 0 { buffer.copyMemory(from: buffer + start, byteCount: pending) }
+            scanFrom -= start
+            end = pending
+            start = 0
+        }
+        if capacity - end < readSize {
+            let newCapacity = end + readSize
+            let newBuffer = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            newBuffer.copyMemory(from: buffer, byteCount: end)
+            buffer.deallocate()
+            buffer = newBuffer
+            capacity = newCapacity
+        }
+        return UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end)
+    }
+
+    public mutating func didRead(_ byteCount: Int) {
+        end += byteCount
+    }
+
+    /// Appends bytes that did not come from a read into `spaceForRead()`.
+    public mutating func append(_ raw: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < raw.count {
+            let space = spaceForRead()
+            let chunk = min(space.count, raw.count - offset)
+            space.baseAddress!.copyMemory(from: raw.baseAddress! + offset, byteCount: chunk)
+            didRead(chunk)
+            offset += chunk
+        }
+    }
+
+    /// The next complete line (or part of an over-long one), or nil when more input is needed.
+    public mutating func nextLine() -> FramedLine? {
+        guard start < end else { return nil }
+        let searchLength = end - scanFrom
+        if let found = memchr(buffer + scanFrom, 0x0A, searchLength) {
+            let newline = UnsafeMutableRawPointer(found) - buffer
+            if newline - start > maxLineBytes {
+                scanFrom = newline
+                return cutPart()
+            }
+            let line = trimmedLine(from: start, to: newline)
+            start = newline + 1
+            scanFrom = start
+            return finishLine(line)
+        }
+        scanFrom = end
+        if end - start > maxLineBytes { return cutPart() }
+        return nil
+    }
+
+    /// At end of input: the last line if it had no newline, then nil.
+    public mutating func finish() -> FramedLine? {
+        if let line = nextLine() { return line }
+        guard start < end else { return nil }
+        let line = trimmedLine(from: start, to: end)
+        start = end
+        scanFrom = end
+        return finishLine(line)
+    }
+
+    /// Drops whatever is buffered (a reader that vanished mid-line); returns the bytes dropped.
+    public mutating func discardPending() -> Int {
+        let dropped = end - start
+        start = 0
+        end = 0
+        scanFrom = 0
+        partsEmitted = 0
+        return dropped
+    }
+
+    private mutating func finishLine(_ bytes: UnsafeRawBufferPointer) -> FramedLine {
+        guard partsEmitted > 0 else { return FramedLine(bytes: bytes) }
+        let part = partsEmitted + 1
+        partsEmitted = 0
+        return FramedLine(bytes: bytes, part: part, isLastPart: true)
+    }
+
+    private mutating func cutPart() -> FramedLine {
+        var cut = start + maxLineBytes
+        // Step back over UTF-8 continuation bytes so no character is split.
+        var stepped = 0
+        while stepped < 3, buffer.load(fromByteOffset: cut, as: UInt8.self) & 0xC0 == 0x80 {
+            cut -= 1
+            stepped += 1
+        }
+        if stepped == 3 && buffer.load(fromByteOffset: cut, as: UInt8.self) & 0xC0 == 0x80 {
+            cut += 3  // not UTF-8 here anyway: cut at the limit
+        }
+        let part = UnsafeRawBufferPointer(start: buffer + start, count: cut - start)
+        start = cut
+        partsEmitted += 1
+        return FramedLine(bytes: part, part: partsEmitted, isLastPart: false)
+    }
+
+    private func trimmedLine(from lineStart: Int, to lineEnd: Int) -> UnsafeRawBufferPointer {
+        var lineEnd = lineEnd
+        if lineEnd > lineStart, buffer.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D {
+            lineEnd -= 1
+        }
+        return UnsafeRawBufferPointer(start: buffer + lineStart, count: lineEnd - lineStart)
+    }
+}

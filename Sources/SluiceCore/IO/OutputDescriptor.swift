@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Complete writes to a descriptor that may be a pipe, a file or a terminal.
+public enum OutputDescriptor {
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, name: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written >= 0 {
+                offset += written
+                continue
+            }
+            switch errno {
+            case EINTR:
+                continue
+            case EAGAIN:
+                // A non-blocking descriptor inherited from the parent: wait until it drains.
+                var waitFor = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&waitFor, 1, 1000)
+            case EPIPE:
+                throw SinkError.permanent("\(name) is closed (EPIPE)")
+            default:
+                let error = errno
+                throw SinkError.transient("writing \(name) failed: \(String(cString: strerror(error))) (errno \(error))")
+            }
+        }
+    }
+}

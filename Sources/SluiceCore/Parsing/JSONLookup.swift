@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Finds fields inside JSON that is already known to be valid (events in a batch, values the
+/// scanner accepted), by skipping rather than parsing.
+public enum JSONLookup {
+    /// The value range of top-level `key` in the object `object` (which starts with `{`).
+    /// Keys are compared raw, without decoding escapes.
+    public static func value(forKey key: UnsafeRawBufferPointer, inObject object: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard let base = object.baseAddress else { return nil }
+        var cursor = Cursor(base: base.assumingMemoryBound(to: UInt8.self), end: object.count)
+        cursor.skipWhitespace()
+        guard cursor.take(UInt8(ascii: "{")) else { return nil }
+        while true {
+            cursor.skipWhitespace()
+            guard cursor.peek == UInt8(ascii: "\"") else { return nil }
+            let keyStart = cursor.index + 1
+            guard cursor.skipString() else { return nil }
+            let keyLength = cursor.index - 1 - keyStart
+            cursor.skipWhitespace()
+            guard cursor.take(UInt8(ascii: ":")) else { return nil }
+            cursor.skipWhitespace()
+            let valueStart = cursor.index
+            skipValidValue(&cursor)
+            if keyLength == key.count, memcmp(base + keyStart, key.baseAddress!, keyLength) == 0 {
+                return valueStart..<cursor.index
+            }
+            cursor.skipWhitespace()
+            guard cursor.take(UInt8(ascii: ",")) else { return nil }
+        }
+    }
+
+    /// The value at a dotted path (`ctx.user`), descending through nested objects.
+    public static func value(atPath path: [[UInt8]], inObject object: UnsafeRawBufferPointer) -> Range<Int>? {
+        var range = 0..<object.count
+        for component in path {
+            let current = UnsafeRawBufferPointer(rebasing: object[range])
+            guard let found = component.withUnsafeBytes({ value(forKey: $0, inObject: current) }) else { return nil }
+            range = (range.lowerBound + found.lowerBound)..<(range.lowerBound + found.upperBound)
+        }
+        return range
+    }
+
+    /// The content of a JSON string value without its quotes (escapes left as written).
+    public static func stringContent(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else { return nil }
+        return UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
+    }
+
+    /// Skips one value known to be valid JSON.
+    static func skipValidValue(_ cursor: inout Cursor) {
+        var depth = 0
+        repeat {
+            switch cursor.peek {
+            case UInt8(ascii: "\""):
+                _ = cursor.skipString()
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                cursor.index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                cursor.index += 1
+            case 0:
+                return
+            default:
+                if depth == 0 {
+                    // A scalar at the top: runs to a delimiter.
+                    while cursor.index < cursor.end {
+                        switch cursor.peek {
+                        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D: return
+                        default: cursor.index += 1
+                        }
+                    }
+                    return
+                }
+                cursor.index += 1
+            }
+        } while depth > 0
+    }
+}

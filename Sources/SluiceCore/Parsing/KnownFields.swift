@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The top-level fields of a JSON event that Sluice reads: where the time and the level are,
+/// and which metadata keys the application already wrote.
+struct KnownFields {
+    var atTimestamp: JSONObjectScanner.Field?
+    /// `timestamp`, `time` and `ts`, in that order of preference.
+    var timestampCandidates: (JSONObjectScanner.Field?, JSONObjectScanner.Field?, JSONObjectScanner.Field?)
+    var level: JSONObjectScanner.Field?
+    /// `lvl`, `severity` and `log` (for `log.level`), in that order of preference.
+    var lvl: JSONObjectScanner.Field?
+    var severity: JSONObjectScanner.Field?
+    var log: JSONObjectScanner.Field?
+    var metadataCollisions: UInt64 = 0
+
+    init(_ fields: [JSONObjectScanner.Field], in text: UnsafeRawBufferPointer, metadata: EncodedMetadata) {
+        let base = text.baseAddress!
+        for field in fields {
+            let keyLength = Int(field.keyEnd - field.keyStart)
+            let key = base + Int(field.keyStart)
+            func named(_ name: StaticString) -> Bool {
+                memcmp(key, name.utf8Start, keyLength) == 0
+            }
+            switch keyLength {
+            case 2 where named("ts"): if timestampCandidates.2 == nil { timestampCandidates.2 = field }
+            case 3 where named("lvl"): if lvl == nil { lvl = field }
+            case 3 where named("log"): if log == nil { log = field }
+            case 4 where named("time"): if timestampCandidates.1 == nil { timestampCandidates.1 = field }
+            case 5 where named("level"): if level == nil { level = field }
+            case 8 where named("severity"): if severity == nil { severity = field }
+            case 9 where named("timestamp"): if timestampCandidates.0 == nil { timestampCandidates.0 = field }
+            case 10 where named("@timestamp"): if atTimestamp == nil { atTimestamp = field }
+            default: break
+            }
+            metadataCollisions |= metadata.collisions(withKey: UnsafeRawBufferPointer(start: key, count: keyLength))
+        }
+    }
+
+    /// Milliseconds from the first time field that parses; nil when none does.
+    func timestamp(in text: UnsafeRawBufferPointer) -> Int64? {
+        for candidate in [atTimestamp, timestampCandidates.0, timestampCandidates.1, timestampCandidates.2] {
+            guard let field = candidate else { continue }
+            if let milliseconds = Self.parseTime(field, in: text) { return milliseconds }
+            if atTimestamp != nil { return nil }
+        }
+        return nil
+    }
+
+    /// The normalised level, and whether Sluice should add `level` (the event has none but names
+    /// one under another key).
+    func level(in text: UnsafeRawBufferPointer) -> (EventLevel, write: Bool) {
+        if let level {
+            return (Self.parseLevel(level, in: text, numbers: EventLevel.fromBunyan), false)
+        }
+        var found = EventLevel.unknown
+        if let lvl {
+            found = Self.parseLevel(lvl, in: text, numbers: EventLevel.fromBunyan)
+        }
+        if found == .unknown, let severity {
+            found = Self.parseLevel(severity, in: text) { $0 <= 7 ? EventLevel.fromSyslogSeverity($0) : EventLevel.fromBunyan($0) }
+        }
+        if found == .unknown, let log, log.kind == .object {
+            let object = UnsafeRawBufferPointer(rebasing: text[Int(log.valueStart)..<Int(log.valueEnd)])
+            if let range = Self.levelKey.withUnsafeBytes({ JSONLookup.value(forKey: $0, inObject: object) }),
+               let content = JSONLookup.stringContent(UnsafeRawBufferPointer(rebasing: object[range])) {
+                found = EventLevel.parse(content)
+            }
+        }
+        return (found, found != .unknown)
+    }
+
+    private static let levelKey = Array("level".utf8)
+
+    private static func value(_ field: JSONObjectScanner.Field, in text: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: text[Int(field.valueStart)..<Int(field.valueEnd)])
+    }
+
+    private static func parseTime(_ field: JSONObjectScanner.Field, in text: UnsafeRawBufferPointer) -> Int64? {
+        let raw = value(field, in: text)
+        switch field.kind {
+        case .string: return JSONLookup.stringContent(raw).flatMap(EventTimestamp.parse)
+        case .number: return EventTimestamp.parseEpoch(raw)
+        default: return nil
+        }
+    }
+
+    private static func parseLevel(
+        _ field: JSONObjectScanner.Field,
+        in text: UnsafeRawBufferPointer,
+        numbers: (Int) -> EventLevel
+    ) -> EventLevel {
+        let raw = value(field, in: text)
+        switch field.kind {
+        case .string:
+            return JSONLookup.stringContent(raw).map(EventLevel.parse) ?? .unknown
+        case .number:
+            var number = 0
+            for byte in raw {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), number < 1_000_000 else { return .unknown }
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return numbers(number)
+        default:
+            return .unknown
+        }
+    }
+}

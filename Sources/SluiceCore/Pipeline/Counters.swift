@@ -1,0 +1,75 @@
+import Synchronization
+
+/// A monotonically increasing count shared between threads.
+public final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    public init() {}
+
+    @inline(__always)
+    public func add(_ amount: Int) {
+        if amount != 0 { value.add(amount, ordering: .relaxed) }
+    }
+
+    public var current: Int { value.load(ordering: .relaxed) }
+}
+
+/// What a source has read, and the trouble it found in its input.
+public final class SourceCounters: Sendable {
+    public let name: String
+    public let events = Counter()
+    public let bytes = Counter()
+    public let invalidUTF8Lines = Counter()
+    public let cutLineParts = Counter()
+    public let invalidJSONLines = Counter()
+    /// Bytes of an unfinished line lost when its writer vanished mid-line (sockets only; a pipe's
+    /// last line is always kept).
+    public let partialLineBytesDropped = Counter()
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    func add(_ counts: EncodingCounts) {
+        events.add(counts.events)
+        bytes.add(counts.bytes)
+        invalidUTF8Lines.add(counts.invalidUTF8Lines)
+        cutLineParts.add(counts.cutLineParts)
+        invalidJSONLines.add(counts.invalidJSONLines)
+    }
+}
+
+/// Why a sink did not deliver an event.
+public enum DropReason: String, Sendable, CaseIterable {
+    /// `drop_oldest`: the sink fell a full ring behind and skipped ahead.
+    case ringOverrun = "ring_overrun"
+    /// `drop_newest`: the sink's downstream was busy when the event arrived.
+    case sinkBusy = "sink_busy"
+    /// The sink failed to write and its policy is not to wait (or the failure is permanent).
+    case sinkError = "sink_error"
+    /// The sink's output is gone for good (stdout closed, for example).
+    case outputClosed = "output_closed"
+    /// Shutdown's grace period ended while the sink was still failing.
+    case shutdown
+}
+
+/// What a sink has delivered and dropped.
+public final class SinkCounters: Sendable {
+    public let name: String
+    public let events = Counter()
+    public let bytes = Counter()
+    private let droppedByReason: [DropReason: Counter]
+
+    public init(name: String) {
+        self.name = name
+        droppedByReason = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, Counter()) })
+    }
+
+    public func dropped(_ reason: DropReason) -> Counter {
+        droppedByReason[reason]!
+    }
+
+    public var droppedTotal: Int {
+        droppedByReason.values.reduce(0) { $0 + $1.current }
+    }
+}

@@ -1,0 +1,106 @@
+public import SluiceRing
+import Synchronization
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Sources, the ring and sinks, wired and running: each source and each sink on its own thread.
+///
+/// ```
+/// source ─┐                       ┌─ cursor ─ sink
+/// source ─┼─ claim/publish ─ ring ┼─ cursor ─ sink
+/// source ─┘   (batches)           └─ cursor ─ sink
+/// ```
+///
+/// The stream ends when every source has returned: the ring closes, every sink drains what was
+/// published and finishes, and `finishedDescriptor` becomes readable.
+///
+/// `@unchecked Sendable`: after `init` only atomics, thread-safe counters and the lock-guarded
+/// error list change.
+public final class Pipeline: @unchecked Sendable {
+    public struct SinkSpec {
+        public var configuration: SinkRunner.Configuration
+        public var sink: any Sink
+
+        public init(configuration: SinkRunner.Configuration, sink: any Sink) {
+            self.configuration = configuration
+            self.sink = sink
+        }
+    }
+
+    public let shutdown = ShutdownSignal()
+    public let sourceCounters: [SourceCounters]
+    public let sinkRunners: [SinkRunner]
+    public let ring: EventRing<EventBatch>
+    private let sources: [any Source]
+    private let sourceFailures = Mutex<[String: String]>([:])
+    private let finishedPipe: (read: Int32, write: Int32)
+    private let logger = Logger(label: "sluice.pipeline")
+
+    /// - Parameter ringCapacity: slots in the ring; each slot holds one batch (one read).
+    public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int) {
+        self.sources = sources
+        sourceCounters = sources.map { SourceCounters(name: $0.name) }
+        ring = EventRing(capacity: ringCapacity, consumerGating: sinks.map { $0.configuration.whenFull != .dropOldest })
+        let shutdown = self.shutdown
+        let ring = self.ring
+        sinkRunners = zip(sinks, ring.consumers).map { spec, consumer in
+            SinkRunner(configuration: spec.configuration, sink: spec.sink, ring: ring, consumer: consumer, shutdown: shutdown)
+        }
+        var descriptors: [Int32] = [-1, -1]
+        precondition(pipe(&descriptors) == 0, "cannot create a pipe: errno \(errno)")
+        _ = fcntl(descriptors[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(descriptors[1], F_SETFD, FD_CLOEXEC)
+        finishedPipe = (descriptors[0], descriptors[1])
+    }
+
+    deinit {
+        close(finishedPipe.read)
+        close(finishedPipe.write)
+    }
+
+    /// Readable once every sink has finished.
+    public var finishedDescriptor: Int32 { finishedPipe.read }
+
+    /// Sources whose `run` threw, with the error.
+    public var failures: [String: String] { sourceFailures.withLock { $0 } }
+
+    /// Starts every sink, then every source, then a thread that closes the ring when the
+    /// sources are done and reports when the sinks have drained.
+    public func start() {
+        let sinkThreads = sinkRunners.flatMap { $0.start() }
+        let sourceThreads = sources.enumerated().map { index, source in
+            let context = SourceContext(sourceIndex: index, counters: sourceCounters[index], shutdown: shutdown, ring: ring)
+            return NamedThread(name: "src-\(source.name)") { [self] in
+                do {
+                    try source.run(context)
+                } catch {
+                    sourceFailures.withLock { $0[source.name] = "\(error)" }
+                    logger.error("source stopped", metadata: ["source": "\(source.name)", "error": "\(error)"])
+                }
+            }
+        }
+        _ = NamedThread(name: "drain") { [self] in
+            for thread in sourceThreads { thread.join() }
+            ring.close()
+            for thread in sinkThreads { thread.join() }
+            var byte: UInt8 = 1
+            _ = write(finishedPipe.write, &byte, 1)
+        }
+    }
+
+    /// Blocks until every sink has finished.
+    public func waitUntilFinished() {
+        var descriptor = pollfd(fd: finishedPipe.read, events: Int16(POLLIN), revents: 0)
+        while poll(&descriptor, 1, -1) < 1 {}
+    }
+
+    public var isFinished: Bool {
+        var descriptor = pollfd(fd: finishedPipe.read, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 1
+    }
+}

@@ -1,0 +1,53 @@
+/// A destination for events. A sink runs on its own thread and sees every batch its inputs
+/// produce, in order.
+///
+/// Like a Disruptor event handler, a sink is told when a run of ready batches ends, so it can
+/// buffer within a run and flush once at its end.
+public protocol Sink: AnyObject {
+    /// Writes one batch. `endOfRun` is true when no further batch is ready right now.
+    /// Throwing `SinkError.permanent` drops the batch (counted); any other error is retried
+    /// under `when_full: block` and dropped (counted) under the drop policies.
+    func write(_ batch: EventBatch, endOfRun: Bool) throws
+
+    /// Writes out anything buffered. Called when a run ends with a batch this sink does not
+    /// take, and every `flushIntervalNanoseconds` while idle.
+    func flush() throws
+
+    /// How often `flush` is called while no batch arrives; nil for never.
+    var flushIntervalNanoseconds: UInt64? { get }
+
+    /// The stream has ended: deliver everything and release resources.
+    func finish() throws
+}
+
+extension Sink {
+    public func flush() throws {}
+    public var flushIntervalNanoseconds: UInt64? { nil }
+    public func finish() throws { try flush() }
+}
+
+/// An error a sink reports about its output.
+public struct SinkError: Error, CustomStringConvertible {
+    public let description: String
+    /// Retrying cannot help (the output is gone for good): drop and count instead.
+    public let isPermanent: Bool
+    public let dropReason: DropReason
+
+    public static func permanent(_ description: String, reason: DropReason = .outputClosed) -> SinkError {
+        SinkError(description: description, isPermanent: true, dropReason: reason)
+    }
+
+    public static func transient(_ description: String) -> SinkError {
+        SinkError(description: description, isPermanent: false, dropReason: .sinkError)
+    }
+}
+
+/// What a sink does when it cannot keep up.
+public enum WhenFull: String, Sendable, CaseIterable {
+    /// Hold the sources back until the sink catches up (writers wait in the kernel).
+    case block
+    /// Never hold the sources back; when a full ring behind, skip ahead and count the loss.
+    case dropOldest = "drop_oldest"
+    /// Keep pace with the ring; discard (and count) what the sink cannot take right now.
+    case dropNewest = "drop_newest"
+}

@@ -1,0 +1,37 @@
+public import SluiceRing
+
+/// A source of events: reads its input on its own thread and publishes batches to the ring.
+///
+/// `run` returns when the input ends (EOF of stdin, the wrapped app's pipes closing) or when
+/// the context's shutdown signal says to stop. Once draining starts, a source stops accepting
+/// new writers but keeps reading those already connected until they close.
+public protocol Source: AnyObject, Sendable {
+    /// The source's name from the configuration; events carry it as `source`.
+    var name: String { get }
+
+    /// Reads until the input ends or shutdown stops it.
+    func run(_ context: SourceContext) throws
+}
+
+/// What a running source needs: where to publish, and when to stop.
+public struct SourceContext: Sendable {
+    public let sourceIndex: Int
+    public let counters: SourceCounters
+    public let shutdown: ShutdownSignal
+    let ring: EventRing<EventBatch>
+
+    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, ring: EventRing<EventBatch>) {
+        self.sourceIndex = sourceIndex
+        self.counters = counters
+        self.shutdown = shutdown
+        self.ring = ring
+    }
+
+    /// Publishes a filled batch; false when the ring is closed (the pipeline is stopping).
+    public func publish(_ batch: EventBatch) -> Bool {
+        guard !batch.isEmpty else { return true }
+        guard let claim = ring.claim(eventCount: batch.count) else { return false }
+        ring.publish(batch, for: claim)
+        return true
+    }
+}
