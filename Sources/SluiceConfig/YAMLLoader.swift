@@ -1,0 +1,61 @@
+import Foundation
+import Yams
+
+/// Reads YAML configuration files into `ConfigNode` trees that remember file and line.
+/// Values are kept as written: `${VAR}` interpolation happens when a typed reader reads them.
+public enum YAMLLoader {
+    public static func load(file path: String) -> Result<ConfigNode, ConfigIssue> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return .failure(ConfigIssue(path: "", message: "cannot read configuration file \(path): \(String(cString: strerror(errno)))"))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(ConfigIssue(path: "", message: "configuration file \(path) is not UTF-8 text"))
+        }
+        return parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) -> Result<ConfigNode, ConfigIssue> {
+        let document: Node?
+        do {
+            document = try Yams.compose(yaml: text)
+        } catch {
+            let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            return .failure(ConfigIssue(path: "", message: "YAML syntax error in \(file): \(message)"))
+        }
+        guard let document else { return .success(.map([], ConfigOrigin(file: file))) }
+        var issues: [ConfigIssue] = []
+        let node = convert(document, file: file, path: [], issues: &issues)
+        if let issue = issues.first { return .failure(issue) }
+        guard case .map = node else {
+            if case .null = node { return .success(.map([], ConfigOrigin(file: file))) }
+            return .failure(ConfigIssue(path: "", message: "the top level of \(file) must be a map of sections (sources, sinks, ...)", origin: node.origin))
+        }
+        return .success(node)
+    }
+
+    private static func convert(_ node: Node, file: String, path: [String], issues: inout [ConfigIssue]) -> ConfigNode {
+        let origin = ConfigOrigin(file: file, line: node.mark?.line)
+        switch node {
+        case .scalar(let scalar):
+            let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+            return isNull ? .null(origin) : .scalar(scalar.string, origin)
+        case .sequence(let sequence):
+            return .list(sequence.enumerated().map { index, element in
+                convert(element, file: file, path: path + ["\(index)"], issues: &issues)
+            }, origin)
+        case .mapping(let mapping):
+            var entries: [(key: String, value: ConfigNode)] = []
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    issues.append(ConfigIssue(path: path.joined(separator: "."), message: "map keys must be plain text", origin: origin))
+                    continue
+                }
+                entries.append((keyScalar.string, convert(value, file: file, path: path + [keyScalar.string], issues: &issues)))
+            }
+            return .map(entries, origin)
+        case .alias:
+            issues.append(ConfigIssue(path: path.joined(separator: "."), message: "YAML aliases are not supported", origin: origin))
+            return .null(origin)
+        }
+    }
+}
