@@ -1,0 +1,59 @@
+public import SluiceConfig
+public import SluiceCore
+import SluiceSinks
+import SluiceSources
+import Synchronization
+
+/// What every component builder gets besides its own configuration.
+public struct BuildContext: Sendable {
+    /// This machine's host name, added to every event as `host`.
+    public let host: String
+    /// The whole configuration's context (environment, collected problems, secrets).
+    public let config: ConfigContext
+
+    public init(host: String, config: ConfigContext) {
+        self.host = host
+        self.config = config
+    }
+}
+
+/// Reads a source's configuration (reporting problems to the reader's context, doing no I/O)
+/// and returns how to build it once the whole configuration is valid.
+public typealias SourceFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> @Sendable () throws -> any Source
+
+/// The same for a sink.
+public typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> () throws -> any Sink
+
+/// The source and sink types Sluice knows, by their `type` name in the configuration.
+public final class ComponentRegistry: Sendable {
+    private let state: Mutex<(sources: [String: SourceFactory], sinks: [String: SinkFactory])>
+
+    public init(sources: [String: SourceFactory] = [:], sinks: [String: SinkFactory] = [:]) {
+        state = Mutex((sources, sinks))
+    }
+
+    /// The built-in types; `register` adds more.
+    public static let shared = ComponentRegistry(
+        sources: [
+            "stdin": { name, reader, context in
+                let source = StdinSource(name: name, reading: reader, host: context.host)
+                return { source }
+            },
+        ],
+        sinks: [
+            "console": { _, _, _ in { ConsoleSink() } },
+            "blackhole": { _, _, _ in { BlackholeSink() } },
+        ]
+    )
+
+    public func registerSource(type: String, _ factory: @escaping SourceFactory) {
+        state.withLock { $0.sources[type] = factory }
+    }
+
+    public func registerSink(type: String, _ factory: @escaping SinkFactory) {
+        state.withLock { $0.sinks[type] = factory }
+    }
+
+    public var sourceTypes: [String: SourceFactory] { state.withLock { $0.sources } }
+    public var sinkTypes: [String: SinkFactory] { state.withLock { $0.sinks } }
+}

@@ -1,0 +1,160 @@
+public import SluiceConfig
+public import SluiceCore
+
+/// A fully validated configuration, ready to build: nothing has been opened yet.
+public struct RuntimeConfiguration {
+    public struct PlannedSource {
+        public let name: String
+        public let type: String
+        public let build: @Sendable () throws -> any Source
+    }
+
+    public struct PlannedSink {
+        public let name: String
+        public let type: String
+        public let configuration: SinkRunner.Configuration
+        public let build: () throws -> any Sink
+    }
+
+    public var sources: [PlannedSource]
+    public var sinks: [PlannedSink]
+    /// `buffer.max_bytes`: what the ring may hold, in bytes of encoded events.
+    public var bufferMaxBytes: Int
+    /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
+    public var gracePeriodNanoseconds: UInt64
+    public let context: ConfigContext
+
+    /// Ring slots for `bufferMaxBytes`: one batch per slot, each batch at most about
+    /// `assumedBatchBytes` of encoded events.
+    public var ringCapacity: Int {
+        max(8, bufferMaxBytes / Self.assumedBatchBytes)
+    }
+
+    static let assumedBatchBytes = 512 * 1024
+
+    /// The configuration used when neither `--config` nor `$SLUICE_CONFIG` names a file.
+    public static let builtInDefault = """
+        sources:
+          stdin: { type: stdin, format: auto }
+        sinks:
+          console: { type: console }
+        """
+
+    /// Loads, merges and validates configuration files (later files deep-merge over earlier
+    /// ones), with environment overrides. Without files, `$SLUICE_CONFIG` names one; without
+    /// that, the built-in default applies.
+    public static func load(
+        files: [String],
+        environment: [String: String],
+        registry: ComponentRegistry = .shared,
+        host: String = HostName.current
+    ) throws(ConfigurationError) -> RuntimeConfiguration {
+        let context = ConfigContext(environment: environment)
+        let root = mergedDocument(files: files, environment: environment, context: context)
+        let reader = ConfigReader(root: root, context: context)
+        let build = BuildContext(host: host, config: context)
+
+        let sources = readSources(reader, registry: registry, build: build)
+        let sinks = readSinks(reader, sourceNames: sources.map(\.name), registry: registry, build: build)
+        let buffer = reader.section("buffer")
+        let bufferMaxBytes = buffer.size("max_bytes", default: 64 << 20, range: (1 << 20)...(16 << 30))
+        buffer.rejectUnknownKeys()
+        let shutdown = reader.section("shutdown")
+        let grace = shutdown.duration("grace_period", default: 10_000_000_000)
+        shutdown.rejectUnknownKeys()
+        reader.rejectUnknownKeys()
+        context.reportUnusedVariables()
+        try context.validate()
+        return RuntimeConfiguration(
+            sources: sources, sinks: sinks, bufferMaxBytes: bufferMaxBytes,
+            gracePeriodNanoseconds: grace, context: context
+        )
+    }
+
+    private static func mergedDocument(files: [String], environment: [String: String], context: ConfigContext) -> ConfigNode {
+        var files = files
+        if files.isEmpty, let named = environment["SLUICE_CONFIG"], !named.isEmpty { files = [named] }
+        guard !files.isEmpty else {
+            guard case .success(let node) = YAMLLoader.parse(builtInDefault, file: "<built-in default>") else {
+                preconditionFailure("the built-in default configuration must parse")
+            }
+            return node
+        }
+        var root = ConfigNode.emptyMap
+        for file in files {
+            switch YAMLLoader.load(file: file) {
+            case .success(let node): root = root.merged(with: node)
+            case .failure(let issue): context.report(issue)
+            }
+        }
+        return root
+    }
+
+    private static func readSources(_ reader: ConfigReader, registry: ComponentRegistry, build: BuildContext) -> [PlannedSource] {
+        let factories = registry.sourceTypes
+        let sections = reader.namedSections("sources")
+        if sections.isEmpty {
+            reader.reportInvalid("sources", "at least one source is required")
+        }
+        return sections.compactMap { name, section in
+            defer { section.rejectUnknownKeys() }
+            guard let type = componentType(section, known: Array(factories.keys)), let factory = factories[type] else { return nil }
+            return PlannedSource(name: name, type: type, build: factory(name, section, build))
+        }
+    }
+
+    private static func readSinks(_ reader: ConfigReader, sourceNames: [String], registry: ComponentRegistry, build: BuildContext) -> [PlannedSink] {
+        let factories = registry.sinkTypes
+        var planned: [PlannedSink] = []
+        let sections = reader.namedSections("sinks")
+        for (name, section) in sections {
+            defer { section.rejectUnknownKeys() }
+            let enabled = section.bool("enabled", default: true)
+            let settings = enabled ? section : section.lenient()
+            guard let type = componentType(settings, known: Array(factories.keys)), let factory = factories[type] else { continue }
+            let inputs = settings.stringList("inputs")
+            var inputIndices: Set<Int>?
+            if let inputs {
+                inputIndices = []
+                for input in inputs {
+                    if let index = sourceNames.firstIndex(of: input) {
+                        inputIndices?.insert(index)
+                    } else {
+                        var message = "no source is named \"\(input)\""
+                        if let suggestion = NearestKey.suggestion(for: input, among: sourceNames) {
+                            message += "; did you mean \"\(suggestion)\"?"
+                        }
+                        settings.reportInvalid("inputs", message)
+                    }
+                }
+            }
+            let whenFull = settings.choice("when_full", default: WhenFull.block)
+            let builder = factory(name, settings, build)
+            guard enabled else { continue }
+            planned.append(PlannedSink(
+                name: name, type: type,
+                configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull),
+                build: builder
+            ))
+        }
+        if planned.isEmpty {
+            reader.reportInvalid("sinks", "no sink is enabled; configure one (a `blackhole` sink discards events on purpose)")
+        }
+        return planned
+    }
+
+    /// The `type` key, checked against the known types.
+    private static func componentType(_ section: ConfigReader, known: [String]) -> String? {
+        let type = section.requiredString("type", hint: "one of \(known.sorted().joined(separator: ", "))")
+        guard !type.isEmpty else { return nil }
+        guard known.contains(type) else {
+            var message = "unknown type \"\(type)\" (known: \(known.sorted().joined(separator: ", ")))"
+            if let suggestion = NearestKey.suggestion(for: type, among: known) {
+                message += "; did you mean \"\(suggestion)\"?"
+            }
+            section.reportInvalid("type", message)
+            return nil
+        }
+        return type
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Logging
+import SluiceConfig
+
+/// `sluice run` (the default): route events until the input ends or a signal stops Sluice.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Route events (the default command)."
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        JSONLogHandler.bootstrap(environment: environment)
+        let logger = Logger(label: "sluice")
+        let configuration: RuntimeConfiguration
+        do {
+            configuration = try RuntimeConfiguration.load(files: options.files, environment: environment)
+        } catch {
+            logger.critical("invalid configuration; not starting", metadata: [
+                "problems": .array(error.issues.map { .string($0.description) }),
+            ])
+            throw ExitCode(exitConfigurationError)
+        }
+        JSONLogHandler.redact(configuration.context.secrets)
+        let status = try Supervisor(configuration: configuration).run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import SluiceConfig
+
+/// `sluice validate`: load files, environment and interpolation, validate everything, and print
+/// the effective configuration with secrets redacted (exit 0), or every problem (exit 78).
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Validate the configuration and print it as it would run, secrets redacted."
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() throws {
+        do {
+            let configuration = try RuntimeConfiguration.load(files: options.files, environment: ProcessEnvironment.current)
+            print(configuration.context.effective.render(), terminator: "")
+        } catch {
+            var standardError = StandardError()
+            print(error.description, to: &standardError)
+            throw ExitCode(exitConfigurationError)
+        }
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            _ = fwriteUnlocked(bytes)
+        }
+    }
+
+    private func fwriteUnlocked(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let written = systemWrite(2, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+        return offset
+    }
+}

@@ -1,0 +1,125 @@
+public import Logging
+import SluiceCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Sluice's own log: one JSON object per line on stderr, never on stdout (which may carry the
+/// routed events). Known secrets are replaced with `<redacted>` wherever they appear.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let descriptor: Int32
+
+    /// Secret values (from the configuration) that must never reach the log.
+    static let secrets = Mutex<[String]>([])
+
+    public init(label: String, level: Logger.Level, descriptor: Int32 = 2) {
+        self.label = label
+        self.logLevel = level
+        self.descriptor = descriptor
+    }
+
+    public static func redact(_ values: some Sequence<String>) {
+        let added = values.filter { $0.count >= 4 }
+        secrets.withLock { $0.append(contentsOf: added) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = ByteWriter(capacity: 256)
+        line.append("{\"@timestamp\":\"")
+        line.append(EventTimestamp.format(EventTimestamp.nowMilliseconds()))
+        line.append("\",\"level\":\"")
+        line.append(Self.name(of: event.level))
+        line.append("\",\"logger\":")
+        line.appendJSONString(label)
+        line.append(",\"message\":")
+        line.appendJSONString(Self.redacted("\(event.message)"))
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !["@timestamp", "level", "logger", "message"].contains(key) {
+            line.append(UInt8(ascii: ","))
+            line.appendJSONString(key)
+            line.append(UInt8(ascii: ":"))
+            Self.append(value, to: &line)
+        }
+        line.append("}\n")
+        try? OutputDescriptor.writeAll(line.bytes, to: descriptor, name: "stderr")
+    }
+
+    private static func append(_ value: Logger.Metadata.Value, to line: inout ByteWriter) {
+        switch value {
+        case .string(let text):
+            if let number = Int(text), "\(number)" == text {
+                line.append(text)
+            } else {
+                line.appendJSONString(redacted(text))
+            }
+        case .stringConvertible(let convertible):
+            line.appendJSONString(redacted(convertible.description))
+        case .array(let values):
+            line.append(UInt8(ascii: "["))
+            for (index, element) in values.enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                append(element, to: &line)
+            }
+            line.append(UInt8(ascii: "]"))
+        case .dictionary(let dictionary):
+            line.append(UInt8(ascii: "{"))
+            for (index, (key, element)) in dictionary.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                line.appendJSONString(key)
+                line.append(UInt8(ascii: ":"))
+                append(element, to: &line)
+            }
+            line.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func redacted(_ text: String) -> String {
+        let secrets = Self.secrets.withLock { $0 }
+        guard !secrets.isEmpty else { return text }
+        var result = text
+        for secret in secrets where result.contains(secret) {
+            result = result.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "<redacted>")
+        }
+        return result
+    }
+
+    private static func name(of level: Logger.Level) -> String {
+        switch level {
+        case .trace: "trace"
+        case .debug: "debug"
+        case .info: "info"
+        case .notice: "notice"
+        case .warning: "warn"
+        case .error: "error"
+        case .critical: "fatal"
+        }
+    }
+
+    /// Installs the handler for the whole process, at the level named by `SLUICE_LOG_LEVEL`
+    /// (trace, debug, info, notice, warning, error, critical; default info).
+    public static func bootstrap(environment: [String: String]) {
+        let level = environment["SLUICE_LOG_LEVEL"].flatMap(parseLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    }
+
+    static func parseLevel(_ text: String) -> Logger.Level? {
+        switch text.lowercased() {
+        case "warn": .warning
+        case "fatal": .critical
+        default: Logger.Level(rawValue: text.lowercased())
+        }
+    }
+}

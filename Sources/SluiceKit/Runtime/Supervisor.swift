@@ -1,0 +1,122 @@
+import Logging
+import SluiceConfig
+import SluiceCore
+import SluiceRing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a validated configuration until the stream ends or a signal stops it.
+///
+/// SIGTERM or SIGINT starts draining: sources stop accepting new writers and keep reading what
+/// connected writers send until they close or `shutdown.grace_period` passes; then the ring
+/// closes and every sink writes out everything published. A second signal ends the grace
+/// period at once. The last log line reports what was read, delivered and dropped.
+public struct Supervisor {
+    private let configuration: RuntimeConfiguration
+    private let logger = Logger(label: "sluice")
+
+    public init(configuration: RuntimeConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs to the end and returns the process exit status.
+    public func run() throws -> Int32 {
+        let signals = SignalWatcher()
+        let sources = try configuration.sources.map { try $0.build() }
+        let sinks = try configuration.sinks.map { planned in
+            Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build())
+        }
+        let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity)
+        pipeline.start()
+        logger.info("started", metadata: [
+            "sources": .array(configuration.sources.map { .string("\($0.name) (\($0.type))") }),
+            "sinks": .array(configuration.sinks.map { .string("\($0.name) (\($0.type))") }),
+            "ring_slots": "\(pipeline.ring.capacity)",
+        ])
+        supervise(pipeline, signals: signals)
+        logSummary(pipeline)
+        return pipeline.failures.isEmpty ? 0 : 1
+    }
+
+    private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher) {
+        var graceDeadline: UInt64?
+        var descriptors = [
+            pollfd(fd: pipeline.finishedDescriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            var timeout: Int32 = -1
+            if let deadline = graceDeadline {
+                let now = MonotonicClock.nowNanoseconds()
+                if now >= deadline {
+                    logger.warning("grace period over; stopping sources now")
+                    pipeline.shutdown.stopNow()
+                    graceDeadline = nil
+                    continue
+                }
+                timeout = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
+            }
+            _ = poll(&descriptors, 2, timeout)
+            if descriptors[0].revents != 0 { return }
+            guard descriptors[1].revents != 0 else { continue }
+            for signal in signals.drain() {
+                switch signal {
+                case SIGTERM, SIGINT, SIGQUIT:
+                    if pipeline.shutdown.isDraining {
+                        logger.warning("second signal; stopping sources now", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
+                        pipeline.shutdown.stopNow()
+                        graceDeadline = nil
+                    } else {
+                        logger.info("draining", metadata: [
+                            "signal": "\(SignalWatcher.name(of: signal))",
+                            "grace_period": "\(Units.formatDuration(configuration.gracePeriodNanoseconds))",
+                        ])
+                        pipeline.shutdown.beginDraining()
+                        graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
+                    }
+                default:
+                    logger.debug("signal ignored", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
+                }
+            }
+        }
+    }
+
+    private func logSummary(_ pipeline: Pipeline) {
+        var metadata: Logger.Metadata = [:]
+        metadata["events_in"] = .dictionary(Dictionary(uniqueKeysWithValues: pipeline.sourceCounters.map {
+            ($0.name, .string("\($0.events.current)"))
+        }))
+        metadata["events_out"] = .dictionary(Dictionary(uniqueKeysWithValues: pipeline.sinkRunners.map {
+            ($0.counters.name, .string("\($0.counters.events.current)"))
+        }))
+        var dropped: Logger.Metadata = [:]
+        for runner in pipeline.sinkRunners {
+            var reasons: Logger.Metadata = [:]
+            for reason in DropReason.allCases where runner.counters.dropped(reason).current > 0 {
+                reasons[reason.rawValue] = .string("\(runner.counters.dropped(reason).current)")
+            }
+            if !reasons.isEmpty { dropped[runner.counters.name] = .dictionary(reasons) }
+        }
+        if !dropped.isEmpty { metadata["dropped"] = .dictionary(dropped) }
+        var trouble: Logger.Metadata = [:]
+        for counters in pipeline.sourceCounters {
+            let counts = [
+                ("invalid_utf8_lines", counters.invalidUTF8Lines.current),
+                ("cut_line_parts", counters.cutLineParts.current),
+                ("invalid_json_lines", counters.invalidJSONLines.current),
+                ("partial_line_bytes_dropped", counters.partialLineBytesDropped.current),
+            ].filter { $0.1 > 0 }
+            if !counts.isEmpty {
+                trouble[counters.name] = .dictionary(Dictionary(uniqueKeysWithValues: counts.map { ($0.0, .string("\($0.1)")) }))
+            }
+        }
+        if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
+        if dropped.isEmpty {
+            logger.info("stopped; every event delivered", metadata: metadata)
+        } else {
+            logger.warning("stopped; some events were not delivered", metadata: metadata)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+public import SluiceCore
+
+/// Discards events; its counters (events and bytes) are what it is for: benchmarks, and
+/// measuring a source or a filter on its own.
+public final class BlackholeSink: Sink {
+    public init() {}
+
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {}
+}

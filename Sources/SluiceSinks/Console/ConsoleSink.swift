@@ -1,0 +1,24 @@
+public import SluiceCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes events as NDJSON to standard output, one `write` per batch of events.
+///
+/// A closed stdout (`sluice | head`) is permanent: the sink says so once and counts the rest as
+/// dropped (`output_closed`) rather than stopping Sluice. Other write errors (a full disk under
+/// a redirected stdout) are retried by the sink's `when_full` policy.
+public final class ConsoleSink: Sink {
+    private let descriptor: Int32
+
+    public init(descriptor: Int32 = 1) {
+        self.descriptor = descriptor
+    }
+
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
+        try OutputDescriptor.writeAll(batch.bytes, to: descriptor, name: "stdout")
+    }
+}

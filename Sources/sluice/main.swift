@@ -1,0 +1,3 @@
+import SluiceKit
+
+Sluice.main()
