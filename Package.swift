@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceKit", targets: ["SluiceKit"]),
         .library(name: "SluiceRing", targets: ["SluiceRing"]),
+        .library(name: "SluiceCore", targets: ["SluiceCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,7 +22,7 @@ let package = Package(
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
         .target(
             name: "SluiceCore",
-            dependencies: ["SluiceRing", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SluiceRing", "CLinux", .product(name: "Logging", package: "swift-log")]
         ),
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
@@ -44,7 +45,7 @@ let package = Package(
         // Linux headers the Glibc module leaves out (signalfd).
         .systemLibrary(name: "CLinux"),
         // Test doubles shared by the test targets.
-        .target(name: "SluiceTesting", dependencies: ["SluiceCore"]),
+        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceRing", "CLinux"]),
 
         .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing"]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTesting"]),

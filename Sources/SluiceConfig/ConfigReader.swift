@@ -9,7 +9,7 @@ public struct ConfigReader {
     public let path: [String]
     public let context: ConfigContext
     let node: ConfigNode?
-    private let readKeys = KeyList()
+    private let readKeys: KeyList
     /// When set (a disabled sink), unset `${VAR}`s read as empty instead of failing.
     let lenientInterpolation: Bool
 
@@ -17,8 +17,9 @@ public struct ConfigReader {
         self.init(path: [], node: root, context: context, lenientInterpolation: false)
     }
 
-    init(path: [String], node: ConfigNode?, context: ConfigContext, lenientInterpolation: Bool) {
+    init(path: [String], node: ConfigNode?, context: ConfigContext, lenientInterpolation: Bool, readKeys: KeyList = KeyList()) {
         self.path = path
+        self.readKeys = readKeys
         self.node = node
         self.context = context
         self.lenientInterpolation = lenientInterpolation
@@ -40,7 +41,7 @@ public struct ConfigReader {
 
     /// The same map, reading unset `${VAR}`s as empty (for sections that will not be used).
     public func lenient() -> ConfigReader {
-        ConfigReader(path: path, node: node, context: context, lenientInterpolation: true)
+        ConfigReader(path: path, node: node, context: context, lenientInterpolation: true, readKeys: readKeys)
     }
 
     // MARK: Nesting

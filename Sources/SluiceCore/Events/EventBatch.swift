@@ -16,26 +16,26 @@ struct EventIndexEntry {
 public final class EventBatch: @unchecked Sendable {
     /// Index of the source that read these events, in the pipeline's source list.
     public let sourceIndex: Int
-    public internal(set) var ndjson: ByteWriter
-    var index: [EventIndexEntry] = []
+    private let contents: EventBatchBuilder
+    private var index: [EventIndexEntry] { contents.index }
 
-    public init(sourceIndex: Int, byteCapacity: Int = 64 * 1024) {
+    /// Seals what a builder collected into a batch.
+    public init(sourceIndex: Int, builder: consuming EventBatchBuilder) {
         self.sourceIndex = sourceIndex
-        ndjson = ByteWriter(capacity: byteCapacity)
-        index.reserveCapacity(byteCapacity / 128)
+        contents = builder
     }
 
     public var count: Int { index.count }
     public var isEmpty: Bool { index.isEmpty }
 
     /// All events as NDJSON, newline after each.
-    public var bytes: UnsafeRawBufferPointer { ndjson.bytes }
+    public var bytes: UnsafeRawBufferPointer { contents.ndjson.bytes }
 
     public subscript(position: Int) -> EventRecord {
         let start = position == 0 ? 0 : Int(index[position - 1].end)
         let entry = index[position]
         return EventRecord(
-            json: UnsafeRawBufferPointer(start: ndjson.base + start, count: Int(entry.end) - start - 1),
+            json: UnsafeRawBufferPointer(start: contents.ndjson.base + start, count: Int(entry.end) - start - 1),
             timestampMilliseconds: entry.timestampMilliseconds,
             level: entry.level
         )
@@ -43,14 +43,31 @@ public final class EventBatch: @unchecked Sendable {
 
     /// The NDJSON bytes of events `range` (with their newlines).
     public func bytes(ofEvents range: Range<Int>) -> UnsafeRawBufferPointer {
-        guard !range.isEmpty else { return UnsafeRawBufferPointer(start: ndjson.base, count: 0) }
+        guard !range.isEmpty else { return UnsafeRawBufferPointer(start: contents.ndjson.base, count: 0) }
         let start = range.lowerBound == 0 ? 0 : Int(index[range.lowerBound - 1].end)
         let end = Int(index[range.upperBound - 1].end)
-        return UnsafeRawBufferPointer(start: ndjson.base + start, count: end - start)
+        return UnsafeRawBufferPointer(start: contents.ndjson.base + start, count: end - start)
     }
 
+}
+
+/// Collects encoded events for one batch. A value, so the encoding loop works on it without
+/// the runtime exclusivity checks that every access to a class property costs.
+public struct EventBatchBuilder: ~Copyable {
+    public var ndjson: ByteWriter
+    var index: [EventIndexEntry] = []
+
+    public init(byteCapacity: Int = 64 * 1024) {
+        ndjson = ByteWriter(capacity: byteCapacity)
+        index.reserveCapacity(byteCapacity / 128)
+    }
+
+    public var count: Int { index.count }
+    public var isEmpty: Bool { index.isEmpty }
+
     /// Records that the bytes appended since the previous event form one event.
-    func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
+    @inline(__always)
+    mutating func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
         index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, timestampMilliseconds: timestampMilliseconds))
     }
 }

@@ -56,8 +56,7 @@ public struct EventEncoder: ~Copyable {
         return counts
     }
 
-    public mutating func encode(_ line: FramedLine, into batch: EventBatch) {
-        let before = batch.ndjson.count
+    public mutating func encode(_ line: FramedLine, into batch: inout EventBatchBuilder) {
         var text = line.bytes
         if !UTF8Repair.isValid(text) {
             repaired.removeAll()
@@ -67,16 +66,15 @@ public struct EventEncoder: ~Copyable {
         }
         if line.part != 0 {
             counts.cutLineParts += 1
-            encodePlain(text, part: line.part, isLastPart: line.isLastPart, into: batch)
+            encodePlain(text, part: line.part, isLastPart: line.isLastPart, into: &batch)
         } else if format != .plain, looksLikeObject(text), scanner.scan(text) {
-            encodeObject(text, into: batch)
+            encodeObject(text, into: &batch)
         } else {
             if format == .json { counts.invalidJSONLines += 1 }
-            encodePlain(text, part: 0, isLastPart: true, into: batch)
+            encodePlain(text, part: 0, isLastPart: true, into: &batch)
         }
         counts.events += 1
         counts.bytes += line.bytes.count + 1
-        _ = before
     }
 
     @inline(__always)
@@ -93,7 +91,7 @@ public struct EventEncoder: ~Copyable {
 
     // MARK: Plain lines
 
-    private mutating func encodePlain(_ text: UnsafeRawBufferPointer, part: Int, isLastPart: Bool, into batch: EventBatch) {
+    private mutating func encodePlain(_ text: UnsafeRawBufferPointer, part: Int, isLastPart: Bool, into batch: inout EventBatchBuilder) {
         let level = part <= 1 ? PlainLevelSniffer.level(in: text) : .unknown
         batch.ndjson.append("{\"@timestamp\":\"")
         batch.ndjson.append(readTimeText.bytes)
@@ -114,7 +112,7 @@ public struct EventEncoder: ~Copyable {
 
     // MARK: JSON objects
 
-    private mutating func encodeObject(_ text: UnsafeRawBufferPointer, into batch: EventBatch) {
+    private mutating func encodeObject(_ text: UnsafeRawBufferPointer, into batch: inout EventBatchBuilder) {
         let known = KnownFields(scanner.fields, in: text, metadata: metadataForObjects)
         let timestamp = known.timestamp(in: text)
         let (level, writeLevel) = known.level(in: text)

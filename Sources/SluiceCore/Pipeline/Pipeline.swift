@@ -1,6 +1,7 @@
 public import SluiceRing
 import Synchronization
 import Logging
+import CLinux
 
 #if canImport(Glibc)
 import Glibc
@@ -52,9 +53,7 @@ public final class Pipeline: @unchecked Sendable {
             SinkRunner(configuration: spec.configuration, sink: spec.sink, ring: ring, consumer: consumer, shutdown: shutdown)
         }
         var descriptors: [Int32] = [-1, -1]
-        precondition(pipe(&descriptors) == 0, "cannot create a pipe: errno \(errno)")
-        _ = fcntl(descriptors[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(descriptors[1], F_SETFD, FD_CLOEXEC)
+        precondition(sluice_pipe_cloexec(&descriptors) == 0, "cannot create a pipe: errno \(errno)")
         finishedPipe = (descriptors[0], descriptors[1])
     }
 

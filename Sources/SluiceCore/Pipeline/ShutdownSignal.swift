@@ -1,4 +1,5 @@
 import Synchronization
+import CLinux
 
 #if canImport(Glibc)
 import Glibc
@@ -65,11 +66,8 @@ public final class ShutdownSignal: @unchecked Sendable {
 
     private static func makePipe() -> (read: Int32, write: Int32) {
         var descriptors: [Int32] = [-1, -1]
-        let result = pipe(&descriptors)
+        let result = sluice_pipe_cloexec(&descriptors)
         precondition(result == 0, "cannot create a pipe: errno \(errno)")
-        for descriptor in descriptors {
-            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-        }
         return (descriptors[0], descriptors[1])
     }
 }

@@ -55,7 +55,8 @@ public struct RuntimeConfiguration {
         let build = BuildContext(host: host, config: context)
 
         let sources = readSources(reader, registry: registry, build: build)
-        let sinks = readSinks(reader, sourceNames: sources.map(\.name), registry: registry, build: build)
+        // Inputs may name any configured source, including one with problems of its own.
+        let sinks = readSinks(reader, sourceNames: reader.section("sources").presentKeys, registry: registry, build: build)
         let buffer = reader.section("buffer")
         let bufferMaxBytes = buffer.size("max_bytes", default: 64 << 20, range: (1 << 20)...(16 << 30))
         buffer.rejectUnknownKeys()

@@ -1,0 +1,91 @@
+import SluiceRing
+import SluiceTesting
+import Testing
+
+@testable import SluiceCore
+
+private func run(_ sources: [any Source], _ sinks: [Pipeline.SinkSpec], ringCapacity: Int = 16) -> Pipeline {
+    let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: ringCapacity)
+    pipeline.start()
+    pipeline.waitUntilFinished()
+    return pipeline
+}
+
+private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whenFull: WhenFull = .block) -> Pipeline.SinkSpec {
+    Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: name, inputs: inputs, whenFull: whenFull), sink: sink)
+}
+
+@Suite struct PipelineTests {
+    @Test func everySinkSeesEveryEventInOrder() {
+        let lines = (0..<5000).map { #"{"n":\#($0)}"# }
+        let first = InMemorySink()
+        let second = InMemorySink()
+        let pipeline = run([ScriptedSource(name: "app", lines: lines)], [spec("a", first), spec("b", second)])
+        for sink in [first, second] {
+            #expect(sink.events.count == 5000)
+            #expect(sink.events.first?.contains(#""n":0"#) == true)
+            #expect(sink.events.last?.contains(#""n":4999"#) == true)
+            #expect(sink.isFinished)
+        }
+        #expect(pipeline.sourceCounters[0].events.current == 5000)
+        #expect(pipeline.sinkRunners.map { $0.counters.events.current } == [5000, 5000])
+    }
+
+    @Test func aSinkTakesOnlyItsInputs() {
+        let onlySecond = InMemorySink()
+        let everything = InMemorySink()
+        _ = run(
+            [ScriptedSource(name: "one", lines: ["a", "b"]), ScriptedSource(name: "two", lines: ["c"])],
+            [spec("only-two", onlySecond, inputs: [1]), spec("all", everything)]
+        )
+        #expect(onlySecond.events.count == 1)
+        #expect(onlySecond.events.first?.contains(#""source":"two""#) == true)
+        #expect(everything.events.count == 3)
+    }
+
+    @Test func aBlockingSinkThatFailsIsRetriedAndLosesNothing() {
+        let sink = InMemorySink()
+        sink.failNextWrites(2)
+        let pipeline = run([ScriptedSource(name: "app", lines: ["x", "y"])], [spec("flaky", sink)])
+        #expect(sink.events.count == 2)
+        #expect(pipeline.sinkRunners[0].counters.droppedTotal == 0)
+    }
+
+    @Test func aDroppingSinkThatFailsCountsWhatItDropped() {
+        let sink = InMemorySink()
+        sink.failNextWrites(1_000)
+        let pipeline = run([ScriptedSource(name: "app", lines: ["x", "y", "z"])], [spec("flaky", sink, whenFull: .dropNewest)])
+        let counters = pipeline.sinkRunners[0].counters
+        #expect(counters.events.current + counters.dropped(.sinkError).current == 3)
+        #expect(counters.dropped(.sinkError).current == 3)
+    }
+
+    @Test func aPermanentFailureIsCountedAsOutputClosed() {
+        let sink = InMemorySink()
+        sink.failPermanently()
+        let pipeline = run([ScriptedSource(name: "app", lines: ["x", "y"])], [spec("gone", sink)])
+        #expect(pipeline.sinkRunners[0].counters.dropped(.outputClosed).current == 2)
+    }
+
+    @Test func aSlowDropNewestSinkNeverHoldsTheOthersBackAndAccountsForEverything() {
+        let lines = (0..<2000).map { "line \($0)" }
+        let chunks = stride(from: 0, to: lines.count, by: 10).map { lines[$0..<min($0 + 10, lines.count)].joined(separator: "\n") + "\n" }
+        let fast = InMemorySink()
+        let slow = SlowSink(delayNanoseconds: 2_000_000)
+        let pipeline = run([ScriptedSource(name: "app", chunks: chunks)], [spec("fast", fast), spec("slow", slow, whenFull: .dropNewest)], ringCapacity: 4)
+        #expect(fast.events.count == 2000)
+        let slowCounters = pipeline.sinkRunners[1].counters
+        #expect(slowCounters.events.current + slowCounters.dropped(.sinkBusy).current == 2000)
+        #expect(slowCounters.dropped(.sinkBusy).current > 0)
+    }
+
+    @Test func aSlowDropOldestSinkIsOverrunAndCountsIt() {
+        let chunks = (0..<400).map { "chunk \($0)\n" }
+        let slow = SlowSink(delayNanoseconds: 1_000_000)
+        let fast = InMemorySink()
+        let pipeline = run([ScriptedSource(name: "app", chunks: chunks)], [spec("fast", fast), spec("slow", slow, whenFull: .dropOldest)], ringCapacity: 8)
+        #expect(fast.events.count == 400)
+        let counters = pipeline.sinkRunners[1].counters
+        #expect(counters.events.current + counters.dropped(.ringOverrun).current == 400)
+    }
+}

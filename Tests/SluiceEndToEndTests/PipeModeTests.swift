@@ -1,0 +1,96 @@
+import Foundation
+import SluiceTesting
+import Testing
+
+/// Parses NDJSON output with Foundation, which also proves every line is valid JSON.
+func events(_ lines: [String]) -> [[String: Any]] {
+    lines.map { line in
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? ["__invalid__": line]
+    }
+}
+
+@Suite("pipe mode: app | sluice")
+struct PipeModeTests {
+    let directory = TemporaryDirectory()
+
+    @Test func twoLinesBecomeTwoEventsAndSluiceExitsZero() throws {
+        let sluice = try SluiceBinary.launch()
+        sluice.write("{\"level\":\"error\",\"msg\":\"x\"}\nplain text\n")
+        sluice.closeStdin()
+        let termination = sluice.wait()
+        #expect(termination.exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        #expect(output.count == 2)
+        #expect(output[0]["level"] as? String == "error")
+        #expect(output[0]["msg"] as? String == "x")
+        #expect(output[1]["message"] as? String == "plain text")
+        for event in output {
+            let timestamp = try #require(event["@timestamp"] as? String)
+            #expect(timestamp.count == 24 && timestamp.hasSuffix("Z"))
+            #expect(event["source"] as? String == "stdin")
+        }
+        // Sluice's own log is JSON lines on stderr, never on stdout.
+        let diagnostics = events(sluice.standardErrorLines)
+        #expect(!diagnostics.isEmpty)
+        #expect(diagnostics.allSatisfy { $0["logger"] as? String != nil && $0["__invalid__"] == nil })
+        #expect(diagnostics.last?["message"] as? String == "stopped; every event delivered")
+    }
+
+    @Test func badInputBecomesEventsNeverACrash() throws {
+        var input: [UInt8] = Array("crlf line\r\n".utf8)
+        input += Array("bad utf8 ".utf8) + [0xFF, 0xFE] + [0x0A]
+        input += Array(repeating: UInt8(ascii: "x"), count: 100) + [0x0A]
+        input += [0x00, 0x01, 0x0A]
+        input += Array("{\"deep\":".utf8) + Array(repeating: UInt8(ascii: "["), count: 5000) + [0x0A]
+        input += Array("no newline at the end".utf8)
+        let file = directory.write("input.log", input)
+        let sluice = try SluiceBinary.launch(environment: ["SLUICE_SOURCES_STDIN_MAX_LINE_BYTES": "64"], stdin: .file(file))
+        #expect(sluice.wait().exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        let messages = output.map { $0["message"] as? String }
+        #expect(output.allSatisfy { $0["__invalid__"] == nil })
+        #expect(messages[0] == "crlf line")
+        #expect(messages[1] == "bad utf8 \u{FFFD}\u{FFFD}")
+        #expect(messages[2] == String(repeating: "x", count: 64))
+        #expect(messages[3] == String(repeating: "x", count: 36))
+        #expect((output[3]["@split"] as? [String: Any])?["last"] as? Bool == true)
+        #expect(messages[4] == "\u{0}\u{1}")
+        #expect(messages.last == "no newline at the end")
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        let problems = (summary["input_problems"] as? [String: Any])?["stdin"] as? [String: Any]
+        #expect(problems?["invalid_utf8_lines"] as? Int == 1)
+        #expect((problems?["cut_line_parts"] as? Int ?? 0) >= 2)
+    }
+
+    @Test func aClosedStdoutIsCountedNotFatal() throws {
+        let lines = (0..<20_000).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        let file = directory.write("many.log", lines)
+        let shell = try ChildProcess(
+            executable: "/bin/sh",
+            arguments: ["-c", "\"$0\" < \"$1\" | head -n 1", SluiceBinary.path, file],
+            environment: SluiceBinary.environment()
+        )
+        #expect(shell.wait().exitStatus == 0)
+        #expect(shell.standardOutputLines.count == 1)
+        let summary = events(shell.standardErrorLines).last ?? [:]
+        #expect(summary["message"] as? String == "stopped; some events were not delivered")
+        let dropped = (summary["dropped"] as? [String: Any])?["console"] as? [String: Any]
+        let closed = dropped?["output_closed"] as? Int ?? 0
+        let delivered = (summary["events_out"] as? [String: Any])?["console"] as? Int ?? 0
+        #expect(closed > 0)
+        #expect(closed + delivered == 20_000)
+    }
+
+    @Test func memoryStaysFlatForALargeInput() throws {
+        let line = #"{"ts":"2024-06-01T00:00:00.000Z","level":"info","svc":"checkout","msg":"request completed","path":"/api/v1/orders/12345","status":200,"dur_ms":12.5}"#
+        let chunk = String(repeating: line + "\n", count: 10_000)
+        let sluice = try SluiceBinary.launch(stdout: .null)
+        for _ in 0..<40 { sluice.write(chunk) }  // about 60 MB
+        sluice.closeStdin()
+        let termination = sluice.wait(seconds: 120)
+        #expect(termination.exitStatus == 0)
+        #expect(termination.maxResidentKilobytes < 64 * 1024, "peak RSS \(termination.maxResidentKilobytes) KiB")
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect((summary["events_out"] as? [String: Any])?["console"] as? Int == 400_000)
+    }
+}

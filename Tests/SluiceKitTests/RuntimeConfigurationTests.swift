@@ -1,0 +1,103 @@
+import SluiceConfig
+import SluiceCore
+import SluiceTesting
+import Testing
+
+@testable import SluiceKit
+
+private func load(_ files: [String] = [], environment: [String: String] = [:]) -> Result<RuntimeConfiguration, ConfigurationError> {
+    Result { () throws(ConfigurationError) in try RuntimeConfiguration.load(files: files, environment: environment, host: "test") }
+}
+
+private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>) -> [String] {
+    if case .failure(let error) = result { return error.issues.map(\.description) }
+    return []
+}
+
+@Suite struct RuntimeConfigurationTests {
+    let directory = TemporaryDirectory()
+
+    @Test func theBuiltInDefaultIsStdinToConsole() throws {
+        let configuration = try load().get()
+        #expect(configuration.sources.map(\.type) == ["stdin"])
+        #expect(configuration.sinks.map(\.type) == ["console"])
+        #expect(configuration.sinks[0].configuration.whenFull == .block)
+        #expect(configuration.gracePeriodNanoseconds == 10_000_000_000)
+    }
+
+    @Test func sluiceConfigNamesTheFileWhenNoFlagDoes() throws {
+        let file = directory.write("c.yaml", "sources: { in: { type: stdin } }\nsinks: { out: { type: blackhole } }\n")
+        let configuration = try load(environment: ["SLUICE_CONFIG": file]).get()
+        #expect(configuration.sinks.map(\.name) == ["out"])
+    }
+
+    @Test func filesLayerInOrderAndTheEnvironmentSwitchesSinks() throws {
+        let base = directory.write("base.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              console: { type: console }
+              hole: { type: blackhole, enabled: false }
+            """)
+        let prod = directory.write("prod.yaml", "sinks: { hole: { enabled: true } }\nbuffer: { max_bytes: 8MiB }\n")
+        let configuration = try load([base, prod], environment: ["SLUICE_SINKS_CONSOLE_ENABLED": "false"]).get()
+        #expect(configuration.sinks.map(\.name) == ["hole"])
+        #expect(configuration.bufferMaxBytes == 8 << 20)
+        #expect(configuration.ringCapacity == 16)
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let file = directory.write("bad.yaml", """
+            sources:
+              app: { type: stdn }
+              other: { type: stdin, format: jsno }
+            sinks:
+              out: { type: console, inputs: [ap], when_full: sometimes }
+            shutdown: { grace_perod: 5s }
+            """)
+        let found = problems(load([file]))
+        #expect(found.contains { $0.hasPrefix("sources.app.type: unknown type \"stdn\"") && $0.contains("did you mean \"stdin\"") })
+        #expect(found.contains { $0.hasPrefix("sources.other.format:") && $0.contains("did you mean \"json\"") })
+        #expect(found.contains { $0.hasPrefix("sinks.out.inputs: no source is named \"ap\"") && $0.contains("did you mean \"app\"") })
+        #expect(found.contains { $0.hasPrefix("sinks.out.when_full:") })
+        #expect(found.contains { $0.hasPrefix("shutdown.grace_perod: unknown key") && $0.contains("grace_period") })
+        #expect(found.allSatisfy { $0.contains("bad.yaml:") })
+    }
+
+    @Test func aDisabledSinkToleratesUnsetVariablesButIsStillChecked() {
+        let file = directory.write("d.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              console: { type: console }
+              off: { type: blackhole, enabled: false, inputs: ["${NOT_SET}"], colour: blue }
+            """)
+        // The unset variable is skipped (the sink will not run); the misspelt key is not.
+        let found = problems(load([file]))
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("sinks.off.colour: unknown key") == true)
+    }
+
+    @Test func aConfigurationWithoutAnEnabledSinkIsRejected() {
+        let file = directory.write("e.yaml", "sources: { app: { type: stdin } }\nsinks: { c: { type: console, enabled: false } }\n")
+        #expect(problems(load([file])).contains { $0.hasPrefix("sinks: no sink is enabled") })
+    }
+
+    @Test func aMissingFileIsAProblemNotACrash() {
+        #expect(problems(load(["/nonexistent/sluice.yaml"])).first?.contains("cannot read configuration file /nonexistent/sluice.yaml") == true)
+    }
+
+    @Test func theShippedDefaultsFileIsValidAndMatchesTheBuiltInDefault() throws {
+        let shipped = try load([RepositoryFiles.path("Config/sluice.yaml")]).get()
+        let builtIn = try load().get()
+        #expect(shipped.context.effective.render() == builtIn.context.effective.render())
+    }
+}
+
+/// Files of this repository, found from this source file's location.
+enum RepositoryFiles {
+    static func path(_ relative: String, file: String = #filePath) -> String {
+        var root = file
+        for _ in 0..<3 { root = String(root[..<root.lastIndex(of: "/")!]) }
+        return root + "/" + relative
+    }
+}
+
