@@ -29,7 +29,7 @@ let package = Package(
             name: "SluiceConfig",
             dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceConfig"]),
+        .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceRing", "SluiceConfig", "CLinux"]),
         .target(name: "SluiceSinks", dependencies: ["SluiceCore", "SluiceConfig", "CZlib"]),
         // Assembly from configuration, the command line, signals and Sluice's own log.
         .target(

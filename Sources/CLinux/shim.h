@@ -3,13 +3,58 @@
 // Linux interfaces the Glibc module does not export.
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 
+#include <sys/socket.h>
+
 int pipe2(int pipefd[2], int flags);
+int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+/// Accepts a connection as a non-blocking, close-on-exec descriptor in one step.
+static inline int sluice_accept(int listener) {
+    return accept4(listener, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
 
 /// A pipe whose both ends are close-on-exec from the start: no other child spawned at the same
 /// moment by another thread can inherit them.
 static inline int sluice_pipe_cloexec(int descriptors[2]) {
     return pipe2(descriptors, O_CLOEXEC);
+}
+
+/// Makes the spawned child start in `path` (glibc 2.29+).
+static inline int sluice_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+/// Makes orphaned descendants re-parent to this process instead of PID 1, so a wrapping Sluice
+/// reaps them whether or not it is PID 1 itself.
+static inline int sluice_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+/// epoll without its packed struct (which Swift cannot import faithfully): register, change and
+/// remove a descriptor, and wait for ready descriptors into plain arrays.
+static inline int sluice_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+static inline int sluice_epoll_control(int epoll, int operation, int descriptor, unsigned int events) {
+    struct epoll_event event = { .events = events, .data.fd = descriptor };
+    return epoll_ctl(epoll, operation, descriptor, &event);
+}
+
+static inline int sluice_epoll_wait(int epoll, int *descriptors, unsigned int *events, int capacity, int timeout) {
+    struct epoll_event ready[256];
+    if (capacity > 256) capacity = 256;
+    int count = epoll_wait(epoll, ready, capacity, timeout);
+    for (int index = 0; index < count; index++) {
+        descriptors[index] = ready[index].data.fd;
+        events[index] = ready[index].events;
+    }
+    return count;
 }
 #endif

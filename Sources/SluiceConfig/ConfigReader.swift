@@ -60,6 +60,14 @@ public struct ConfigReader {
         }
     }
 
+    /// A nested map when the key is present; nil (with the key still known, for suggestions)
+    /// when it is absent.
+    public func optionalSection(_ key: String) -> ConfigReader? {
+        readKeys.add(key)
+        guard contains(key) else { return nil }
+        return section(key)
+    }
+
     /// A map of user-named sections (`sources.<name>`, `sinks.<name>`), in file order.
     public func namedSections(_ key: String) -> [(name: String, reader: ConfigReader)] {
         let parent = section(key)

@@ -3,58 +3,6 @@ import Testing
 
 @testable import SluiceCore
 
-/// Encodes lines and returns each event parsed back with Foundation (which also proves the
-/// output is valid JSON), plus the raw text and the batch's per-event level.
-private struct Encoded {
-    var objects: [[String: Any]] = []
-    var texts: [String] = []
-    var levels: [EventLevel] = []
-    var counts = EncodingCounts()
-}
-
-private func encode(
-    _ lines: [FramedLine],
-    format: InputFormat = .auto,
-    metadata: EventMetadata = EventMetadata(host: "h1", sourceName: "app"),
-    readTime: Int64 = 1_700_000_000_000
-) -> Encoded {
-    var encoder = EventEncoder(format: format, metadata: metadata)
-    encoder.setReadTime(readTime)
-    var builder = EventBatchBuilder()
-    for line in lines { encoder.encode(line, into: &builder) }
-    let batch = EventBatch(sourceIndex: 0, builder: builder)
-    var result = Encoded()
-    result.counts = encoder.takeCounts()
-    for position in 0..<batch.count {
-        let record = batch[position]
-        let text = String(decoding: record.json, as: UTF8.self)
-        result.texts.append(text)
-        result.levels.append(record.level)
-        let object = try? JSONSerialization.jsonObject(with: Data(record.json)) as? [String: Any]
-        result.objects.append(object ?? ["__invalid__": text])
-    }
-    #expect(batch.bytes.last == 0x0A)
-    return result
-}
-
-private func encode(_ lines: [String], format: InputFormat = .auto, metadata: EventMetadata = EventMetadata(host: "h1", sourceName: "app")) -> Encoded {
-    let storage = lines.map { Array($0.utf8) }
-    return withFramedLines(storage) { encode($0, format: format, metadata: metadata) }
-}
-
-private func withFramedLines<T>(_ lines: [[UInt8]], _ body: ([FramedLine]) -> T) -> T {
-    var framed: [FramedLine] = []
-    var buffers: [UnsafeMutableRawBufferPointer] = []
-    defer { buffers.forEach { $0.deallocate() } }
-    for line in lines {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(line.count, 1), alignment: 1)
-        buffer.copyBytes(from: line)
-        buffers.append(buffer)
-        framed.append(FramedLine(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<line.count])))
-    }
-    return body(framed)
-}
-
 @Suite struct EventEncoderTests {
     @Test func aJSONLineKeepsItsFieldsAndGainsMetadata() {
         let result = encode([#"{"ts":"2024-06-01T00:00:00.123Z","level":"error","msg":"x","n":1.5,"ctx":{"a":[1]}}"#])
@@ -125,12 +73,12 @@ private func withFramedLines<T>(_ lines: [[UInt8]], _ body: ([FramedLine]) -> T)
             "plain \"quoted\" \\ text\twith\u{01}control", "[1,2]", #"{"broken":"#, "   ",
         ])
         #expect(result.objects.allSatisfy { $0["@timestamp"] as? String == "2023-11-14T22:13:20.000Z" })
-        #expect(result.counts.invalidJSONLines == 0)
+        #expect(result.counts.unparsedLines == 0)
     }
 
     @Test func aJSONSourceCountsLinesThatAreNotObjects() {
         let result = encode(["not json", #"{"ok":true}"#], format: .json)
-        #expect(result.counts.invalidJSONLines == 1)
+        #expect(result.counts.unparsedLines == 1)
         #expect(result.objects[0]["message"] as? String == "not json")
     }
 

@@ -86,6 +86,14 @@ public struct ByteWriter: ~Copyable {
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Turns every CR and LF written since `offset` into a space.
+    public mutating func replaceLineBreaksWithSpaces(from offset: Int) {
+        for index in offset..<count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == 0x0A || byte == 0x0D { base.storeBytes(of: 0x20, toByteOffset: index, as: UInt8.self) }
+        }
+    }
+
     /// Appends a decimal integer.
     public mutating func append(decimal value: Int) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

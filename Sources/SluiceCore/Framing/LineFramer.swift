@@ -12,12 +12,24 @@ public struct FramedLine {
     public let part: Int
     /// For a part: whether it is the line's last.
     public let isLastPart: Bool
+    /// Several lines joined by a multiline rule: the bytes hold newlines.
+    public let isJoined: Bool
 
-    public init(bytes: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true) {
+    public init(bytes: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true, isJoined: Bool = false) {
         self.bytes = bytes
         self.part = part
         self.isLastPart = isLastPart
+        self.isJoined = isJoined
     }
+}
+
+/// How a byte stream is split into messages.
+public enum Framing: String, Sendable, CaseIterable {
+    /// One message per line.
+    case newline
+    /// RFC 6587 octet counting (`LEN SP MSG`, as syslog over TCP sends it); a frame that does not
+    /// start with a digit falls back to newline framing, as rsyslog does.
+    case octetCounting = "octet_counting"
 }
 
 /// Splits a byte stream into lines with `memchr` over large reads, without copying complete
@@ -29,6 +41,7 @@ public struct FramedLine {
 public struct LineFramer: ~Copyable {
     public let maxLineBytes: Int
     public let readSize: Int
+    public let framing: Framing
     private var buffer: UnsafeMutableRawPointer
     private var capacity: Int
     private var start = 0
@@ -37,10 +50,13 @@ public struct LineFramer: ~Copyable {
     private var scanFrom = 0
     /// Parts already emitted of the line being read.
     private var partsEmitted = 0
+    /// Bytes still to come of the current octet-counted frame.
+    private var frameRemaining = 0
 
-    public init(maxLineBytes: Int, readSize: Int = 256 * 1024) {
+    public init(maxLineBytes: Int, readSize: Int = 256 * 1024, framing: Framing = .newline) {
         self.maxLineBytes = max(maxLineBytes, 16)
         self.readSize = readSize
+        self.framing = framing
         capacity = readSize * 2
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
@@ -92,6 +108,11 @@ public struct LineFramer: ~Copyable {
     /// The next complete line (or part of an over-long one), or nil when more input is needed.
     public mutating func nextLine() -> FramedLine? {
         guard start < end else { return nil }
+        if framing == .octetCounting {
+            if frameRemaining == 0 && partsEmitted == 0 { readFrameHeader() }
+            if frameRemaining > 0 { return nextFramePart() }
+            guard start < end else { return nil }
+        }
         let searchLength = end - scanFrom
         if let found = memchr(buffer + scanFrom, 0x0A, searchLength) {
             let newline = UnsafeMutableRawPointer(found) - buffer
@@ -109,13 +130,15 @@ public struct LineFramer: ~Copyable {
         return nil
     }
 
-    /// At end of input: the last line if it had no newline, then nil.
+    /// At end of input: the last line if it had no newline (or the incomplete last frame),
+    /// then nil.
     public mutating func finish() -> FramedLine? {
         if let line = nextLine() { return line }
         guard start < end else { return nil }
         let line = trimmedLine(from: start, to: end)
         start = end
         scanFrom = end
+        frameRemaining = 0
         return finishLine(line)
     }
 
@@ -126,6 +149,7 @@ public struct LineFramer: ~Copyable {
         end = 0
         scanFrom = 0
         partsEmitted = 0
+        frameRemaining = 0
         return dropped
     }
 
@@ -134,6 +158,51 @@ public struct LineFramer: ~Copyable {
         let part = partsEmitted + 1
         partsEmitted = 0
         return FramedLine(bytes: bytes, part: part, isLastPart: true)
+    }
+
+    /// At a frame boundary: skips stray line ends, then reads `LEN SP` if the frame starts with
+    /// a digit. Leaves `frameRemaining` at 0 when more bytes are needed or the frame is not
+    /// octet-counted.
+    private mutating func readFrameHeader() {
+        while start < end, [0x0A, 0x0D].contains(buffer.load(fromByteOffset: start, as: UInt8.self)) { start += 1 }
+        scanFrom = max(scanFrom, start)
+        var index = start
+        var length = 0
+        while index < end, index - start < 10 {
+            let byte = buffer.load(fromByteOffset: index, as: UInt8.self)
+            if byte == 0x20, index > start {
+                frameRemaining = length
+                start = index + 1
+                scanFrom = start
+                return
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return }
+            length = length * 10 + Int(byte - UInt8(ascii: "0"))
+            index += 1
+        }
+    }
+
+    /// The current octet-counted frame, whole or (beyond `maxLineBytes`) in parts.
+    private mutating func nextFramePart() -> FramedLine? {
+        let available = end - start
+        if frameRemaining <= maxLineBytes {
+            guard available >= frameRemaining else { return nil }
+            let line = trimmedFrame(from: start, to: start + frameRemaining)
+            start += frameRemaining
+            scanFrom = start
+            frameRemaining = 0
+            return finishLine(line)
+        }
+        guard available > maxLineBytes else { return nil }
+        let part = cutPart()
+        frameRemaining -= part.bytes.count
+        return part
+    }
+
+    private func trimmedFrame(from frameStart: Int, to frameEnd: Int) -> UnsafeRawBufferPointer {
+        var frameEnd = frameEnd
+        while frameEnd > frameStart, [0x0A, 0x0D].contains(buffer.load(fromByteOffset: frameEnd - 1, as: UInt8.self)) { frameEnd -= 1 }
+        return UnsafeRawBufferPointer(start: buffer + frameStart, count: frameEnd - frameStart)
     }
 
     private mutating func cutPart() -> FramedLine {

@@ -12,32 +12,41 @@ public struct EncodingCounts: Sendable, Equatable {
     public var invalidUTF8Lines = 0
     /// Parts produced by cutting over-long lines.
     public var cutLineParts = 0
-    /// Lines of a `json` source that were not JSON objects.
-    public var invalidJSONLines = 0
+    /// Lines of a `json`, `logfmt` or `syslog` source that did not parse as such (each became
+    /// a `message` event).
+    public var unparsedLines = 0
 
     public init() {}
 }
 
 /// Turns lines into NDJSON events, appended to a batch.
 ///
-/// A JSON object line keeps every field exactly as written; Sluice adds `@timestamp` (from the
-/// event's own `@timestamp`/`timestamp`/`time`/`ts` when present, else the read time), a
-/// normalised `level` when the event names one under another key, and the stream's metadata,
-/// and never replaces a field the application wrote. Any other line becomes `message`.
+/// A JSON object line keeps every field exactly as written; logfmt pairs and syslog headers
+/// become fields. Sluice adds `@timestamp` (from the event's own `@timestamp`/`timestamp`/
+/// `time`/`ts` when present, else the read time), a normalised `level` when the event names
+/// one under another key, and the stream's metadata, and never replaces a field the application
+/// wrote. Any other line becomes `message`.
 public struct EventEncoder: ~Copyable {
     public let format: InputFormat
     public private(set) var counts = EncodingCounts()
-    private let metadataForObjects: EncodedMetadata
-    private let metadataForPlainLines: EncodedMetadata
-    private var scanner = JSONObjectScanner()
+    let metadataForFields: EncodedMetadata
+    let metadataForPlainLines: EncodedMetadata
+    let metadataForSyslog: EncodedMetadata
+    var scanner = JSONObjectScanner()
+    var logfmt = LogfmtParser()
+    var scratch = ByteWriter(capacity: 4096)
     private var repaired = ByteWriter(capacity: 4096)
-    private var readTimeMilliseconds: Int64 = 0
+    private(set) var readTimeMilliseconds: Int64 = 0
     private var readTimeText = ByteWriter(capacity: 32)
 
     public init(format: InputFormat, metadata: EventMetadata) {
         self.format = format
-        metadataForObjects = EncodedMetadata(metadata)
+        metadataForFields = EncodedMetadata(metadata)
         metadataForPlainLines = EncodedMetadata(metadata, excluding: ["@timestamp", "level", "message", "@split"])
+        metadataForSyslog = EncodedMetadata(metadata, excluding: [
+            "@timestamp", "level", "facility", "severity", "hostname", "appname", "procid", "msgid",
+            "structured_data", "message",
+        ])
         setReadTime(EventTimestamp.nowMilliseconds())
     }
 
@@ -48,6 +57,11 @@ public struct EventEncoder: ~Copyable {
         readTimeText.removeAll()
         EventTimestamp.format(milliseconds, into: readTimeText.unwrittenSpace(atLeast: EventTimestamp.textLength))
         readTimeText.commit(EventTimestamp.textLength)
+    }
+
+    /// Counts a message cut to the line limit by its transport (a datagram too long).
+    public mutating func countTruncated() {
+        counts.cutLineParts += 1
     }
 
     /// Returns the counts gathered since the last call and starts again from zero.
@@ -64,17 +78,37 @@ public struct EventEncoder: ~Copyable {
             text = repaired.bytes
             counts.invalidUTF8Lines += 1
         }
+        counts.events += 1
+        counts.bytes += line.bytes.count + 1
         if line.part != 0 {
             counts.cutLineParts += 1
             encodePlain(text, part: line.part, isLastPart: line.isLastPart, into: &batch)
-        } else if format != .plain, looksLikeObject(text), scanner.scan(text) {
-            encodeObject(text, into: &batch)
-        } else {
-            if format == .json { counts.invalidJSONLines += 1 }
-            encodePlain(text, part: 0, isLastPart: true, into: &batch)
+            return
         }
-        counts.events += 1
-        counts.bytes += line.bytes.count + 1
+        let parsed: Bool
+        switch format {
+        case .plain:
+            parsed = true
+            encodePlain(text, into: &batch)
+            return
+        case .auto, .json:
+            parsed = looksLikeObject(text) && scanner.scan(text)
+            if parsed { encodeObject(text, flatteningNewlines: line.isJoined, into: &batch) }
+        case .logfmt:
+            parsed = logfmt.parse(text)
+            if parsed { encodeLogfmt(text, into: &batch) }
+        case .syslog:
+            if let message = SyslogParser.parse(text, readTimeMilliseconds: readTimeMilliseconds) {
+                encodeSyslog(message, in: text, into: &batch)
+                parsed = true
+            } else {
+                parsed = false
+            }
+        }
+        if !parsed {
+            if format != .auto { counts.unparsedLines += 1 }
+            encodePlain(text, into: &batch)
+        }
     }
 
     @inline(__always)
@@ -91,7 +125,7 @@ public struct EventEncoder: ~Copyable {
 
     // MARK: Plain lines
 
-    private mutating func encodePlain(_ text: UnsafeRawBufferPointer, part: Int, isLastPart: Bool, into batch: inout EventBatchBuilder) {
+    private mutating func encodePlain(_ text: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true, into batch: inout EventBatchBuilder) {
         let level = part <= 1 ? PlainLevelSniffer.level(in: text) : .unknown
         batch.ndjson.append("{\"@timestamp\":\"")
         batch.ndjson.append(readTimeText.bytes)
@@ -110,24 +144,15 @@ public struct EventEncoder: ~Copyable {
         batch.endEvent(level: level, timestampMilliseconds: readTimeMilliseconds)
     }
 
-    // MARK: JSON objects
+    // MARK: Shared by the field formats
 
-    private mutating func encodeObject(_ text: UnsafeRawBufferPointer, into batch: inout EventBatchBuilder) {
-        let known = KnownFields(scanner.fields, in: text, metadata: metadataForObjects)
-        let timestamp = known.timestamp(in: text)
-        let (level, writeLevel) = known.level(in: text)
-
+    /// Writes `{`, then `@timestamp` and `level` where the event lacks them. Returns whether
+    /// a field was written (so the next needs a comma).
+    mutating func openObject(_ known: KnownFields, timestamp: Int64?, level: EventLevel, writeLevel: Bool, into batch: inout EventBatchBuilder) -> Bool {
         batch.ndjson.append(UInt8(ascii: "{"))
         var wroteField = false
         if known.atTimestamp == nil {
-            batch.ndjson.append("\"@timestamp\":\"")
-            if let timestamp {
-                EventTimestamp.format(timestamp, into: batch.ndjson.unwrittenSpace(atLeast: EventTimestamp.textLength))
-                batch.ndjson.commit(EventTimestamp.textLength)
-            } else {
-                batch.ndjson.append(readTimeText.bytes)
-            }
-            batch.ndjson.append(UInt8(ascii: "\""))
+            writeTimestampField(timestamp, into: &batch)
             wroteField = true
         }
         if writeLevel {
@@ -136,19 +161,48 @@ public struct EventEncoder: ~Copyable {
             batch.ndjson.append(UInt8(ascii: "\""))
             wroteField = true
         }
+        return wroteField
+    }
+
+    mutating func writeTimestampField(_ timestamp: Int64?, into batch: inout EventBatchBuilder) {
+        batch.ndjson.append("\"@timestamp\":\"")
+        if let timestamp {
+            EventTimestamp.format(timestamp, into: batch.ndjson.unwrittenSpace(atLeast: EventTimestamp.textLength))
+            batch.ndjson.commit(EventTimestamp.textLength)
+        } else {
+            batch.ndjson.append(readTimeText.bytes)
+        }
+        batch.ndjson.append(UInt8(ascii: "\""))
+    }
+
+    /// Writes the metadata fields the event does not already have, `}` and the newline.
+    func closeObject(_ metadata: EncodedMetadata, collisions: UInt64, into batch: inout EventBatchBuilder) {
+        if collisions == 0 {
+            batch.ndjson.append(metadata.suffix)
+            return
+        }
+        for (position, field) in metadata.fields.enumerated() where collisions & (1 << UInt64(position)) == 0 {
+            batch.ndjson.append(field.encoded)
+        }
+        batch.ndjson.append("}\n")
+    }
+
+    // MARK: JSON objects
+
+    /// `flatteningNewlines`: the object spans several joined lines; its raw line breaks (which
+    /// valid JSON only allows between tokens) become spaces, so the event stays one NDJSON line.
+    private mutating func encodeObject(_ text: UnsafeRawBufferPointer, flatteningNewlines: Bool, into batch: inout EventBatchBuilder) {
+        let known = KnownFields(scanner.fields, in: text, metadata: metadataForFields)
+        let timestamp = known.timestamp(in: text)
+        let (level, writeLevel) = known.level(in: text)
+        let wroteField = openObject(known, timestamp: timestamp, level: level, writeLevel: writeLevel, into: &batch)
         if scanner.innerEnd > scanner.innerStart {
             if wroteField { batch.ndjson.append(UInt8(ascii: ",")) }
+            let start = batch.ndjson.count
             batch.ndjson.append(UnsafeRawBufferPointer(rebasing: text[scanner.innerStart..<scanner.innerEnd]))
+            if flatteningNewlines { batch.ndjson.replaceLineBreaksWithSpaces(from: start) }
         }
-        if known.metadataCollisions == 0 {
-            batch.ndjson.append(metadataForObjects.suffix)
-        } else {
-            for (position, field) in metadataForObjects.fields.enumerated()
-            where known.metadataCollisions & (1 << UInt64(position)) == 0 {
-                batch.ndjson.append(field.encoded)
-            }
-            batch.ndjson.append("}\n")
-        }
+        closeObject(metadataForFields, collisions: known.metadataCollisions, into: &batch)
         batch.endEvent(level: level, timestampMilliseconds: timestamp ?? readTimeMilliseconds)
     }
 }

@@ -13,6 +13,8 @@ import Darwin
 public struct JSONObjectScanner: ~Copyable {
     public enum ValueKind: UInt8, Sendable {
         case string, number, object, array, boolean, null
+        /// An unquoted text value (logfmt's bare values); never produced for JSON.
+        case bare
     }
 
     /// A top-level field; offsets are into the scanned line. The key range excludes the quotes

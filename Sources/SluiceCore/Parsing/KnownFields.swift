@@ -83,6 +83,7 @@ struct KnownFields {
         let raw = value(field, in: text)
         switch field.kind {
         case .string: return JSONLookup.stringContent(raw).flatMap(EventTimestamp.parse)
+        case .bare: return EventTimestamp.parse(raw)
         case .number: return EventTimestamp.parseEpoch(raw)
         default: return nil
         }
@@ -97,7 +98,9 @@ struct KnownFields {
         switch field.kind {
         case .string:
             return JSONLookup.stringContent(raw).map(EventLevel.parse) ?? .unknown
-        case .number:
+        case .bare where raw.first.map({ !$0.isDigit }) ?? true:
+            return EventLevel.parse(raw)
+        case .number, .bare:
             var number = 0
             for byte in raw {
                 guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), number < 1_000_000 else { return .unknown }

@@ -21,10 +21,7 @@ public final class SourceCounters: Sendable {
     public let bytes = Counter()
     public let invalidUTF8Lines = Counter()
     public let cutLineParts = Counter()
-    public let invalidJSONLines = Counter()
-    /// Bytes of an unfinished line lost when its writer vanished mid-line (sockets only; a pipe's
-    /// last line is always kept).
-    public let partialLineBytesDropped = Counter()
+    public let unparsedLines = Counter()
 
     public init(name: String) {
         self.name = name
@@ -35,7 +32,7 @@ public final class SourceCounters: Sendable {
         bytes.add(counts.bytes)
         invalidUTF8Lines.add(counts.invalidUTF8Lines)
         cutLineParts.add(counts.cutLineParts)
-        invalidJSONLines.add(counts.invalidJSONLines)
+        unparsedLines.add(counts.unparsedLines)
     }
 }
 

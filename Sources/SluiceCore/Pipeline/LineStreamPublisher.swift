@@ -1,100 +1,153 @@
-/// The common path of every stream source: bytes in, framed lines encoded as events, one batch
-/// published per read. One publisher per stream (a wrapped app's stdout and stderr are two),
-/// used by one thread.
+import SluiceRing
+
+/// The common path of every stream source: bytes in, framed lines (joined by the source's
+/// multiline rule, if any) encoded as events, one batch published per read. One publisher per
+/// stream (a wrapped app's stdout and stderr are two), used by one thread. Socket servers use
+/// `StreamFraming` per connection with one shared `BatchEncoding` instead.
 public final class LineStreamPublisher {
     private let context: SourceContext
-    private var stream: LineStream
+    private var framing: StreamFraming
+    private var encoding: BatchEncoding
 
-    public init(context: SourceContext, format: InputFormat, metadata: EventMetadata, maxLineBytes: Int, readSize: Int = 256 * 1024) {
+    public init(
+        context: SourceContext, format: InputFormat, metadata: EventMetadata, maxLineBytes: Int,
+        multiline: MultilineSettings? = nil, framing: Framing = .newline, readSize: Int = 256 * 1024
+    ) {
         self.context = context
-        stream = LineStream(
-            framer: LineFramer(maxLineBytes: maxLineBytes, readSize: readSize),
-            encoder: EventEncoder(format: format, metadata: metadata),
-            sourceIndex: context.sourceIndex,
-            // A batch is published early once it holds this much, so a 100 MB burst never
-            // becomes one 100 MB batch.
-            maxBatchBytes: max(readSize * 2, 64 * 1024)
-        )
+        self.framing = StreamFraming(maxLineBytes: maxLineBytes, readSize: readSize, framing: framing, multiline: multiline)
+        encoding = BatchEncoding(context: context, format: format, metadata: metadata, readSize: readSize)
     }
 
     /// Where the next read goes; follow with `didRead(_:)`.
     public func spaceForRead() -> UnsafeMutableRawBufferPointer {
-        stream.framer.spaceForRead()
+        framing.framer.spaceForRead()
     }
 
     /// Publishes the complete lines the last read completed. False when the pipeline is closed.
     public func didRead(_ byteCount: Int) -> Bool {
-        stream.framer.didRead(byteCount)
-        return stream.encodeLines(atEnd: false, publish: publish)
+        framing.framer.didRead(byteCount)
+        return encoding.encodeLines(from: &framing, atEnd: false) && encoding.publish()
     }
 
     /// Adds bytes that did not come from a read into `spaceForRead()`.
     public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        stream.framer.append(bytes)
-        return stream.encodeLines(atEnd: false, publish: publish)
+        framing.framer.append(bytes)
+        return encoding.encodeLines(from: &framing, atEnd: false) && encoding.publish()
     }
 
-    /// The input ended: publishes a last line that had no newline.
+    /// The input ended: publishes a last line that had no newline, and any open multiline group.
     public func finish() -> Bool {
-        stream.encodeLines(atEnd: true, publish: publish)
-    }
-
-    /// Drops an unfinished line (a socket writer vanished mid-line) and counts its bytes.
-    public func discardPartialLine() {
-        context.counters.partialLineBytesDropped.add(stream.framer.discardPending())
+        encoding.encodeLines(from: &framing, atEnd: true) && encoding.publish()
     }
 
     /// Publishes `bytes` as exactly one event (a datagram), whatever newlines it holds.
     public func publishMessage(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        stream.encodeMessage(bytes, publish: publish)
+        encoding.encodeMessage(bytes)
+        return encoding.publish()
     }
 
-    private func publish(_ batch: EventBatch, _ counts: EncodingCounts) -> Bool {
-        context.counters.add(counts)
-        return context.publish(batch)
+    /// Milliseconds until an open multiline group times out; nil when none is open.
+    public func multilineDeadlineMilliseconds() -> Int? {
+        framing.multilineDeadlineMilliseconds()
+    }
+
+    /// Publishes a multiline group whose timeout has passed. False when the pipeline is closed.
+    public func flushExpiredMultiline() -> Bool {
+        guard framing.multilineGroupExpired() else { return true }
+        encoding.closeGroup(of: &framing)
+        return encoding.publish()
     }
 }
 
-/// A stream's framer, encoder and the batch being filled, in one value so the per-line loop
-/// runs on it directly.
-struct LineStream: ~Copyable {
-    var framer: LineFramer
-    var encoder: EventEncoder
-    var builder: EventBatchBuilder
-    let sourceIndex: Int
-    let maxBatchBytes: Int
+/// One stream's framer and multiline joiner.
+public struct StreamFraming: ~Copyable {
+    public var framer: LineFramer
+    var joiner: MultilineJoiner
 
-    init(framer: consuming LineFramer, encoder: consuming EventEncoder, sourceIndex: Int, maxBatchBytes: Int) {
-        self.framer = framer
-        self.encoder = encoder
-        self.sourceIndex = sourceIndex
-        self.maxBatchBytes = maxBatchBytes
-        builder = EventBatchBuilder(byteCapacity: maxBatchBytes)
+    public init(maxLineBytes: Int, readSize: Int, framing: Framing = .newline, multiline: MultilineSettings?) {
+        framer = LineFramer(maxLineBytes: maxLineBytes, readSize: readSize, framing: framing)
+        joiner = MultilineJoiner(settings: multiline)
     }
 
-    /// Encodes every complete line (and at the end, the unterminated last one), publishing as
-    /// batches fill and once at the end. False when the pipeline is closed.
-    mutating func encodeLines(atEnd: Bool, publish: (EventBatch, EncodingCounts) -> Bool) -> Bool {
+    /// Milliseconds until an open multiline group times out; nil when none is open.
+    public func multilineDeadlineMilliseconds() -> Int? {
+        guard let deadline = joiner.deadline else { return nil }
+        let now = MonotonicClock.nowNanoseconds()
+        return deadline <= now ? 0 : Int((deadline - now) / 1_000_000) + 1
+    }
+
+    public func multilineGroupExpired() -> Bool {
+        guard let deadline = joiner.deadline else { return false }
+        return MonotonicClock.nowNanoseconds() >= deadline
+    }
+}
+
+/// An encoder and the batch it fills, shared by every stream of one source thread, so many
+/// connections make few, full batches. A value, so the per-line loop runs on it directly.
+public struct BatchEncoding: ~Copyable {
+    private let context: SourceContext
+    private var encoder: EventEncoder
+    private var builder: EventBatchBuilder
+    private let initialCapacity: Int
+    /// A batch is published early once it holds this much, so a 100 MB burst never becomes one
+    /// 100 MB batch.
+    private let maxBatchBytes: Int
+
+    public init(context: SourceContext, format: InputFormat, metadata: EventMetadata, readSize: Int = 256 * 1024) {
+        self.context = context
+        encoder = EventEncoder(format: format, metadata: metadata)
+        initialCapacity = readSize + readSize / 2
+        maxBatchBytes = max(readSize * 2, 64 * 1024)
+        builder = EventBatchBuilder(byteCapacity: initialCapacity)
+    }
+
+    /// Encodes the stream's complete lines (at the end, also the unterminated last one and any
+    /// open group), publishing whenever the batch fills. False when the pipeline is closed.
+    public mutating func encodeLines(from stream: inout StreamFraming, atEnd: Bool) -> Bool {
         encoder.setReadTime(EventTimestamp.nowMilliseconds())
-        while let line = atEnd ? framer.finish() : framer.nextLine() {
-            encoder.encode(line, into: &builder)
-            if builder.ndjson.count >= maxBatchBytes, !publishBatch(publish) { return false }
+        let now = stream.joiner.isEnabled ? MonotonicClock.nowNanoseconds() : 0
+        while let line = atEnd ? stream.framer.finish() : stream.framer.nextLine() {
+            if stream.joiner.isEnabled {
+                // A part of an over-long line is never joined: it closes the open group.
+                let completed = line.part == 0 ? stream.joiner.add(line.bytes, now: now) : stream.joiner.close()
+                if completed { encodeGroup(stream.joiner.completedGroup) }
+                if line.part != 0 { encoder.encode(line, into: &builder) }
+            } else {
+                encoder.encode(line, into: &builder)
+            }
+            if builder.ndjson.count >= maxBatchBytes, !publish() { return false }
         }
-        return publishBatch(publish)
+        if atEnd, stream.joiner.close() { encodeGroup(stream.joiner.completedGroup) }
+        return true
     }
 
-    mutating func encodeMessage(_ bytes: UnsafeRawBufferPointer, publish: (EventBatch, EncodingCounts) -> Bool) -> Bool {
+    /// Encodes the stream's open multiline group now (its timeout passed).
+    public mutating func closeGroup(of stream: inout StreamFraming) {
+        if stream.joiner.close() { encodeGroup(stream.joiner.completedGroup) }
+    }
+
+    /// Encodes `bytes` as exactly one event (a datagram); `truncated` counts it as cut.
+    public mutating func encodeMessage(_ bytes: UnsafeRawBufferPointer, truncated: Bool = false) {
         var end = bytes.count
         while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
         encoder.setReadTime(EventTimestamp.nowMilliseconds())
-        encoder.encode(FramedLine(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<end])), into: &builder)
-        return publishBatch(publish)
+        let message = UnsafeRawBufferPointer(rebasing: bytes[0..<end])
+        encoder.encode(FramedLine(bytes: message, isJoined: message.contains(0x0A)), into: &builder)
+        if truncated { encoder.countTruncated() }
     }
 
-    private mutating func publishBatch(_ publish: (EventBatch, EncodingCounts) -> Bool) -> Bool {
+    public var pendingBytes: Int { builder.ndjson.count }
+
+    /// Publishes what has been encoded, if anything. False when the pipeline is closed.
+    public mutating func publish() -> Bool {
         guard !builder.isEmpty else { return true }
-        var full = EventBatchBuilder(byteCapacity: max(builder.ndjson.capacity, 4096))
+        var full = EventBatchBuilder(byteCapacity: initialCapacity)
         swap(&full, &builder)
-        return publish(EventBatch(sourceIndex: sourceIndex, builder: full), encoder.takeCounts())
+        context.counters.add(encoder.takeCounts())
+        return context.publish(EventBatch(sourceIndex: context.sourceIndex, builder: full))
+    }
+
+    private mutating func encodeGroup(_ group: UnsafeRawBufferPointer) {
+        encoder.encode(FramedLine(bytes: group, isJoined: group.contains(0x0A)), into: &builder)
     }
 }

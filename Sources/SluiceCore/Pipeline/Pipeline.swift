@@ -39,7 +39,9 @@ public final class Pipeline: @unchecked Sendable {
     public let ring: EventRing<EventBatch>
     private let sources: [any Source]
     private let sourceFailures = Mutex<[String: String]>([:])
+    private let endedSources = Mutex<Set<Int>>([])
     private let finishedPipe: (read: Int32, write: Int32)
+    private let sourceEndedPipe: (read: Int32, write: Int32)
     private let logger = Logger(label: "sluice.pipeline")
 
     /// - Parameter ringCapacity: slots in the ring; each slot holds one batch (one read).
@@ -52,15 +54,27 @@ public final class Pipeline: @unchecked Sendable {
         sinkRunners = zip(sinks, ring.consumers).map { spec, consumer in
             SinkRunner(configuration: spec.configuration, sink: spec.sink, ring: ring, consumer: consumer, shutdown: shutdown)
         }
-        var descriptors: [Int32] = [-1, -1]
-        precondition(sluice_pipe_cloexec(&descriptors) == 0, "cannot create a pipe: errno \(errno)")
-        finishedPipe = (descriptors[0], descriptors[1])
+        finishedPipe = Self.makePipe()
+        sourceEndedPipe = Self.makePipe()
     }
 
     deinit {
-        close(finishedPipe.read)
-        close(finishedPipe.write)
+        for descriptor in [finishedPipe.read, finishedPipe.write, sourceEndedPipe.read, sourceEndedPipe.write] {
+            close(descriptor)
+        }
     }
+
+    private static func makePipe() -> (read: Int32, write: Int32) {
+        var descriptors: [Int32] = [-1, -1]
+        precondition(sluice_pipe_cloexec(&descriptors) == 0, "cannot create a pipe: errno \(errno)")
+        return (descriptors[0], descriptors[1])
+    }
+
+    /// Readable once any source has ended; `endedSourceIndices` says which.
+    public var sourceEndedDescriptor: Int32 { sourceEndedPipe.read }
+
+    /// Indices of the sources whose `run` has returned.
+    public var endedSourceIndices: Set<Int> { endedSources.withLock { $0 } }
 
     /// Readable once every sink has finished.
     public var finishedDescriptor: Int32 { finishedPipe.read }
@@ -81,6 +95,9 @@ public final class Pipeline: @unchecked Sendable {
                     sourceFailures.withLock { $0[source.name] = "\(error)" }
                     logger.error("source stopped", metadata: ["source": "\(source.name)", "error": "\(error)"])
                 }
+                endedSources.withLock { _ = $0.insert(index) }
+                var byte: UInt8 = 1
+                _ = write(sourceEndedPipe.write, &byte, 1)
             }
         }
         _ = NamedThread(name: "drain") { [self] in

@@ -39,6 +39,30 @@ public final class ComponentRegistry: Sendable {
                 let source = StdinSource(name: name, reading: reader, host: context.host)
                 return { source }
             },
+            "exec": { name, reader, context in
+                let source = ExecSource(name: name, reading: reader, host: context.host)
+                return { source }
+            },
+            "fifo": { name, reader, context in
+                let source = FIFOSource(name: name, reading: reader, host: context.host)
+                return { source }
+            },
+            "unix": { name, reader, context in
+                let source = StreamServerSource(name: name, reading: reader, type: "unix", host: context.host)
+                return { source }
+            },
+            "tcp": { name, reader, context in
+                let source = StreamServerSource(name: name, reading: reader, type: "tcp", host: context.host)
+                return { source }
+            },
+            "unix_dgram": { name, reader, context in
+                let source = DatagramSource(name: name, reading: reader, type: "unix_dgram", host: context.host)
+                return { source }
+            },
+            "udp": { name, reader, context in
+                let source = DatagramSource(name: name, reading: reader, type: "udp", host: context.host)
+                return { source }
+            },
         ],
         sinks: [
             "console": { _, _, _ in { ConsoleSink() } },

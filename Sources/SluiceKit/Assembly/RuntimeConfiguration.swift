@@ -1,5 +1,6 @@
 public import SluiceConfig
 public import SluiceCore
+import SluiceSources
 
 /// A fully validated configuration, ready to build: nothing has been opened yet.
 public struct RuntimeConfiguration {
@@ -18,6 +19,8 @@ public struct RuntimeConfiguration {
 
     public var sources: [PlannedSource]
     public var sinks: [PlannedSink]
+    /// Wrap mode (`sluice -- app ARG...`): the index of the wrapped program's source.
+    public var wrappedSourceIndex: Int?
     /// `buffer.max_bytes`: what the ring may hold, in bytes of encoded events.
     public var bufferMaxBytes: Int
     /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
@@ -40,23 +43,40 @@ public struct RuntimeConfiguration {
           console: { type: console }
         """
 
+    /// The same for wrap mode: the wrapped program is the source (Sluice's stdin belongs to it).
+    public static let builtInWrapDefault = """
+        sinks:
+          console: { type: console }
+        """
+
+    /// The source name wrap mode gives the wrapped program. `sources.app` in a file may set its
+    /// format, labels, line limit and multiline rule (not its type or command).
+    public static let wrappedSourceName = "app"
+
     /// Loads, merges and validates configuration files (later files deep-merge over earlier
     /// ones), with environment overrides. Without files, `$SLUICE_CONFIG` names one; without
     /// that, the built-in default applies.
     public static func load(
         files: [String],
         environment: [String: String],
+        wrappedCommand: [String] = [],
         registry: ComponentRegistry = .shared,
         host: String = HostName.current
     ) throws(ConfigurationError) -> RuntimeConfiguration {
         let context = ConfigContext(environment: environment)
-        let root = mergedDocument(files: files, environment: environment, context: context)
+        let root = mergedDocument(files: files, environment: environment, wrapping: !wrappedCommand.isEmpty, context: context)
         let reader = ConfigReader(root: root, context: context)
         let build = BuildContext(host: host, config: context)
 
-        let sources = readSources(reader, registry: registry, build: build)
+        var sources = readSources(reader, registry: registry, build: build, skipping: wrappedCommand.isEmpty ? nil : wrappedSourceName)
+        var wrappedSourceIndex: Int?
+        if !wrappedCommand.isEmpty {
+            wrappedSourceIndex = sources.count
+            sources.append(wrappedSource(wrappedCommand, reader: reader.section("sources").section(wrappedSourceName), host: host))
+        }
         // Inputs may name any configured source, including one with problems of its own.
-        let sinks = readSinks(reader, sourceNames: reader.section("sources").presentKeys, registry: registry, build: build)
+        let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
+        let sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
         let buffer = reader.section("buffer")
         let bufferMaxBytes = buffer.size("max_bytes", default: 64 << 20, range: (1 << 20)...(16 << 30))
         buffer.rejectUnknownKeys()
@@ -67,16 +87,31 @@ public struct RuntimeConfiguration {
         context.reportUnusedVariables()
         try context.validate()
         return RuntimeConfiguration(
-            sources: sources, sinks: sinks, bufferMaxBytes: bufferMaxBytes,
+            sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
             gracePeriodNanoseconds: grace, context: context
         )
     }
 
-    private static func mergedDocument(files: [String], environment: [String: String], context: ConfigContext) -> ConfigNode {
+    private static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> PlannedSource {
+        if let type = reader.optionalString("type"), type != "exec" {
+            reader.reportInvalid("type", "in wrap mode (sluice -- app ...) the source \"\(wrappedSourceName)\" is the wrapped program; its type can only be exec")
+        }
+        if reader.contains("command") {
+            reader.reportInvalid("command", "in wrap mode the command comes from the command line after --")
+            _ = reader.stringList("command")
+        }
+        let settings = SourceSettings(reading: reader)
+        reader.rejectUnknownKeys()
+        let source = ExecSource(name: wrappedSourceName, command: command, settings: settings, host: host, inheritsStandardInput: true)
+        return PlannedSource(name: wrappedSourceName, type: "exec", build: { source })
+    }
+
+    private static func mergedDocument(files: [String], environment: [String: String], wrapping: Bool, context: ConfigContext) -> ConfigNode {
         var files = files
         if files.isEmpty, let named = environment["SLUICE_CONFIG"], !named.isEmpty { files = [named] }
         guard !files.isEmpty else {
-            guard case .success(let node) = YAMLLoader.parse(builtInDefault, file: "<built-in default>") else {
+            let text = wrapping ? builtInWrapDefault : builtInDefault
+            guard case .success(let node) = YAMLLoader.parse(text, file: "<built-in default>") else {
                 preconditionFailure("the built-in default configuration must parse")
             }
             return node
@@ -91,10 +126,10 @@ public struct RuntimeConfiguration {
         return root
     }
 
-    private static func readSources(_ reader: ConfigReader, registry: ComponentRegistry, build: BuildContext) -> [PlannedSource] {
+    private static func readSources(_ reader: ConfigReader, registry: ComponentRegistry, build: BuildContext, skipping wrapped: String?) -> [PlannedSource] {
         let factories = registry.sourceTypes
-        let sections = reader.namedSections("sources")
-        if sections.isEmpty {
+        let sections = reader.namedSections("sources").filter { $0.name != wrapped }
+        if sections.isEmpty && wrapped == nil {
             reader.reportInvalid("sources", "at least one source is required")
         }
         return sections.compactMap { name, section in

@@ -11,13 +11,19 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("Wrap mode: after --, the program to run and read (argv, no shell).", valueName: "program")
+    )
+    var command: [String] = []
+
     func run() throws {
         let environment = ProcessEnvironment.current
         JSONLogHandler.bootstrap(environment: environment)
         let logger = Logger(label: "sluice")
         let configuration: RuntimeConfiguration
         do {
-            configuration = try RuntimeConfiguration.load(files: options.files, environment: environment)
+            configuration = try RuntimeConfiguration.load(files: options.files, environment: environment, wrappedCommand: command)
         } catch {
             logger.critical("invalid configuration; not starting", metadata: [
                 "problems": .array(error.issues.map { .string($0.description) }),

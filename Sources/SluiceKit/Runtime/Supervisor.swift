@@ -1,7 +1,9 @@
+import CLinux
 import Logging
 import SluiceConfig
 import SluiceCore
 import SluiceRing
+import SluiceSources
 
 #if canImport(Glibc)
 import Glibc
@@ -21,10 +23,16 @@ public struct Supervisor {
         self.configuration = configuration
     }
 
-    /// Runs to the end and returns the process exit status.
+    /// Runs to the end and returns the process exit status: in wrap mode the wrapped program's
+    /// (128 + N when signal N ended it; 127 or 126 when it could not be started).
     public func run() throws -> Int32 {
         let signals = SignalWatcher()
         let sources = try configuration.sources.map { try $0.build() }
+        let wrapped = configuration.wrappedSourceIndex.flatMap { sources[$0] as? ExecSource }
+        if wrapped != nil {
+            // Orphans of the wrapped app come to Sluice (as to PID 1) and are reaped on SIGCHLD.
+            _ = sluice_become_subreaper()
+        }
         let sinks = try configuration.sinks.map { planned in
             Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build())
         }
@@ -35,16 +43,24 @@ public struct Supervisor {
             "sinks": .array(configuration.sinks.map { .string("\($0.name) (\($0.type))") }),
             "ring_slots": "\(pipeline.ring.capacity)",
         ])
-        supervise(pipeline, signals: signals)
+        supervise(pipeline, signals: signals, forwarders: sources.compactMap { $0 as? any SignalForwarding })
         logSummary(pipeline)
+        if let wrapped {
+            if let failure = wrapped.spawnFailure {
+                logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
+                return failure.exitStatus
+            }
+            return wrapped.exit?.shellStatus ?? 1
+        }
         return pipeline.failures.isEmpty ? 0 : 1
     }
 
-    private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher) {
+    private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any SignalForwarding]) {
         var graceDeadline: UInt64?
         var descriptors = [
             pollfd(fd: pipeline.finishedDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: pipeline.sourceEndedDescriptor, events: Int16(POLLIN), revents: 0),
         ]
         while true {
             var timeout: Int32 = -1
@@ -58,10 +74,25 @@ public struct Supervisor {
                 }
                 timeout = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
             }
-            _ = poll(&descriptors, 2, timeout)
+            _ = poll(&descriptors, 3, timeout)
             if descriptors[0].revents != 0 { return }
+            if descriptors[2].revents != 0 {
+                var scratch = [UInt8](repeating: 0, count: 64)
+                _ = read(pipeline.sourceEndedDescriptor, &scratch, scratch.count)
+                if let index = configuration.wrappedSourceIndex, pipeline.endedSourceIndices.contains(index), !pipeline.shutdown.isDraining {
+                    // Wrap mode: Sluice lives as long as the wrapped program.
+                    logger.info("wrapped program ended; draining")
+                    pipeline.shutdown.beginDraining()
+                    graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
+                }
+            }
             guard descriptors[1].revents != 0 else { continue }
             for signal in signals.drain() {
+                if signal == SIGCHLD {
+                    ChildReaper.shared.reapAll()
+                    continue
+                }
+                for forwarder in forwarders { forwarder.forward(signal) }
                 switch signal {
                 case SIGTERM, SIGINT, SIGQUIT:
                     if pipeline.shutdown.isDraining {
@@ -77,7 +108,7 @@ public struct Supervisor {
                         graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
                     }
                 default:
-                    logger.debug("signal ignored", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
+                    logger.debug(forwarders.isEmpty ? "signal ignored" : "signal forwarded", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
                 }
             }
         }
@@ -105,8 +136,7 @@ public struct Supervisor {
             let counts = [
                 ("invalid_utf8_lines", counters.invalidUTF8Lines.current),
                 ("cut_line_parts", counters.cutLineParts.current),
-                ("invalid_json_lines", counters.invalidJSONLines.current),
-                ("partial_line_bytes_dropped", counters.partialLineBytesDropped.current),
+                ("unparsed_lines", counters.unparsedLines.current),
             ].filter { $0.1 > 0 }
             if !counts.isEmpty {
                 trouble[counters.name] = .dictionary(Dictionary(uniqueKeysWithValues: counts.map { ($0.0, .string("\($0.1)")) }))

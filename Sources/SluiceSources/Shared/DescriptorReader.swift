@@ -30,24 +30,35 @@ public enum DescriptorReader {
 
     /// Reads `descriptor` into `publisher` until EOF or `shutdown` says stop, waiting in
     /// `poll` (no CPU while the writer is quiet). A last line without a newline is published.
+    ///
+    /// `checkWritersOnDrain` is for non-blocking FIFOs: once draining starts, one read tells
+    /// whether any writer is still connected (0 bytes: none, so the input has ended).
     public static func readToEnd(
         _ descriptor: Int32,
         into publisher: LineStreamPublisher,
         shutdown: ShutdownSignal,
-        sourceName: String
+        sourceName: String,
+        checkWritersOnDrain: Bool = false
     ) throws -> Ending {
         var descriptors = [
             pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: shutdown.stopDescriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: checkWritersOnDrain ? shutdown.drainDescriptor : -1, events: Int16(POLLIN), revents: 0),
         ]
         while true {
-            let ready = poll(&descriptors, 2, -1)
+            let timeout = publisher.multilineDeadlineMilliseconds() ?? -1
+            let ready = poll(&descriptors, 3, Int32(timeout))
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw SourceReadError(source: sourceName, operation: "poll", errorNumber: errno)
             }
+            guard publisher.flushExpiredMultiline() else { return .pipelineClosed }
             if descriptors[1].revents != 0 {
                 return publisher.finish() ? .stopped : .pipelineClosed
+            }
+            if descriptors[2].revents != 0 {
+                descriptors[2].fd = -1
+                descriptors[0].revents = Int16(POLLIN)
             }
             guard descriptors[0].revents != 0 else { continue }
             let space = publisher.spaceForRead()

@@ -5,26 +5,33 @@ public import SluiceCore
 ///
 /// | key | type | default | meaning |
 /// | --- | --- | --- | --- |
-/// | `format` | `auto`, `json`, `plain` | `auto` | how lines become events |
+/// | `format` | `auto`, `json`, `logfmt`, `syslog`, `plain` | `auto` | how lines become events |
 /// | `max_line_bytes` | size | `1MiB` | longer lines are cut into marked parts |
 /// | `labels` | map of strings | none | static fields added to every event (never over app fields) |
+/// | `multiline` | map | none | joining lines into one event (see `MultilineSettings(reading:)`) |
 public struct SourceSettings: Sendable {
     public var format: InputFormat
     public var maxLineBytes: Int
     public var labels: [(key: String, value: String)]
+    public var multiline: MultilineSettings?
 
     public static let defaultMaxLineBytes = 1 << 20
 
-    public init(format: InputFormat = .auto, maxLineBytes: Int = defaultMaxLineBytes, labels: [(key: String, value: String)] = []) {
+    public init(
+        format: InputFormat = .auto, maxLineBytes: Int = defaultMaxLineBytes,
+        labels: [(key: String, value: String)] = [], multiline: MultilineSettings? = nil
+    ) {
         self.format = format
         self.maxLineBytes = maxLineBytes
         self.labels = labels
+        self.multiline = multiline
     }
 
-    public init(reading reader: ConfigReader) {
-        format = reader.choice("format", default: InputFormat.auto)
+    public init(reading reader: ConfigReader, defaultFormat: InputFormat = .auto) {
+        format = reader.choice("format", default: defaultFormat)
         maxLineBytes = reader.size("max_line_bytes", default: Self.defaultMaxLineBytes, range: 16...(1 << 30))
         labels = reader.stringMap("labels")
+        multiline = reader.optionalSection("multiline").map { MultilineSettings(reading: $0, maxLineBytes: maxLineBytes) }
     }
 
     /// The metadata for one stream of the source named `name`.
@@ -33,3 +40,45 @@ public struct SourceSettings: Sendable {
     }
 }
 
+extension MultilineSettings {
+    /// `multiline:` of a source. Exactly one of `preset`, `start` and `continue`.
+    ///
+    /// | key | type | default | meaning |
+    /// | --- | --- | --- | --- |
+    /// | `preset` | `java`, `python`, `go` | | built-in rule for that runtime's traces |
+    /// | `start` | regex (POSIX ERE) | | a matching line starts a new event |
+    /// | `continue` | regex (POSIX ERE) | | a matching line continues the current event |
+    /// | `timeout` | duration | `1s` | an open group is emitted this long after its first line |
+    /// | `max_lines` | integer | `500` | a group never grows beyond this many lines |
+    /// | `max_bytes` | size | the source's `max_line_bytes` | nor beyond this many bytes |
+    init(reading reader: ConfigReader, maxLineBytes: Int) {
+        let preset = reader.contains("preset") ? reader.choice("preset", default: MultilinePreset.java) : nil
+        let start = reader.optionalString("start")
+        let continuation = reader.optionalString("continue")
+        let timeout = reader.duration("timeout", default: 1_000_000_000, minimum: 1_000_000)
+        let maxLines = reader.int("max_lines", default: 500, range: 2...100_000)
+        let maxBytes = reader.size("max_bytes", default: maxLineBytes, range: 16...(1 << 30))
+        reader.rejectUnknownKeys()
+        var rule = Rule.preset(.java)
+        switch (preset, start, continuation) {
+        case (let preset?, nil, nil):
+            rule = .preset(preset)
+        case (nil, let pattern?, nil):
+            rule = Self.compile(pattern, key: "start", reader: reader).map(Rule.start) ?? rule
+        case (nil, nil, let pattern?):
+            rule = Self.compile(pattern, key: "continue", reader: reader).map(Rule.continuation) ?? rule
+        default:
+            reader.reportInvalid("preset", "give exactly one of preset, start and continue")
+        }
+        self.init(rule: rule, timeoutNanoseconds: timeout, maxLines: maxLines, maxBytes: maxBytes)
+    }
+
+    private static func compile(_ source: String, key: String, reader: ConfigReader) -> Pattern? {
+        do {
+            return try Pattern(source)
+        } catch {
+            reader.reportInvalid(key, error.description)
+            return nil
+        }
+    }
+}

@@ -22,7 +22,7 @@ public final class StdinSource: Source {
             context: context,
             format: settings.format,
             metadata: settings.metadata(sourceName: name, stream: nil, host: host),
-            maxLineBytes: settings.maxLineBytes
+            maxLineBytes: settings.maxLineBytes, multiline: settings.multiline
         )
         _ = try DescriptorReader.readToEnd(descriptor, into: publisher, shutdown: context.shutdown, sourceName: name)
     }

@@ -1,0 +1,51 @@
+public import SluiceConfig
+public import SluiceCore
+
+extension StreamServerSource {
+    /// `type: tcp`: newline-delimited (or RFC 6587 octet-counted) streams over TCP.
+    ///
+    /// | key | type | default | meaning |
+    /// | --- | --- | --- | --- |
+    /// | `address` | host:port | `127.0.0.1:5170` | where to listen (loopback unless configured) |
+    /// | `max_connections` | integer | `256` | beyond it, new clients wait in the backlog |
+    /// | `idle_timeout` | duration | `0s` (never) | close a connection quiet this long |
+    /// | `framing` | `newline`, `octet_counting` | `newline` | how messages are delimited |
+    ///
+    /// `type: unix` takes `path` (required), `mode` (`"0660"`), `owner` and `group` instead of
+    /// `address`. Both take the keys of every source (`SourceSettings`).
+    public convenience init(name: String, reading reader: ConfigReader, type: String, host: String) {
+        let endpoint: Endpoint
+        if type == "unix" {
+            endpoint = .unix(
+                path: reader.requiredString("path", hint: "the socket file to create, such as /var/run/sluice/sluice.sock"),
+                mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
+            )
+        } else {
+            endpoint = .tcp(address: reader.string("address", default: "127.0.0.1:5170"))
+        }
+        self.init(
+            name: name, endpoint: endpoint, settings: SourceSettings(reading: reader), host: host,
+            maxConnections: reader.int("max_connections", default: 256, range: 1...1_000_000),
+            idleTimeoutNanoseconds: reader.duration("idle_timeout", default: 0),
+            framing: reader.choice("framing", default: Framing.newline)
+        )
+    }
+}
+
+extension DatagramSource {
+    /// `type: udp` (`address`, default `127.0.0.1:5170`) and `type: unix_dgram` (`path`
+    /// required, `mode` `"0660"`, `owner`, `group`: the `/dev/log` shape): one datagram, one
+    /// event. Plus the keys of every source (`SourceSettings`).
+    public convenience init(name: String, reading reader: ConfigReader, type: String, host: String) {
+        let endpoint: Endpoint
+        if type == "unix_dgram" {
+            endpoint = .unix(
+                path: reader.requiredString("path", hint: "the socket file to create, such as /dev/log"),
+                mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
+            )
+        } else {
+            endpoint = .udp(address: reader.string("address", default: "127.0.0.1:5170"))
+        }
+        self.init(name: name, endpoint: endpoint, settings: SourceSettings(reading: reader), host: host)
+    }
+}

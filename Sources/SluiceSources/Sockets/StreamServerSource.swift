@@ -1,0 +1,228 @@
+public import SluiceCore
+import CLinux
+import SluiceRing
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves a stream socket (TCP, or Unix stream) to many concurrent writers: each connection is
+/// its own stream of lines (framing and multiline joining per connection), all encoded into
+/// shared batches by one thread.
+///
+/// At `max_connections`, Sluice stops accepting until one closes (new clients wait in the
+/// kernel's backlog). A connection quiet for `idle_timeout` is closed. When the ring is full
+/// the thread stops reading, so senders' socket buffers fill and they wait. On SIGTERM the
+/// listener closes at once and connected clients are read until they close or the grace
+/// period ends; an unfinished last line of a closing client is published, not dropped.
+public final class StreamServerSource: Source {
+    public enum Endpoint: Sendable {
+        case tcp(address: String)
+        case unix(path: String, mode: UInt32, owner: UInt32?, group: UInt32?)
+
+        var description: String {
+            switch self {
+            case .tcp(let address): address
+            case .unix(let path, _, _, _): path
+            }
+        }
+    }
+
+    public let name: String
+    public let endpoint: Endpoint
+    public let settings: SourceSettings
+    public let host: String
+    public let maxConnections: Int
+    public let idleTimeoutNanoseconds: UInt64
+    public let framing: Framing
+    private let listeningPort = Mutex<Int?>(nil)
+    private let logger = Logger(label: "sluice.source")
+    static let readSize = 64 * 1024
+
+    public init(
+        name: String, endpoint: Endpoint, settings: SourceSettings, host: String,
+        maxConnections: Int = 256, idleTimeoutNanoseconds: UInt64 = 0, framing: Framing = .newline
+    ) {
+        self.name = name
+        self.endpoint = endpoint
+        self.settings = settings
+        self.host = host
+        self.maxConnections = maxConnections
+        self.idleTimeoutNanoseconds = idleTimeoutNanoseconds
+        self.framing = framing
+    }
+
+    /// The TCP port actually bound (useful with port 0), once listening.
+    public var boundPort: Int? { listeningPort.withLock { $0 } }
+
+    public func run(_ context: SourceContext) throws {
+        let listener: Int32
+        switch endpoint {
+        case .tcp(let address):
+            listener = try SocketListener.inet(address, kind: .stream, source: name)
+            listeningPort.withLock { $0 = SocketListener.boundPort(listener) }
+        case .unix(let path, let mode, let owner, let group):
+            listener = try SocketListener.unix(path, kind: .stream, mode: mode, owner: owner, group: group, source: name)
+        }
+        defer {
+            if case .unix(let path, _, _, _) = endpoint { unlink(path) }
+        }
+        logger.info("listening", metadata: ["source": "\(name)", "on": "\(endpoint.description)", "port": "\(boundPort.map(String.init) ?? "-")"])
+        var server = try Server(source: self, listener: listener, context: context)
+        server.run()
+    }
+
+    /// One accepted connection's stream.
+    final class Connection {
+        var framing: StreamFraming
+        var lastActivity: UInt64
+
+        init(framing: consuming StreamFraming, now: UInt64) {
+            self.framing = framing
+            lastActivity = now
+        }
+    }
+
+    /// The serving loop's state, a value on the source's thread.
+    struct Server: ~Copyable {
+        let source: StreamServerSource
+        var listener: Int32
+        let context: SourceContext
+        var epoll: Epoll
+        var encoding: BatchEncoding
+        var connections: [Int32: Connection] = [:]
+        var acceptingPaused = false
+        var warnedAtLimit = false
+
+        init(source: StreamServerSource, listener: Int32, context: SourceContext) throws {
+            self.source = source
+            self.listener = listener
+            self.context = context
+            epoll = try Epoll(source: source.name)
+            encoding = BatchEncoding(
+                context: context, format: source.settings.format,
+                metadata: source.settings.metadata(sourceName: source.name, stream: nil, host: source.host),
+                readSize: StreamServerSource.readSize
+            )
+            epoll.add(listener)
+            epoll.add(context.shutdown.drainDescriptor)
+            epoll.add(context.shutdown.stopDescriptor)
+        }
+
+        deinit {
+            if listener >= 0 { close(listener) }
+            for descriptor in connections.keys { close(descriptor) }
+        }
+
+        mutating func run() {
+            while true {
+                let ready = epoll.wait(timeoutMilliseconds: nextTimeoutMilliseconds())
+                for (descriptor, _) in ready {
+                    if descriptor == listener {
+                        acceptAll()
+                    } else if descriptor == context.shutdown.stopDescriptor {
+                        closeAll()
+                        _ = encoding.publish()
+                        return
+                    } else if descriptor == context.shutdown.drainDescriptor {
+                        stopAccepting()
+                    } else if let connection = connections[descriptor] {
+                        guard read(connection, descriptor: descriptor) else { return }
+                    }
+                }
+                guard expireGroupsAndIdleConnections(), encoding.publish() else { return }
+                if listener < 0 && connections.isEmpty { return }
+            }
+        }
+
+        private mutating func acceptAll() {
+            while connections.count < source.maxConnections {
+                let descriptor = sluice_accept(listener)
+                guard descriptor >= 0 else { return }
+                connections[descriptor] = Connection(
+                    framing: StreamFraming(
+                        maxLineBytes: source.settings.maxLineBytes, readSize: StreamServerSource.readSize,
+                        framing: source.framing, multiline: source.settings.multiline
+                    ),
+                    now: MonotonicClock.nowNanoseconds()
+                )
+                epoll.add(descriptor)
+            }
+            // At the limit: leave new clients in the backlog until a connection closes.
+            epoll.remove(listener)
+            acceptingPaused = true
+            if !warnedAtLimit {
+                warnedAtLimit = true
+                source.logger.warning("max_connections reached; new clients wait until one closes", metadata: [
+                    "source": "\(source.name)", "max_connections": "\(source.maxConnections)",
+                ])
+            }
+        }
+
+        private mutating func stopAccepting() {
+            epoll.remove(context.shutdown.drainDescriptor)
+            guard listener >= 0 else { return }
+            if !acceptingPaused { epoll.remove(listener) }
+            close(listener)
+            listener = -1
+        }
+
+        /// One read from a ready connection. False when the pipeline is closed.
+        private mutating func read(_ connection: Connection, descriptor: Int32) -> Bool {
+            let space = connection.framing.framer.spaceForRead()
+            let count = Glibc.read(descriptor, space.baseAddress, space.count)
+            if count > 0 {
+                connection.framing.framer.didRead(count)
+                connection.lastActivity = MonotonicClock.nowNanoseconds()
+                return encoding.encodeLines(from: &connection.framing, atEnd: false)
+            }
+            if count < 0 && (errno == EAGAIN || errno == EINTR) { return true }
+            return closeConnection(descriptor)
+        }
+
+        /// Publishes what the connection left unfinished and closes it.
+        private mutating func closeConnection(_ descriptor: Int32) -> Bool {
+            guard let connection = connections.removeValue(forKey: descriptor) else { return true }
+            epoll.remove(descriptor)
+            close(descriptor)
+            if acceptingPaused, listener >= 0 {
+                epoll.add(listener)
+                acceptingPaused = false
+            }
+            return encoding.encodeLines(from: &connection.framing, atEnd: true)
+        }
+
+        private mutating func closeAll() {
+            for descriptor in Array(connections.keys) { _ = closeConnection(descriptor) }
+        }
+
+        private func nextTimeoutMilliseconds() -> Int32 {
+            var timeout = -1
+            for connection in connections.values {
+                if let deadline = connection.framing.multilineDeadlineMilliseconds() {
+                    timeout = timeout < 0 ? deadline : min(timeout, deadline)
+                }
+            }
+            if source.idleTimeoutNanoseconds > 0 && !connections.isEmpty {
+                let check = Int(min(source.idleTimeoutNanoseconds / 1_000_000, 1000))
+                timeout = timeout < 0 ? check : min(timeout, check)
+            }
+            return Int32(timeout)
+        }
+
+        private mutating func expireGroupsAndIdleConnections() -> Bool {
+            let now = MonotonicClock.nowNanoseconds()
+            for (descriptor, connection) in connections {
+                if connection.framing.multilineGroupExpired() {
+                    encoding.closeGroup(of: &connection.framing)
+                }
+                if source.idleTimeoutNanoseconds > 0, now - connection.lastActivity >= source.idleTimeoutNanoseconds {
+                    guard closeConnection(descriptor) else { return false }
+                }
+            }
+            return true
+        }
+    }
+}

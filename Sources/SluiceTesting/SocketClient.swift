@@ -1,0 +1,104 @@
+import Glibc
+
+/// Clients for the socket sources, as other processes would use them.
+public enum SocketClient {
+    /// A connected TCP socket to 127.0.0.1:`port`.
+    public static func tcp(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw ChildProcessError(message: "connect to port \(port) failed: \(String(cString: strerror(errno)))")
+        }
+        return descriptor
+    }
+
+    /// A connected Unix stream (or datagram) socket to `path`.
+    public static func unix(path: String, datagram: Bool = false) throws -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32((datagram ? SOCK_DGRAM : SOCK_STREAM).rawValue), 0)
+        var address = unixAddress(path)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw ChildProcessError(message: "connect to \(path) failed: \(String(cString: strerror(errno)))")
+        }
+        return descriptor
+    }
+
+    /// Sends one UDP datagram to 127.0.0.1:`port`.
+    public static func udp(port: Int, _ message: String) {
+        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bytes = Array(message.utf8)
+        _ = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
+                bytes.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, 0, target, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+    }
+
+    /// Writes everything (blocking).
+    public static func send(_ descriptor: Int32, _ text: String) {
+        send(descriptor, Array(text.utf8))
+    }
+
+    public static func send(_ descriptor: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.send(descriptor, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    /// Leaves a socket file at `path` with nobody listening, as a crashed process would.
+    public static func leaveStaleSocket(at path: String) {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = unixAddress(path)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(descriptor)
+    }
+
+    private static func unixAddress(_ path: String) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() where index < buffer.count - 1 { buffer[index] = byte }
+        }
+        return address
+    }
+}
+
+extension ChildProcess {
+    /// The port a running `sluice` logged for source `name` ("listening" line).
+    public func listeningPort(of name: String, seconds: Double = 30) -> Int? {
+        var port: Int?
+        _ = Eventually.wait(seconds: seconds) {
+            for line in standardErrorLines where line.contains("\"listening\"") && line.contains("\"source\":\"\(name)\"") {
+                if let range = line.firstRange(of: "\"port\":") {
+                    let digits = line[range.upperBound...].prefix { $0.isNumber }
+                    port = Int(digits)
+                }
+            }
+            return port != nil
+        }
+        return port
+    }
+}

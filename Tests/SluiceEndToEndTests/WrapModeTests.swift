@@ -1,0 +1,88 @@
+import Foundation
+import Glibc
+import SluiceTesting
+import Testing
+
+@Suite("wrap mode: sluice -- app")
+struct WrapModeTests {
+    let directory = TemporaryDirectory()
+
+    @Test func stdoutAndStderrAreTwoTaggedStreamsAndTheStatusIsTheApps() throws {
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", "echo out; echo err >&2; echo '{\"level\":\"warn\"}'; exit 3"])
+        #expect(sluice.wait().exitStatus == 3)
+        let output = events(sluice.standardOutputLines)
+        #expect(output.count == 3)
+        let byMessage = Dictionary(uniqueKeysWithValues: output.compactMap { event in (event["message"] as? String).map { ($0, event) } })
+        #expect(byMessage["out"]?["stream"] as? String == "stdout")
+        #expect(byMessage["err"]?["stream"] as? String == "stderr")
+        #expect(output.allSatisfy { $0["source"] as? String == "app" })
+        #expect(output.contains { $0["level"] as? String == "warn" && $0["stream"] as? String == "stdout" })
+    }
+
+    @Test func aSignalThatEndsTheAppGives128PlusItsNumber() throws {
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", "kill -KILL $$"])
+        #expect(sluice.wait().exitStatus == 128 + SIGKILL)
+    }
+
+    @Test func aMissingProgramExits127AndANonExecutableOne126() throws {
+        let missing = try SluiceBinary.launch(["--", "/no/such/program", "arg"])
+        #expect(missing.wait().exitStatus == 127)
+        #expect(missing.standardError.contains("cannot start /no/such/program: No such file or directory"))
+        let script = directory.write("not-executable.sh", "echo hi\n")
+        let denied = try SluiceBinary.launch(["--", script])
+        #expect(denied.wait().exitStatus == 126)
+        #expect(denied.standardError.contains("Permission denied"))
+    }
+
+    @Test func sigtermIsForwardedAndTheAppsLastWordsAreKept() throws {
+        let script = "trap 'echo got TERM; exit 0' TERM; echo ready; while true; do sleep 0.05; done"
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", script])
+        #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(events(sluice.standardOutputLines).compactMap { $0["message"] as? String } == ["ready", "got TERM"])
+    }
+
+    @Test(arguments: [SIGUSR1, SIGUSR2, SIGHUP])
+    func otherSignalsAreForwarded(_ signal: Int32) throws {
+        let script = "trap 'echo got it; exit 7' USR1 USR2 HUP; echo ready; while true; do sleep 0.05; done"
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", script])
+        #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
+        sluice.send(signal)
+        #expect(sluice.wait().exitStatus == 7)
+        #expect(sluice.standardOutput.contains("got it"))
+    }
+
+    @Test func orphansOfTheAppAreReaped() throws {
+        let pidFile = directory.path + "/orphan.pid"
+        // The subshell exits at once, orphaning its background sleep: Sluice adopts and reaps it.
+        let script = "(sleep 0.3 & echo $! > \(pidFile)); echo ready; while true; do sleep 0.05; done"
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", script])
+        #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
+        var orphan = ""
+        #expect(Eventually.wait {
+            orphan = (try? String(contentsOfFile: pidFile)) ?? ""
+            return !orphan.isEmpty
+        })
+        let procPath = "/proc/" + orphan.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Reaped means gone from /proc (an unreaped orphan would linger as a zombie).
+        #expect(Eventually.wait { access(procPath, F_OK) != 0 })
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 143)
+    }
+
+    @Test func execSourcesInAConfigurationRunSeveralApps() throws {
+        let config = directory.write("apps.yaml", """
+            sources:
+              one: { type: exec, command: ["/bin/sh", "-c", "echo from one"] }
+              two: { type: exec, command: ["/bin/sh", "-c", "echo $GREETING from two >&2"], env: { GREETING: hello } }
+            sinks:
+              out: { type: console }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        #expect(sluice.wait().exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        #expect(Set(output.compactMap { $0["message"] as? String }) == ["from one", "hello from two"])
+        #expect(output.contains { $0["source"] as? String == "two" && $0["stream"] as? String == "stderr" })
+    }
+}
