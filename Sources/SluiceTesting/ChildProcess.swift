@@ -1,4 +1,4 @@
-import CLinux
+import SluiceCore
 import Synchronization
 import Glibc
 
@@ -40,64 +40,44 @@ public final class ChildProcess: @unchecked Sendable {
         stdout: Output = .capture,
         stderr: Output = .capture
     ) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var parentEnds: [Int32] = []
         var childEnds: [Int32] = []
-
+        defer { childEnds.forEach { close($0) } }
         var writer: Int32 = -1
+        let standardInput: ProcessSpawner.Descriptor
         switch stdin {
         case .pipe:
-            let (read, write) = try Self.pipePair()
-            posix_spawn_file_actions_adddup2(&actions, read, 0)
-            writer = write
-            childEnds.append(read)
-            parentEnds.append(write)
+            let ends = try ProcessSpawner.makePipe()
+            writer = ends.write
+            childEnds.append(ends.read)
+            standardInput = .use(ends.read)
         case .file(let path):
-            posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
+            standardInput = .open(path)
         case .null:
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            standardInput = .open("/dev/null")
         }
         var captures: [Capture?] = []
-        for (descriptor, output) in [(Int32(1), stdout), (Int32(2), stderr)] {
+        var outputs: [ProcessSpawner.Descriptor] = []
+        for output in [stdout, stderr] {
             switch output {
             case .capture:
-                let (read, write) = try Self.pipePair()
-                posix_spawn_file_actions_adddup2(&actions, write, descriptor)
-                childEnds.append(write)
-                parentEnds.append(read)
-                captures.append(Capture(descriptor: read))
+                let ends = try ProcessSpawner.makePipe()
+                childEnds.append(ends.write)
+                captures.append(Capture(descriptor: ends.read))
+                outputs.append(.use(ends.write))
             case .null:
-                posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0)
                 captures.append(nil)
+                outputs.append(.open("/dev/null"))
             }
         }
-        for end in parentEnds { posix_spawn_file_actions_addclose(&actions, end) }
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let environmentPairs = (environment ?? Self.currentEnvironment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { environmentPairs.forEach { free($0) } }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var child = pid_t()
-        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environmentPairs)
-        for end in childEnds { close(end) }
-        guard result == 0 else {
-            for end in parentEnds { close(end) }
-            throw ChildProcessError(message: "cannot start \(executable): \(String(cString: strerror(result)))")
+        do {
+            pid = try ProcessSpawner.spawn(
+                [executable] + arguments, environment: environment ?? ProcessSpawner.currentEnvironment(),
+                standardInput: standardInput, standardOutput: outputs[0], standardError: outputs[1]
+            )
+        } catch {
+            if writer >= 0 { close(writer) }
+            throw ChildProcessError(message: error.description)
         }
-        pid = child
         stdinWriter = writer
         stdoutCapture = captures[0]
         stderrCapture = captures[1]
@@ -180,25 +160,8 @@ public final class ChildProcess: @unchecked Sendable {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
-    private static func pipePair() throws -> (read: Int32, write: Int32) {
-        var descriptors: [Int32] = [-1, -1]
-        guard sluice_pipe_cloexec(&descriptors) == 0 else {
-            throw ChildProcessError(message: "pipe failed: \(String(cString: strerror(errno)))")
-        }
-        return (descriptors[0], descriptors[1])
-    }
-
     public static var currentEnvironment: [String: String] {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
+        ProcessSpawner.currentEnvironment()
     }
 }
 

@@ -35,40 +35,28 @@ public final class ComponentRegistry: Sendable {
     /// The built-in types; `register` adds more.
     public static let shared = ComponentRegistry(
         sources: [
-            "stdin": { name, reader, context in
-                let source = StdinSource(name: name, reading: reader, host: context.host)
-                return { source }
-            },
-            "exec": { name, reader, context in
-                let source = ExecSource(name: name, reading: reader, host: context.host)
-                return { source }
-            },
-            "fifo": { name, reader, context in
-                let source = FIFOSource(name: name, reading: reader, host: context.host)
-                return { source }
-            },
-            "unix": { name, reader, context in
-                let source = StreamServerSource(name: name, reading: reader, type: "unix", host: context.host)
-                return { source }
-            },
-            "tcp": { name, reader, context in
-                let source = StreamServerSource(name: name, reading: reader, type: "tcp", host: context.host)
-                return { source }
-            },
-            "unix_dgram": { name, reader, context in
-                let source = DatagramSource(name: name, reading: reader, type: "unix_dgram", host: context.host)
-                return { source }
-            },
-            "udp": { name, reader, context in
-                let source = DatagramSource(name: name, reading: reader, type: "udp", host: context.host)
-                return { source }
-            },
+            "stdin": built { StdinSource(name: $0, reading: $1, host: $2.host) },
+            "exec": built { ExecSource(name: $0, reading: $1, host: $2.host) },
+            "fifo": built { FIFOSource(name: $0, reading: $1, host: $2.host) },
+            "unix": built { StreamServerSource(name: $0, reading: $1, type: "unix", host: $2.host) },
+            "tcp": built { StreamServerSource(name: $0, reading: $1, type: "tcp", host: $2.host) },
+            "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
+            "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
         ],
         sinks: [
             "console": { _, _, _ in { ConsoleSink() } },
             "blackhole": { _, _, _ in { BlackholeSink() } },
         ]
     )
+
+    /// A factory for a source whose initialiser reads its configuration and opens nothing, so
+    /// it can be made while validating and started later as it is.
+    public static func built(_ make: @escaping @Sendable (String, ConfigReader, BuildContext) -> any Source) -> SourceFactory {
+        { name, reader, context in
+            let source = make(name, reader, context)
+            return { source }
+        }
+    }
 
     public func registerSource(type: String, _ factory: @escaping SourceFactory) {
         state.withLock { $0.sources[type] = factory }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceConfig
+import SluiceCore
 
 /// `sluice validate`: load files, environment and interpolation, validate everything, and print
 /// the effective configuration with secrets redacted (exit 0), or every problem (exit 78).
@@ -23,21 +24,10 @@ struct ValidateCommand: ParsableCommand {
     }
 }
 
+/// `print(..., to: &standardError)`.
 struct StandardError: TextOutputStream {
     mutating func write(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            _ = fwriteUnlocked(bytes)
-        }
-    }
-
-    private func fwriteUnlocked(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var offset = 0
-        while offset < bytes.count {
-            let written = systemWrite(2, bytes.baseAddress! + offset, bytes.count - offset)
-            if written <= 0 { break }
-            offset += written
-        }
-        return offset
+        text.withUTF8 { try? OutputDescriptor.writeAll(UnsafeRawBufferPointer($0), to: 2, name: "stderr") }
     }
 }

@@ -12,7 +12,7 @@ import Glibc
 public final class DatagramSource: Source {
     public enum Endpoint: Sendable {
         case udp(address: String)
-        case unix(path: String, mode: UInt32, owner: UInt32?, group: UInt32?)
+        case unix(UnixSocketPath)
     }
 
     public let name: String
@@ -38,12 +38,12 @@ public final class DatagramSource: Source {
         case .udp(let address):
             socket = try SocketListener.inet(address, kind: .datagram, source: name)
             listeningPort.withLock { $0 = SocketListener.boundPort(socket) }
-        case .unix(let path, let mode, let owner, let group):
-            socket = try SocketListener.unix(path, kind: .datagram, mode: mode, owner: owner, group: group, source: name)
+        case .unix(let socketPath):
+            socket = try SocketListener.unix(socketPath, kind: .datagram, source: name)
         }
         defer {
             close(socket)
-            if case .unix(let path, _, _, _) = endpoint { unlink(path) }
+            if case .unix(let socketPath) = endpoint { unlink(socketPath.path) }
         }
         logger.info("listening", metadata: ["source": "\(name)", "port": "\(boundPort.map(String.init) ?? "-")"])
         var encoding = BatchEncoding(

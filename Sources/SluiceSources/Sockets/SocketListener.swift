@@ -4,6 +4,21 @@ import CLinux
 import Glibc
 #endif
 
+/// A Unix socket file to create: where, with which permissions and owner.
+public struct UnixSocketPath: Sendable {
+    public var path: String
+    public var mode: UInt32
+    public var owner: UInt32?
+    public var group: UInt32?
+
+    public init(path: String, mode: UInt32 = 0o660, owner: UInt32? = nil, group: UInt32? = nil) {
+        self.path = path
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+    }
+}
+
 /// Opens the sockets sources listen on: TCP and UDP on a `host:port` address, Unix stream and
 /// datagram sockets on a path. Every descriptor is non-blocking and close-on-exec.
 enum SocketListener {
@@ -31,27 +46,20 @@ enum SocketListener {
         guard descriptor >= 0 else { throw SocketError(source: source, operation: "socket", target: address, errorNumber: errno) }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        if kind == .datagram {
-            // Room for bursts while the reader is busy: 4 MiB (the kernel caps it at rmem_max).
-            var size: Int32 = 4 << 20
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
+        if kind == .datagram { enlargeReceiveBuffer(descriptor) }
         guard bind(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "bind", target: address, errorNumber: error)
+            throw closing(descriptor, SocketError(source: source, operation: "bind", target: address, errorNumber: errno))
         }
         if kind == .stream, listen(descriptor, 1024) != 0 {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "listen", target: address, errorNumber: error)
+            throw closing(descriptor, SocketError(source: source, operation: "listen", target: address, errorNumber: errno))
         }
         return descriptor
     }
 
     /// Binds a Unix socket at `path`, replacing a stale socket file left by a crash (one no
     /// process answers on), and sets its mode and owner.
-    static func unix(_ path: String, kind: Kind, mode: UInt32, owner: uid_t?, group: gid_t?, source: String) throws -> Int32 {
+    static func unix(_ socketPath: UnixSocketPath, kind: Kind, source: String) throws -> Int32 {
+        let path = socketPath.path
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
@@ -69,28 +77,17 @@ enum SocketListener {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "bind", target: path, errorNumber: error)
+            throw closing(descriptor, SocketError(source: source, operation: "bind", target: path, errorNumber: errno))
         }
-        if kind == .datagram {
-            var size: Int32 = 4 << 20
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        if kind == .datagram { enlargeReceiveBuffer(descriptor) }
+        guard chmod(path, mode_t(socketPath.mode)) == 0 else {
+            throw closing(descriptor, SocketError(source: source, operation: "chmod", target: path, errorNumber: errno))
         }
-        guard chmod(path, mode_t(mode)) == 0 else {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "chmod", target: path, errorNumber: error)
-        }
-        if owner != nil || group != nil, chown(path, owner ?? uid_t.max, group ?? gid_t.max) != 0 {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "chown", target: path, errorNumber: error)
+        if socketPath.owner != nil || socketPath.group != nil, chown(path, socketPath.owner ?? uid_t.max, socketPath.group ?? gid_t.max) != 0 {
+            throw closing(descriptor, SocketError(source: source, operation: "chown", target: path, errorNumber: errno))
         }
         if kind == .stream, listen(descriptor, 1024) != 0 {
-            let error = errno
-            close(descriptor)
-            throw SocketError(source: source, operation: "listen", target: path, errorNumber: error)
+            throw closing(descriptor, SocketError(source: source, operation: "listen", target: path, errorNumber: errno))
         }
         return descriptor
     }
@@ -111,6 +108,19 @@ enum SocketListener {
             throw SocketError(source: source, operation: "bind", target: path, errorNumber: EADDRINUSE, detail: "another process is listening on it")
         }
         unlink(path)
+    }
+
+    /// Room for bursts of datagrams while the reader is busy: 4 MiB (the kernel caps it at
+    /// `rmem_max`).
+    private static func enlargeReceiveBuffer(_ descriptor: Int32) {
+        var size: Int32 = 4 << 20
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Closes a descriptor that failed to set up, keeping the error (errno is read first).
+    private static func closing(_ descriptor: Int32, _ error: SocketError) -> SocketError {
+        close(descriptor)
+        return error
     }
 
     /// The port a socket is bound to (for `:0` in tests).

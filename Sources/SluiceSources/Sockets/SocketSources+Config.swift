@@ -16,10 +16,7 @@ extension StreamServerSource {
     public convenience init(name: String, reading reader: ConfigReader, type: String, host: String) {
         let endpoint: Endpoint
         if type == "unix" {
-            endpoint = .unix(
-                path: reader.requiredString("path", hint: "the socket file to create, such as /var/run/sluice/sluice.sock"),
-                mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
-            )
+            endpoint = .unix(UnixSocketPath(reading: reader, example: "/var/run/sluice/sluice.sock"))
         } else {
             endpoint = .tcp(address: reader.string("address", default: "127.0.0.1:5170"))
         }
@@ -39,13 +36,20 @@ extension DatagramSource {
     public convenience init(name: String, reading reader: ConfigReader, type: String, host: String) {
         let endpoint: Endpoint
         if type == "unix_dgram" {
-            endpoint = .unix(
-                path: reader.requiredString("path", hint: "the socket file to create, such as /dev/log"),
-                mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
-            )
+            endpoint = .unix(UnixSocketPath(reading: reader, example: "/dev/log"))
         } else {
             endpoint = .udp(address: reader.string("address", default: "127.0.0.1:5170"))
         }
         self.init(name: name, endpoint: endpoint, settings: SourceSettings(reading: reader), host: host)
+    }
+}
+
+extension UnixSocketPath {
+    /// `path` (required), `mode` (octal, `"0660"`), `owner` and `group` (names or numbers).
+    init(reading reader: ConfigReader, example: String) {
+        self.init(
+            path: reader.requiredString("path", hint: "the socket file to create, such as \(example)"),
+            mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
+        )
     }
 }

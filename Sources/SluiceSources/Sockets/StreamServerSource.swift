@@ -20,12 +20,12 @@ import Glibc
 public final class StreamServerSource: Source {
     public enum Endpoint: Sendable {
         case tcp(address: String)
-        case unix(path: String, mode: UInt32, owner: UInt32?, group: UInt32?)
+        case unix(UnixSocketPath)
 
         var description: String {
             switch self {
             case .tcp(let address): address
-            case .unix(let path, _, _, _): path
+            case .unix(let socket): socket.path
             }
         }
     }
@@ -63,11 +63,11 @@ public final class StreamServerSource: Source {
         case .tcp(let address):
             listener = try SocketListener.inet(address, kind: .stream, source: name)
             listeningPort.withLock { $0 = SocketListener.boundPort(listener) }
-        case .unix(let path, let mode, let owner, let group):
-            listener = try SocketListener.unix(path, kind: .stream, mode: mode, owner: owner, group: group, source: name)
+        case .unix(let socketPath):
+            listener = try SocketListener.unix(socketPath, kind: .stream, source: name)
         }
         defer {
-            if case .unix(let path, _, _, _) = endpoint { unlink(path) }
+            if case .unix(let socketPath) = endpoint { unlink(socketPath.path) }
         }
         logger.info("listening", metadata: ["source": "\(name)", "on": "\(endpoint.description)", "port": "\(boundPort.map(String.init) ?? "-")"])
         var server = try Server(source: self, listener: listener, context: context)
