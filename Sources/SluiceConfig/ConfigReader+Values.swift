@@ -124,6 +124,18 @@ extension ConfigReader {
         return value
     }
 
+    /// A file mode in octal (`"0640"`, `640`, `0o640`).
+    public func fileMode(_ key: String, default defaultValue: UInt32) -> UInt32 {
+        let text = string(key, default: "0" + String(defaultValue, radix: 8))
+        var digits = Substring(text)
+        if digits.hasPrefix("0o") { digits = digits.dropFirst(2) }
+        guard let mode = UInt32(digits, radix: 8), mode <= 0o7777 else {
+            reportInvalid(key, "expected an octal file mode such as \"0640\", found \"\(text)\"")
+            return defaultValue
+        }
+        return mode
+    }
+
     /// A list of strings; nil when absent.
     public func stringList(_ key: String) -> [String]? {
         guard let items = list(key) else { return nil }

@@ -50,12 +50,15 @@ public enum DropReason: String, Sendable, CaseIterable {
     case shutdown
 }
 
-/// What a sink has delivered and dropped.
+/// What a sink has delivered and dropped, and what is wrong with it, if anything.
 public final class SinkCounters: Sendable {
     public let name: String
     public let events = Counter()
     public let bytes = Counter()
+    /// Writes retried after a failure.
+    public let retries = Counter()
     private let droppedByReason: [DropReason: Counter]
+    private let problem = Mutex<String?>(nil)
 
     public init(name: String) {
         self.name = name
@@ -68,5 +71,12 @@ public final class SinkCounters: Sendable {
 
     public var droppedTotal: Int {
         droppedByReason.values.reduce(0) { $0 + $1.current }
+    }
+
+    /// Why the sink is unhealthy; nil when it is healthy.
+    public var currentProblem: String? { problem.withLock { $0 } }
+
+    func setProblem(_ description: String?) {
+        problem.withLock { $0 = description }
     }
 }

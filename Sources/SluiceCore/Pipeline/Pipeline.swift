@@ -91,6 +91,7 @@ public final class Pipeline: @unchecked Sendable {
             return NamedThread(name: "src-\(source.name)") { [self] in
                 do {
                     try source.run(context)
+                    logger.info("source finished", metadata: ["source": "\(source.name)", "events": "\(context.counters.events.current)"])
                 } catch {
                     sourceFailures.withLock { $0[source.name] = "\(error)" }
                     logger.error("source stopped", metadata: ["source": "\(source.name)", "error": "\(error)"])

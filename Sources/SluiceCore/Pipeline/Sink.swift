@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A destination for events. A sink runs on its own thread and sees every batch its inputs
 /// produce, in order.
 ///
@@ -18,12 +20,48 @@ public protocol Sink: AnyObject {
 
     /// The stream has ended: deliver everything and release resources.
     func finish() throws
+
+    /// True for a sink that finishes delivering after `write` returns (compressing on other
+    /// threads, retrying requests): it reports what became of every event through the
+    /// `DeliveryReport` it is given, and the runner counts nothing for it.
+    var reportsItsOwnDeliveries: Bool { get }
+
+    /// Called once before the first batch.
+    func attach(_ report: DeliveryReport)
 }
 
 extension Sink {
     public func flush() throws {}
     public var flushIntervalNanoseconds: UInt64? { nil }
     public func finish() throws { try flush() }
+    public var reportsItsOwnDeliveries: Bool { false }
+    public func attach(_ report: DeliveryReport) {}
+}
+
+/// Where a sink reports what became of its events, and whether it is healthy.
+public final class DeliveryReport: Sendable {
+    public let counters: SinkCounters
+    /// Lets a sink's own retry loops stop waiting when the grace period ends.
+    public let shutdown: ShutdownSignal
+
+    public init(counters: SinkCounters, shutdown: ShutdownSignal) {
+        self.counters = counters
+        self.shutdown = shutdown
+    }
+
+    public func delivered(events: Int, bytes: Int) {
+        counters.events.add(events)
+        counters.bytes.add(bytes)
+    }
+
+    public func dropped(_ reason: DropReason, events: Int) {
+        counters.dropped(reason).add(events)
+    }
+
+    /// Marks the sink unhealthy with a reason (shown by `/readyz`), or healthy again with nil.
+    public func setProblem(_ problem: String?) {
+        counters.setProblem(problem)
+    }
 }
 
 /// An error a sink reports about its output.
@@ -50,4 +88,17 @@ public enum WhenFull: String, Sendable, CaseIterable {
     case dropOldest = "drop_oldest"
     /// Keep pace with the ring; discard (and count) what the sink cannot take right now.
     case dropNewest = "drop_newest"
+}
+
+/// Holds a sink's `DeliveryReport` once it is attached, for threads the sink started before.
+public final class DeliveryReportSlot: Sendable {
+    private let report = Mutex<DeliveryReport?>(nil)
+
+    public init() {}
+
+    public var current: DeliveryReport? { report.withLock { $0 } }
+
+    public func attach(_ report: DeliveryReport) {
+        self.report.withLock { $0 = report }
+    }
 }

@@ -63,6 +63,7 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// Starts the runner's thread(s); `join` on the returned threads waits for the drain.
     public func start() -> [NamedThread] {
+        sink.attach(DeliveryReport(counters: counters, shutdown: shutdown))
         let ringFeed = RingFeed(ring: ring, consumer: consumer)
         guard configuration.whenFull == .dropNewest else {
             return [NamedThread(name: "sink-\(configuration.name)") { self.deliverAll(from: ringFeed) }]
@@ -139,9 +140,14 @@ public final class SinkRunner: @unchecked Sendable {
         while true {
             do {
                 try sink.write(batch, endOfRun: endOfRun)
-                counters.events.add(batch.count)
-                counters.bytes.add(batch.bytes.count)
-                if failures > 0 { logger.info("sink recovered", metadata: ["failed_attempts": "\(failures)"]) }
+                if !sink.reportsItsOwnDeliveries {
+                    counters.events.add(batch.count)
+                    counters.bytes.add(batch.bytes.count)
+                }
+                if failures > 0 {
+                    logger.info("sink recovered", metadata: ["failed_attempts": "\(failures)"])
+                    counters.setProblem(nil)
+                }
                 return
             } catch let error as SinkError where error.isPermanent {
                 counters.dropped(error.dropReason).add(batch.count)
@@ -151,6 +157,7 @@ public final class SinkRunner: @unchecked Sendable {
                 return
             } catch {
                 failures += 1
+                counters.setProblem("\(error)")
                 guard configuration.whenFull == .block else {
                     counters.dropped(.sinkError).add(batch.count)
                     if failures == 1 { logger.warning("write failed; events dropped", metadata: ["error": "\(error)", "events": "\(batch.count)"]) }
@@ -161,6 +168,7 @@ public final class SinkRunner: @unchecked Sendable {
                         "error": "\(error)", "attempt": "\(failures)", "retry_in_ms": "\(backoff / 1_000_000)",
                     ])
                 }
+                counters.retries.add(1)
                 guard shutdown.sleep(nanoseconds: backoff) else {
                     counters.dropped(.shutdown).add(batch.count)
                     logger.error("shutdown while the sink was failing; events dropped", metadata: ["events": "\(batch.count)"])

@@ -10,10 +10,13 @@ public struct BuildContext: Sendable {
     public let host: String
     /// The whole configuration's context (environment, collected problems, secrets).
     public let config: ConfigContext
+    /// The pipeline's source names, by index (batches carry the index).
+    public let sourceNames: [String]
 
-    public init(host: String, config: ConfigContext) {
+    public init(host: String, config: ConfigContext, sourceNames: [String] = []) {
         self.host = host
         self.config = config
+        self.sourceNames = sourceNames
     }
 }
 
@@ -46,6 +49,10 @@ public final class ComponentRegistry: Sendable {
         sinks: [
             "console": { _, _, _ in { ConsoleSink() } },
             "blackhole": { _, _, _ in { BlackholeSink() } },
+            "archive": { name, reader, context in
+                let settings = ArchiveSettings(reading: reader)
+                return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }
+            },
         ]
     )
 

@@ -76,9 +76,10 @@ public struct RuntimeConfiguration {
         }
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
-        let sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
+        let sinkBuild = BuildContext(host: host, config: context, sourceNames: sources.map(\.name))
+        let sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: sinkBuild)
         let buffer = reader.section("buffer")
-        let bufferMaxBytes = buffer.size("max_bytes", default: 64 << 20, range: (1 << 20)...(16 << 30))
+        let bufferMaxBytes = buffer.size("max_bytes", default: 8 << 20, range: (1 << 20)...(16 << 30))
         buffer.rejectUnknownKeys()
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)

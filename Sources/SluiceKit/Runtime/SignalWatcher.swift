@@ -14,8 +14,10 @@ struct SignalWatcher: ~Copyable {
         sigemptyset(&mask)
         for signal in Self.handled { sigaddset(&mask, signal) }
         pthread_sigmask(SIG_BLOCK, &mask, nil)
-        // A reader that goes away must be an EPIPE error, not a silent death.
+        // A reader that goes away must be an EPIPE error, and a file-size limit an EFBIG error,
+        // not a silent death.
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         descriptor = signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
         precondition(descriptor >= 0, "signalfd failed: errno \(errno)")
     }

@@ -1,0 +1,105 @@
+import SluiceCore
+import SluiceRing
+
+/// Uncompressed bytes waiting to become one gzip member, and how many events they hold.
+final class ArchiveChunk {
+    var bytes: ByteWriter
+    var events = 0
+    var startedAtNanoseconds: UInt64 = 0
+
+    init(capacity: Int) {
+        bytes = ByteWriter(capacity: capacity)
+    }
+}
+
+/// Compresses chunks into gzip members on several threads, as pigz does, and has each member
+/// written to its file in order. Members are independent, so the cores work in parallel; the
+/// bounded queue makes the submitter (the sink's thread) wait when the workers fall behind.
+///
+/// `@unchecked Sendable`: the queue and free list are only touched under `lock`.
+final class CompressionPool: @unchecked Sendable {
+    private struct Job {
+        let chunk: ArchiveChunk
+        let file: ArchiveFile
+        let sequence: Int
+        let sync: Bool
+    }
+
+    let chunkBytes: Int
+    private let lock = ConditionLock()
+    private var queue: [Job] = []
+    private var freeChunks: [ArchiveChunk] = []
+    private var closed = false
+    private let capacity: Int
+    private var workers: [NamedThread] = []
+    private let report: DeliveryReportSlot
+
+    init(threads: Int, level: Int32, chunkBytes: Int, sinkName: String, report: DeliveryReportSlot) {
+        self.chunkBytes = chunkBytes
+        self.report = report
+        capacity = max(1, threads)
+        workers = (0..<max(1, threads)).map { index in
+            NamedThread(name: "gz\(index)-\(sinkName)") { [self] in work(level: level) }
+        }
+    }
+
+    /// A chunk to fill (recycled when one is free).
+    func takeChunk() -> ArchiveChunk {
+        lock.withLock { freeChunks.popLast() } ?? ArchiveChunk(capacity: chunkBytes + chunkBytes / 4)
+    }
+
+    /// Queues a chunk for `file`, waiting while the queue is full.
+    func submit(_ chunk: ArchiveChunk, to file: ArchiveFile, sync: Bool) {
+        let sequence = file.reserveSequence()
+        lock.withLock {
+            while queue.count >= capacity { _ = lock.wait(deadlineNanoseconds: nil) }
+            queue.append(Job(chunk: chunk, file: file, sequence: sequence, sync: sync))
+            lock.broadcast()
+        }
+    }
+
+    /// Lets the workers finish the queue, then stops them.
+    func close() {
+        lock.withLock {
+            closed = true
+            lock.broadcast()
+        }
+        for worker in workers { worker.join() }
+    }
+
+    private func work(level: Int32) {
+        var compressor = GzipMemberCompressor(level: level)
+        var member = ByteWriter(capacity: chunkBytes / 2)
+        while let job = next() {
+            member.removeAll()
+            compressor.compressMember(job.chunk.bytes.bytes, into: &member)
+            let report = report.current
+            if job.file.write(member: member.bytes, sequence: job.sequence, sync: job.sync, report: report) {
+                report?.delivered(events: job.chunk.events, bytes: job.chunk.bytes.count)
+            } else {
+                report?.dropped(.shutdown, events: job.chunk.events)
+            }
+            recycle(job.chunk)
+        }
+    }
+
+    private func next() -> Job? {
+        lock.withLock {
+            while queue.isEmpty {
+                if closed { return nil }
+                _ = lock.wait(deadlineNanoseconds: nil)
+            }
+            let job = queue.removeFirst()
+            lock.broadcast()
+            return job
+        }
+    }
+
+    private func recycle(_ chunk: ArchiveChunk) {
+        chunk.bytes.removeAll()
+        chunk.events = 0
+        lock.withLock {
+            if freeChunks.count < capacity + 1 { freeChunks.append(chunk) }
+        }
+    }
+}

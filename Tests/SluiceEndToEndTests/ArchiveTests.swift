@@ -1,0 +1,178 @@
+import Foundation
+import Glibc
+import SluiceTesting
+import Synchronization
+import Testing
+
+/// Line numbers written so far and when, shared with a writer thread.
+final class WriteLog: Sendable {
+    private let entries = Mutex<[(number: Int, at: Double)]>([])
+    func record(_ number: Int) { entries.withLock { $0.append((number, Self.now())) } }
+    /// The highest number written at or before `time`.
+    func lastWritten(before time: Double) -> Int { entries.withLock { $0.last { $0.at <= time }?.number ?? -1 } }
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+@Suite("archive sink, through the binary")
+struct ArchiveTests {
+    let directory = TemporaryDirectory()
+
+    private func archives() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/out")) ?? []
+        return names.sorted().map { directory.path + "/out/" + $0 }
+    }
+
+    private func gunzip(_ paths: [String]) throws -> ChildProcess {
+        let gzip = try ChildProcess(executable: "/bin/gzip", arguments: ["-dc"] + paths)
+        gzip.wait()
+        return gzip
+    }
+
+    @Test func theArchiveHoldsExactlyWhatTheConsoleWrote() throws {
+        let input = (0..<30_000).map { #"{"ts":"2024-06-01T00:00:00.\#(String(format: "%03d", $0 % 1000))Z","n":\#($0),"msg":"event \#($0)"}"# }
+        let file = directory.write("input.ndjson", input.joined(separator: "\n") + "\n")
+        let config = directory.write("a.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              console: { type: console }
+              archive: { type: archive, path: "\(directory.path)/out/{source}-%Y%m%dT%H%M%S.ndjson.gz", gzip_level: 1 }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .file(file))
+        #expect(sluice.wait().exitStatus == 0)
+        let files = archives()
+        #expect(files.count == 1)
+        let gzip = try gunzip(files)
+        #expect(gzip.standardOutput == sluice.standardOutput)
+        #expect(sluice.standardOutputLines.count == 30_000)
+        #expect(try ChildProcess(executable: "/bin/gzip", arguments: ["-t"] + files).wait().exitStatus == 0)
+        let verify = try SluiceBinary.launch(["archive", "verify"] + files, stdin: .null)
+        #expect(verify.wait().exitStatus == 0)
+        #expect(verify.standardOutput.contains("ok,") && verify.standardOutput.contains("30000 events"))
+    }
+
+    @Test func aSIGKILLLosesAtMostOneFlushIntervalAndARestartWritesNewFiles() throws {
+        let config = directory.write("k.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              archive: { type: archive, path: "\(directory.path)/out/app-%Y%m%dT%H%M%S.ndjson.gz", flush_interval: 250ms }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        let log = WriteLog()
+        let stop = Atomic<Bool>(false)
+        let writer = Thread {
+            var number = 0
+            while !stop.load(ordering: .relaxed) {
+                sluice.write((number..<(number + 100)).map { "line \($0)" }.joined(separator: "\n") + "\n")
+                log.record(number + 99)
+                number += 100
+                _ = poll(nil, 0, 5)
+            }
+        }
+        writer.start()
+        _ = poll(nil, 0, 1500)
+        let killedAt = WriteLog.now()
+        sluice.send(SIGKILL)
+        stop.store(true, ordering: .relaxed)
+        #expect(sluice.wait().signal == SIGKILL)
+        // Everything written more than one interval (plus scheduling slack) before the kill.
+        let mustHave = log.lastWritten(before: killedAt - 0.25 - 0.5)
+        #expect(mustHave > 1000, "the writer got going")
+        let files = archives()
+        let recovered = Set(try gunzip(files).standardOutputLines.compactMap { line -> Int? in
+            guard let range = line.firstRange(of: "\"message\":\"line ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        })
+        let missing = (0...mustHave).filter { !recovered.contains($0) }
+        #expect(missing.isEmpty, "\(missing.count) lines older than a flush interval are missing")
+
+        // Restart: a new file beside the old one, nothing overwritten.
+        let before = files
+        let again = try SluiceBinary.launch(["--config", config])
+        again.write("after restart\n")
+        again.closeStdin()
+        #expect(again.wait().exitStatus == 0)
+        let after = archives()
+        #expect(after.count == before.count + 1)
+        #expect(try gunzip(Array(Set(after).subtracting(before))).standardOutput.contains("after restart"))
+    }
+
+    /// Runs Sluice with a file-size limit (a full disk, as far as its writes can tell).
+    private func runOnAFullDisk(whenFull: String) throws -> (ChildProcess, [String: Any]) {
+        let input = (0..<300_000).map { #"{"n":\#($0),"id":"\#(UUID().uuidString)"}"# }
+        let file = directory.write("big.ndjson", input.joined(separator: "\n") + "\n")
+        let config = directory.write("full.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              archive: { type: archive, path: "\(directory.path)/out/full.ndjson.gz", when_full: \(whenFull), compression_threads: 1 }
+            shutdown: { grace_period: 300ms }
+            """)
+        // ulimit -f counts 512-byte blocks in dash: 256 KiB.
+        let sluice = try ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", "ulimit -f 512; exec \"$0\" --config \"$1\"", SluiceBinary.path, config],
+            environment: SluiceBinary.environment(), stdin: .file(file)
+        )
+        #expect(Eventually.wait { sluice.standardError.contains("errno \(EFBIG)") })
+        if whenFull == "drop_newest" {
+            // Never held back: the source reads its whole input despite the failing sink.
+            #expect(Eventually.wait(seconds: 60) { sluice.standardError.contains("\"source finished\"") })
+        } else {
+            #expect(!sluice.standardError.contains("\"source finished\""))
+        }
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        return (sluice, events(sluice.standardErrorLines).last ?? [:])
+    }
+
+    @Test func aFullDiskHoldsTheSourcesBackNamesThePathAndAccountsForEverything() throws {
+        let (sluice, summary) = try runOnAFullDisk(whenFull: "block")
+        let failure = events(sluice.standardErrorLines).first { $0["message"] as? String == "archive write failed; holding the sources back and retrying" }
+        #expect((failure?["error"] as? String)?.contains(directory.path + "/out/full.ndjson.gz") == true)
+        let read = (summary["events_in"] as? [String: Any])?["app"] as? Int ?? -1
+        let delivered = (summary["events_out"] as? [String: Any])?["archive"] as? Int ?? -1
+        let dropped = ((summary["dropped"] as? [String: Any])?["archive"] as? [String: Any])?["shutdown"] as? Int ?? 0
+        #expect(read < 300_000, "the sources were held back: \(read) of 300000 read")
+        #expect(dropped > 0)
+        #expect(delivered + dropped == read)
+        // The file holds only complete members: the failed one was cut off again.
+        let verify = try SluiceBinary.launch(["archive", "verify", directory.path + "/out/full.ndjson.gz"], stdin: .null)
+        #expect(verify.wait().exitStatus == 0)
+        #expect(verify.standardOutput.contains("\(delivered) events"))
+    }
+
+    @Test func underDropNewestAFullDiskDropsAndCountsButNeverHoldsTheSources() throws {
+        let (_, summary) = try runOnAFullDisk(whenFull: "drop_newest")
+        let read = (summary["events_in"] as? [String: Any])?["app"] as? Int ?? -1
+        let delivered = (summary["events_out"] as? [String: Any])?["archive"] as? Int ?? -1
+        let dropped = (summary["dropped"] as? [String: Any])?["archive"] as? [String: Any] ?? [:]
+        let busy = dropped["sink_busy"] as? Int ?? 0
+        #expect(read == 300_000, "every line was read")
+        #expect(busy > 0)
+        #expect(delivered + busy + (dropped["shutdown"] as? Int ?? 0) == 300_000)
+    }
+
+    @Test func verifyReportsWhereAFileIsDamaged() throws {
+        let config = directory.write("v.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              archive: { type: archive, path: "\(directory.path)/out/v.ndjson.gz", gzip_level: 1 }
+            """)
+        let input = (0..<200_000).map { "line \($0) with some text to compress" }.joined(separator: "\n") + "\n"
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .file(directory.write("v.log", input)))
+        #expect(sluice.wait().exitStatus == 0)
+        let original = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/out/v.ndjson.gz"))
+        let truncated = directory.write("truncated.ndjson.gz", Array(original.prefix(original.count * 2 / 3)))
+        var corrupt = Array(original)
+        corrupt[corrupt.count / 2] ^= 0xFF
+        let corrupted = directory.write("corrupt.ndjson.gz", corrupt)
+        let verify = try SluiceBinary.launch(["archive", "verify", truncated, corrupted], stdin: .null)
+        #expect(verify.wait().exitStatus == 1)
+        let report = verify.standardErrorLines
+        #expect(report.count == 2)
+        #expect(report[0].contains("truncated.ndjson.gz: DAMAGED at byte") && report[0].contains("truncated"))
+        #expect(report[1].contains("corrupt.ndjson.gz: DAMAGED at byte"))
+    }
+}
