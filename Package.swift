@@ -22,7 +22,7 @@ let package = Package(
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
         .target(
             name: "SluiceCore",
-            dependencies: ["SluiceRing", "CLinux", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SluiceRing", "CLinux", "CPCRE2", .product(name: "Logging", package: "swift-log")]
         ),
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
@@ -44,6 +44,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Linux headers the Glibc module leaves out (signalfd).
         .systemLibrary(name: "CLinux"),
+        // PCRE2 (Debian's libpcre2-dev): the regular expressions of `where`, alert rules and
+        // multiline joining.
+        .systemLibrary(name: "CPCRE2", providers: [.apt(["libpcre2-dev"])]),
         // Test doubles shared by the test targets.
         .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceRing", "CLinux"]),
 

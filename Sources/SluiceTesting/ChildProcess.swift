@@ -23,7 +23,9 @@ public final class ChildProcess: @unchecked Sendable {
         /// The exit status, or nil when a signal ended the process.
         public let exitStatus: Int32?
         public let signal: Int32?
-        /// Peak resident memory of the child, in KiB (from `wait4`).
+        /// `wait4`'s peak resident memory, in KiB. Linux counts the address space the child had
+        /// before `exec` too, which for a spawned child is this (test) process's: use the
+        /// `peak_rss_kib` Sluice logs at exit to measure Sluice.
         public let maxResidentKilobytes: Int
     }
 

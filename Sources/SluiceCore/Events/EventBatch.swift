@@ -41,6 +41,17 @@ public final class EventBatch: @unchecked Sendable {
         )
     }
 
+    /// A new batch of only the events at `positions` (ascending), their bytes copied.
+    public func keeping(_ positions: [Int]) -> EventBatch {
+        var builder = EventBatchBuilder(byteCapacity: max(4096, bytes.count / max(1, count) * positions.count + 64))
+        for position in positions {
+            let entry = index[position]
+            builder.ndjson.append(self.bytes(ofEvents: position..<(position + 1)))
+            builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestampMilliseconds)
+        }
+        return EventBatch(sourceIndex: sourceIndex, builder: builder)
+    }
+
     /// The NDJSON bytes of events `range` (with their newlines).
     public func bytes(ofEvents range: Range<Int>) -> UnsafeRawBufferPointer {
         guard !range.isEmpty else { return UnsafeRawBufferPointer(start: contents.ndjson.base, count: 0) }

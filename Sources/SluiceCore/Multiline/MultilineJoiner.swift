@@ -8,9 +8,14 @@ struct MultilineJoiner: ~Copyable {
     private var lines = 0
     private var startedAt: UInt64 = 0
     private var presetState = PresetState()
+    private let matcher: PatternMatcher?
 
     init(settings: MultilineSettings?) {
         self.settings = settings
+        switch settings?.rule {
+        case .start(let pattern), .continuation(let pattern): matcher = pattern.matcher()
+        default: matcher = nil
+        }
     }
 
     var isEnabled: Bool { settings != nil }
@@ -29,7 +34,7 @@ struct MultilineJoiner: ~Copyable {
     /// `completedGroup`); the line itself is then the start of the next one.
     mutating func add(_ line: UnsafeRawBufferPointer, now: UInt64) -> Bool {
         guard let settings else { return false }
-        let continues = lines > 0 && presetState.continues(line, rule: settings.rule)
+        let continues = lines > 0 && presetState.continues(line, rule: settings.rule, matcher: matcher)
             && lines < settings.maxLines && group.count + 1 + line.count <= settings.maxBytes
         if continues {
             group.append(0x0A)
@@ -65,12 +70,12 @@ struct PresetState {
         inPanic = line.hasPrefix("panic: ") || line.hasPrefix("fatal error: ")
     }
 
-    mutating func continues(_ line: UnsafeRawBufferPointer, rule: MultilineSettings.Rule) -> Bool {
+    mutating func continues(_ line: UnsafeRawBufferPointer, rule: MultilineSettings.Rule, matcher: PatternMatcher?) -> Bool {
         switch rule {
-        case .start(let pattern):
-            return !pattern.matches(line)
-        case .continuation(let pattern):
-            return pattern.matches(line)
+        case .start:
+            return !(matcher?.matches(line) ?? false)
+        case .continuation:
+            return matcher?.matches(line) ?? false
         case .preset(.java):
             return line.startsWithBlank || line.hasPrefix("Caused by:") || line.hasPrefix("Suppressed:")
         case .preset(.python):

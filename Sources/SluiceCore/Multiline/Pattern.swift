@@ -1,58 +1,89 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPCRE2
 
-/// A POSIX extended regular expression matched against bytes (glibc's `regexec` with
-/// `REG_STARTEND`, so lines need no terminating NUL and are not copied).
+/// A regular expression in PCRE syntax (`\d`, `(?i)`, lookarounds), compiled once with PCRE2
+/// and its JIT, matched against bytes. Used by `where` filters, alert rules and multiline
+/// joining. Matching needs a `PatternMatcher`, one per thread.
 ///
-/// `@unchecked Sendable`: the compiled expression is only read after `init`, and glibc's
-/// `regexec` on a compiled expression is safe from several threads.
+/// `@unchecked Sendable`: the compiled code is only read after `init`; PCRE2 allows one compiled
+/// pattern to be matched from several threads, each with its own match data.
 public final class Pattern: @unchecked Sendable, CustomStringConvertible {
-    public let source: String
-    private let compiled: UnsafeMutablePointer<regex_t>
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public static let caseInsensitive = Options(rawValue: PCRE2_CASELESS)
+        public static let multiline = Options(rawValue: PCRE2_MULTILINE)
+        public static let dotMatchesNewlines = Options(rawValue: PCRE2_DOTALL)
+        public static let extended = Options(rawValue: PCRE2_EXTENDED)
+    }
 
-    /// Compiles `source`; the error says what is wrong with it.
-    public init(_ source: String, caseInsensitive: Bool = false) throws(PatternError) {
-        // Compiled into a local first: a throwing init that had set every property would run
-        // deinit on an expression that never compiled.
-        let expression = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
-        let flags = REG_EXTENDED | REG_NOSUB | (caseInsensitive ? REG_ICASE : 0)
-        let result = regcomp(expression, source, flags)
-        guard result == 0 else {
-            var message = [CChar](repeating: 0, count: 256)
-            regerror(result, expression, &message, message.count)
-            expression.deallocate()
-            throw PatternError(pattern: source, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    public let source: String
+    public let options: Options
+    let code: OpaquePointer
+
+    /// Compiles `source`; the error says what is wrong and where.
+    public init(_ source: String, options: Options = []) throws(PatternError) {
+        var message = [CChar](repeating: 0, count: 256)
+        var offset = 0
+        var text = source
+        let compiled = text.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                sluice_pcre2_compile($0.baseAddress, $0.count, options.rawValue, &message, message.count, &offset)
+            }
+        }
+        guard let compiled else {
+            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw PatternError(pattern: source, reason: reason, offset: offset)
         }
         self.source = source
-        compiled = expression
+        self.options = options
+        code = compiled
     }
 
     deinit {
-        regfree(compiled)
-        compiled.deallocate()
+        pcre2_code_free_8(code)
     }
 
     public var description: String { source }
 
-    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let base = bytes.baseAddress else {
-            var nothing: UInt8 = 0
-            return withUnsafeBytes(of: &nothing) { matches(UnsafeRawBufferPointer(rebasing: $0[0..<0])) }
-        }
-        var range = regmatch_t(rm_so: 0, rm_eo: regoff_t(bytes.count))
-        let startEnd: Int32 = 4  // REG_STARTEND: match within range.rm_so..<range.rm_eo
-        return regexec(compiled, base.assumingMemoryBound(to: CChar.self), 1, &range, startEnd) == 0
+    /// A matcher for the calling thread.
+    public func matcher() -> PatternMatcher {
+        PatternMatcher(pattern: self)
     }
 
+    /// Matches once (allocating match data): for tests and code off the per-event path.
     public func matches(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
+        let matcher = matcher()
+        return text.withUTF8 { matcher.matches(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Matches one `Pattern` on one thread (it owns PCRE2's per-match data).
+public final class PatternMatcher {
+    public let pattern: Pattern
+    private let data: OpaquePointer
+
+    init(pattern: Pattern) {
+        self.pattern = pattern
+        data = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
+    }
+
+    deinit {
+        pcre2_match_data_free_8(data)
+    }
+
+    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var nothing: UInt8 = 0
+        guard let base = bytes.baseAddress else {
+            return withUnsafeBytes(of: &nothing) { sluice_pcre2_matches(pattern.code, $0.baseAddress, 0, data) != 0 }
+        }
+        return sluice_pcre2_matches(pattern.code, base, bytes.count, data) != 0
     }
 }
 
 public struct PatternError: Error, CustomStringConvertible {
     public let pattern: String
     public let reason: String
-    public var description: String { "invalid regular expression /\(pattern)/: \(reason)" }
+    public var offset: Int = 0
+    public var description: String { "invalid regular expression /\(pattern)/: \(reason) at offset \(offset)" }
 }

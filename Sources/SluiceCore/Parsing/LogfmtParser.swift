@@ -66,8 +66,8 @@ struct LogfmtParser {
         )
     }
 
-    /// Decodes Go-style escapes (`\"`, `\\`, `\n`, `\t`, `\r`, `\uXXXX`) of a quoted value's
-    /// content into `output`; an unknown escape is kept as written.
+    /// Decodes Go- and JSON-style escapes (`\"`, `\\`, `\/`, `\n`, `\t`, `\r`, `\b`, `\f`,
+    /// `\uXXXX`) of a quoted value's content into `output`; an unknown escape is kept as written.
     static func unescape(_ content: UnsafeRawBufferPointer, into output: inout ByteWriter) {
         var index = 0
         while index < content.count {
@@ -82,7 +82,9 @@ struct LogfmtParser {
             case UInt8(ascii: "n"): output.append(0x0A)
             case UInt8(ascii: "t"): output.append(0x09)
             case UInt8(ascii: "r"): output.append(0x0D)
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(escaped)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escaped)
+            case UInt8(ascii: "b"): output.append(0x08)
+            case UInt8(ascii: "f"): output.append(0x0C)
             case UInt8(ascii: "u") where index + 6 <= content.count:
                 var scalar: UInt32 = 0
                 var valid = true

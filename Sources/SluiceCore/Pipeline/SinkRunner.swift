@@ -31,13 +31,16 @@ public final class SinkRunner: @unchecked Sendable {
         /// Source indices this sink takes; nil for all.
         public var inputs: Set<Int>?
         public var whenFull: WhenFull
+        /// `where`: only events that satisfy it reach the sink.
+        public var filter: Expression?
         /// Longest pause between retries of a failing write.
         public var maxRetryBackoffNanoseconds: UInt64 = 5_000_000_000
 
-        public init(name: String, inputs: Set<Int>?, whenFull: WhenFull) {
+        public init(name: String, inputs: Set<Int>?, whenFull: WhenFull, filter: Expression? = nil) {
             self.name = name
             self.inputs = inputs
             self.whenFull = whenFull
+            self.filter = filter
         }
     }
 
@@ -98,11 +101,13 @@ public final class SinkRunner: @unchecked Sendable {
     private func deliverAll(from feed: some BatchFeed) {
         let interval = sink.flushIntervalNanoseconds
         var nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
+        let filter = configuration.filter.map { EventMatcher([$0]) }
         while true {
             switch feed.next(deadlineNanoseconds: nextFlush) {
             case .batch(let item):
-                if accepts(item.batch) {
-                    deliver(item.batch, endOfRun: item.endOfRun)
+                let selected = accepts(item.batch) ? filter.map { Self.select(item.batch, $0) } ?? item.batch : nil
+                if let selected, !selected.isEmpty {
+                    deliver(selected, endOfRun: item.endOfRun)
                 } else if item.endOfRun {
                     attempt("flush") { try sink.flush() }
                 }
@@ -121,6 +126,16 @@ public final class SinkRunner: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// The batch itself when every event passes `where`, else a copy of those that do.
+    private static func select(_ batch: EventBatch, _ filter: EventMatcher) -> EventBatch {
+        var kept: [Int] = []
+        for position in 0..<batch.count {
+            filter.load(batch[position])
+            if filter.matches(0) { kept.append(position) }
+        }
+        return kept.count == batch.count ? batch : batch.keeping(kept)
     }
 
     private func accepts(_ batch: EventBatch) -> Bool {

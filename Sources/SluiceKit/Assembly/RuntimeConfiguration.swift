@@ -166,11 +166,12 @@ public struct RuntimeConfiguration {
                 }
             }
             let whenFull = settings.choice("when_full", default: WhenFull.block)
+            let filter = settings.expression("where")
             let builder = factory(name, settings, build)
             guard enabled else { continue }
             planned.append(PlannedSink(
                 name: name, type: type,
-                configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull),
+                configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull, filter: filter),
                 build: builder
             ))
         }

@@ -143,6 +143,7 @@ public struct Supervisor {
             }
         }
         if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
+        if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
         if dropped.isEmpty {
             logger.info("stopped; every event delivered", metadata: metadata)
         } else {

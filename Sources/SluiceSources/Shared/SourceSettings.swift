@@ -46,8 +46,8 @@ extension MultilineSettings {
     /// | key | type | default | meaning |
     /// | --- | --- | --- | --- |
     /// | `preset` | `java`, `python`, `go` | | built-in rule for that runtime's traces |
-    /// | `start` | regex (POSIX ERE) | | a matching line starts a new event |
-    /// | `continue` | regex (POSIX ERE) | | a matching line continues the current event |
+    /// | `start` | regex (PCRE) | | a matching line starts a new event |
+    /// | `continue` | regex (PCRE) | | a matching line continues the current event |
     /// | `timeout` | duration | `1s` | an open group is emitted this long after its first line |
     /// | `max_lines` | integer | `500` | a group never grows beyond this many lines |
     /// | `max_bytes` | size | the source's `max_line_bytes` | nor beyond this many bytes |
