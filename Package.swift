@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The lock-free ring at the core: standard library and Synchronization only.
@@ -30,7 +32,16 @@ let package = Package(
             dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceRing", "SluiceConfig", "CLinux"]),
-        .target(name: "SluiceSinks", dependencies: ["SluiceCore", "SluiceConfig", "CZlib"]),
+        .target(
+            name: "SluiceSinks",
+            dependencies: [
+                "SluiceCore", "SluiceRing", "SluiceConfig", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Assembly from configuration, the command line, signals and Sluice's own log.
         .target(
             name: "SluiceKit",
@@ -48,7 +59,15 @@ let package = Package(
         // multiline joining.
         .systemLibrary(name: "CPCRE2", providers: [.apt(["libpcre2-dev"])]),
         // Test doubles shared by the test targets.
-        .target(name: "SluiceTesting", dependencies: ["SluiceCore", "SluiceRing", "CLinux"]),
+        .target(
+            name: "SluiceTesting",
+            dependencies: [
+                "SluiceCore", "SluiceRing", "CLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
 
         .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing"]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTesting"]),
@@ -59,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceSinksTests",
-            dependencies: ["SluiceSinks", "SluiceConfig", "SluiceTesting"]
+            dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
         .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
         // Runs the built `sluice` binary as a user would.

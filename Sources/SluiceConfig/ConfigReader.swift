@@ -86,6 +86,28 @@ public struct ConfigReader {
         }
     }
 
+    /// A list whose items are maps (alert rules), each read with its own reader at
+    /// `key.<index>`; nil when absent.
+    public func list(ofMapsAt key: String) -> [ConfigReader]? {
+        readKeys.add(key)
+        switch node?[key] {
+        case .none, .null:
+            return nil
+        case .list(let items, _):
+            context.effective.recordSection(path + [key])
+            return items.enumerated().compactMap { index, item in
+                guard case .map = item else {
+                    report("\(key).\(index)", "expected a map, found \(item.kindDescription)", origin: item.origin)
+                    return nil
+                }
+                return ConfigReader(path: path + [key, "\(index)"], node: item, context: context, lenientInterpolation: lenientInterpolation)
+            }
+        case .some(let other):
+            report(key, "expected a list of maps, found \(other.kindDescription)", origin: other.origin)
+            return nil
+        }
+    }
+
     /// Reports every key of this map that no reader asked for.
     public func rejectUnknownKeys() {
         for (key, value) in node?.entries ?? [] where !readKeys.contains(key) {

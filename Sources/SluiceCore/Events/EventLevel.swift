@@ -81,7 +81,7 @@ public enum EventLevel: UInt8, Sendable, Comparable, CaseIterable {
             ("info", .info), ("inf", .info), ("information", .info), ("informational", .info),
             ("notice", .info), ("config", .info),
             ("warn", .warn), ("warning", .warn), ("wrn", .warn),
-            ("error", .error), ("err", .error), ("eror", .error), ("severe", .error),
+            ("error", .error), ("err", .error), ("severe", .error),
             ("fatal", .fatal), ("critical", .fatal), ("crit", .fatal), ("alert", .fatal),
             ("emerg", .fatal), ("emergency", .fatal), ("panic", .fatal), ("ftl", .fatal),
         ]

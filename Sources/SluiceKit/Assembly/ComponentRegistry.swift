@@ -49,6 +49,15 @@ public final class ComponentRegistry: Sendable {
         sinks: [
             "console": { _, _, _ in { ConsoleSink() } },
             "blackhole": { _, _, _ in { BlackholeSink() } },
+            "alert": { name, reader, context in
+                let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
+                return {
+                    let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
+                        ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
+                    })
+                    return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
+                }
+            },
             "archive": { name, reader, context in
                 let settings = ArchiveSettings(reading: reader)
                 return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }
