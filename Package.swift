@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SluiceKit", targets: ["SluiceKit"]),
         .library(name: "SluiceRing", targets: ["SluiceRing"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceSinks", targets: ["SluiceSinks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

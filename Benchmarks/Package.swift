@@ -31,5 +31,15 @@ let package = Package(
             path: "Benchmarks/ParsingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "ExpressionBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SluiceCore", package: "sluice"),
+                .product(name: "SluiceSinks", package: "sluice"),
+            ],
+            path: "Benchmarks/ExpressionBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

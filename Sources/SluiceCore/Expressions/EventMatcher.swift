@@ -10,6 +10,8 @@ import Glibc
 /// The fields any expression reads are found in one pass over the event's top level, done only
 /// when an expression first needs a field (a `level >= error` check alone never scans: the level
 /// is in the batch's index). Nested paths are looked up inside the top-level value they start in.
+/// The expressions are compiled into flat arrays of plain values (`ExpressionProgram`), so
+/// evaluation allocates nothing and touches no reference counts.
 ///
 /// Comparisons are forgiving where logs are: a number compares with a string that holds a number
 /// (logfmt values are strings), a level name compares with any spelling of a level, and a
@@ -17,140 +19,232 @@ import Glibc
 /// are false).
 public final class EventMatcher {
     public let expressions: [Expression]
-    private let compiled: [Node]
-    private let paths: [FieldPath]
-    private let topKeys: [[UInt8]]
-    private let pathTopKey: [Int]
+    private let program: ExpressionProgram
+    private let nodes: UnsafeMutableBufferPointer<ExpressionProgram.Node>
+    private let strings: UnsafeMutableBufferPointer<UInt8>
+    private let roots: UnsafeMutableBufferPointer<Int32>
+    /// Field names: each slot's top-level key index, and its nested components as ranges of
+    /// `nameBytes` (`nestedStart..<nestedEnd` of `componentRanges`).
+    private let nameBytes: UnsafeMutableBufferPointer<UInt8>
+    private let topKeys: UnsafeMutableBufferPointer<(start: Int32, end: Int32)>
+    private let slotTopKey: UnsafeMutableBufferPointer<Int32>
+    private let slotNested: UnsafeMutableBufferPointer<(start: Int32, end: Int32)>
+    private let componentRanges: UnsafeMutableBufferPointer<(start: Int32, end: Int32)>
+    private let slotIsLevel: UnsafeMutableBufferPointer<Bool>
+    /// Per event: values of the top-level keys, and of each slot once looked up.
+    private let topValues: UnsafeMutableBufferPointer<FieldValue>
+    private let slotValues: UnsafeMutableBufferPointer<FieldValue>
+    private let slotLoaded: UnsafeMutableBufferPointer<UInt32>
+    private var generation: UInt32 = 1
     private let matchers: [PatternMatcher]
-    private var record: EventRecord?
-    private var topValues: [FieldValue?]
+    private let matchCodes: UnsafeMutableBufferPointer<OpaquePointer>
+    private let matchData: UnsafeMutableBufferPointer<OpaquePointer>
+    private var record = EventRecord(json: UnsafeRawBufferPointer(start: nil, count: 0), timestampMilliseconds: 0, level: .unknown)
     private var scanned = false
     private var scratch = ByteWriter(capacity: 256)
+    /// Bit `n` set when some wanted top-level key is `n` bytes long.
+    private let topKeyLengths: UInt64
+    /// Shorter values go straight to the regex (its JIT finds first characters fast); the
+    /// literal prefilter pays off on longer ones.
+    private static let prefilterMinimumBytes = 64
 
     struct FieldValue {
-        let range: Range<Int>
-        let kind: JSONObjectScanner.ValueKind
+        var start: Int32
+        var end: Int32
+        var kind: JSONObjectScanner.ValueKind
+        var present: Bool
+        /// The value read as a number, once some comparison needed it: 0 not yet, 1 a number,
+        /// 2 not a number.
+        var numberState: UInt8 = 0
+        var number: Double = 0
+        /// A string's content range without quotes, once known: 0 not yet, 1 plain (the range
+        /// is the content), 2 has escapes (decoded on use).
+        var contentState: UInt8 = 0
+        var contentStart: Int32 = 0
+        var contentEnd: Int32 = 0
+
+        static let missing = FieldValue(start: 0, end: 0, kind: .null, present: false)
     }
 
-    indirect enum Node {
-        case and(Node, Node), or(Node, Node), not(Node)
-        case exists(slot: Int)
-        case compare(slot: Int, ComparisonOperator, Literal, isLevel: Bool)
-        case match(slot: Int, matcher: Int, required: [UInt8]?, negated: Bool, isLevel: Bool)
-    }
-
-    public init(_ expressions: [Expression]) {
+    /// - Parameter extraFields: fields `rawValue(of:)` will be asked for (alert `group_by`).
+    public init(_ expressions: [Expression], extraFields: [FieldPath] = []) {
         self.expressions = expressions
-        var paths: [FieldPath] = []
-        var matchers: [PatternMatcher] = []
-        func slot(_ path: FieldPath) -> Int {
-            if let index = paths.firstIndex(of: path) { return index }
-            paths.append(path)
-            return paths.count - 1
+        let program = ExpressionProgram(expressions, extraFields: extraFields)
+        self.program = program
+        nodes = .copying(program.nodes)
+        strings = .copying(program.strings)
+        roots = .copying(program.roots)
+        var names: [UInt8] = []
+        var keys: [(start: Int32, end: Int32)] = []
+        var topKeyOfSlot: [Int32] = []
+        var nested: [(start: Int32, end: Int32)] = []
+        var components: [(start: Int32, end: Int32)] = []
+        func intern(_ text: String) -> (start: Int32, end: Int32) {
+            let start = Int32(names.count)
+            names += Array(text.utf8)
+            return (start, Int32(names.count))
         }
-        func compile(_ expression: Expression) -> Node {
-            switch expression {
-            case .and(let left, let right): return .and(compile(left), compile(right))
-            case .or(let left, let right): return .or(compile(left), compile(right))
-            case .not(let inner): return .not(compile(inner))
-            case .exists(let path): return .exists(slot: slot(path))
-            case .compare(let path, let op, let literal): return .compare(slot: slot(path), op, literal, isLevel: path.isLevel)
-            case .match(let path, let regex, let negated):
-                matchers.append(regex.pattern.matcher())
-                return .match(slot: slot(path), matcher: matchers.count - 1, required: regex.requiredLiteral, negated: negated, isLevel: path.isLevel)
+        var keyTexts: [String] = []
+        for path in program.paths {
+            let top = path.components[0]
+            if let existing = keyTexts.firstIndex(of: top) {
+                topKeyOfSlot.append(Int32(existing))
+            } else {
+                keyTexts.append(top)
+                keys.append(intern(top))
+                topKeyOfSlot.append(Int32(keys.count - 1))
             }
+            let first = Int32(components.count)
+            for component in path.components.dropFirst() { components.append(intern(component)) }
+            nested.append((first, Int32(components.count)))
         }
-        compiled = expressions.map(compile)
-        self.paths = paths
-        self.matchers = matchers
-        var keys: [[UInt8]] = []
-        pathTopKey = paths.map { path in
-            let key = Array(path.components[0].utf8)
-            if let index = keys.firstIndex(of: key) { return index }
-            keys.append(key)
-            return keys.count - 1
+        nameBytes = .copying(names)
+        topKeys = .copying(keys)
+        topKeyLengths = keys.reduce(0) { mask, key in
+            let length = Int(key.end - key.start)
+            return length < 64 ? mask | (1 << UInt64(length)) : mask | (1 << 63)
         }
-        topKeys = keys
-        topValues = Array(repeating: nil, count: keys.count)
+        slotTopKey = .copying(topKeyOfSlot)
+        slotNested = .copying(nested)
+        componentRanges = .copying(components)
+        slotIsLevel = .copying(program.paths.map(\.isLevel))
+        topValues = .copying(Array(repeating: FieldValue.missing, count: keys.count))
+        slotValues = .copying(Array(repeating: FieldValue.missing, count: program.paths.count))
+        slotLoaded = .copying(Array(repeating: 0, count: program.paths.count))
+        matchers = program.patterns.map { $0.matcher() }
+        matchCodes = .copying(program.patterns.map(\.code))
+        matchData = .copying(matchers.map(\.data))
+    }
+
+    deinit {
+        nodes.deallocateAndForget()
+        strings.deallocateAndForget()
+        roots.deallocateAndForget()
+        nameBytes.deallocateAndForget()
+        topKeys.deallocateAndForget()
+        slotTopKey.deallocateAndForget()
+        slotNested.deallocateAndForget()
+        componentRanges.deallocateAndForget()
+        slotIsLevel.deallocateAndForget()
+        topValues.deallocateAndForget()
+        slotValues.deallocateAndForget()
+        slotLoaded.deallocateAndForget()
+        matchCodes.deallocateAndForget()
+        matchData.deallocateAndForget()
     }
 
     /// Makes `record` the event the next `matches` calls look at.
+    @inline(__always)
     public func load(_ record: EventRecord) {
         self.record = record
         scanned = false
+        generation &+= 1
+        if generation == 0 {
+            for index in slotLoaded.indices { slotLoaded[index] = 0 }
+            generation = 1
+        }
     }
 
     /// Whether the loaded event satisfies expression `index`.
+    @inline(__always)
     public func matches(_ index: Int) -> Bool {
-        guard let record else { return false }
-        return evaluate(compiled[index], record)
+        evaluate(roots[index])
     }
 
-    /// The raw JSON text of `path` in the loaded event (for grouping and templates); nil when
-    /// the event has no such field.
+    /// The raw JSON text of `path` in the loaded event; nil when the event has no such field.
+    /// `path` must be one of the expressions' fields or the `extraFields`.
     public func rawValue(of path: FieldPath) -> UnsafeRawBufferPointer? {
-        guard let record, let value = lookup(path, record) else { return nil }
-        return UnsafeRawBufferPointer(rebasing: record.json[value.range])
+        guard let slot = program.paths.firstIndex(of: path) else { return nil }
+        let value = self.value(Int32(slot))
+        guard value.present else { return nil }
+        return UnsafeRawBufferPointer(rebasing: record.json[Int(value.start)..<Int(value.end)])
     }
 
-    private func evaluate(_ node: Node, _ record: EventRecord) -> Bool {
-        switch node {
-        case .and(let left, let right): return evaluate(left, record) && evaluate(right, record)
-        case .or(let left, let right): return evaluate(left, record) || evaluate(right, record)
-        case .not(let inner): return !evaluate(inner, record)
-        case .exists(let slot):
-            if paths[slot].isLevel && record.level != .unknown { return true }
-            return value(slot, record).map { $0.kind != .null } ?? false
-        case .compare(let slot, let op, let literal, let isLevel):
-            if case .level(let wanted) = literal {
-                return compareLevels(levelOf(slot, record, isLevel: isLevel), op, wanted)
-            }
-            return compare(value(slot, record), op, literal, record)
-        case .match(let slot, let matcher, let required, let negated, let isLevel):
-            guard let value = value(slot, record) else {
+    private func evaluate(_ index: Int32) -> Bool {
+        let node = nodes[Int(index)]
+        switch node.kind {
+        case .and: return evaluate(node.left) && evaluate(node.right)
+        case .or: return evaluate(node.left) || evaluate(node.right)
+        case .not: return !evaluate(node.left)
+        case .exists:
+            if node.isLevel && record.level != .unknown { return true }
+            let value = value(node.slot)
+            return value.present && value.kind != .null
+        case .compareLevel:
+            return compareLevels(levelOf(node.slot, isLevel: node.isLevel), node.op, Int(node.number))
+        case .compareNumber:
+            let value = value(node.slot)
+            guard value.present, value.kind != .null else { return node.op == .notEqual }
+            guard let number = number(ofSlot: node.slot) else { return node.op == .notEqual }
+            return Self.apply(node.op, number < node.number ? -1 : number == node.number ? 0 : 1)
+        case .compareString, .compareBoolean, .compareNull:
+            return compare(node)
+        case .match:
+            let value = value(node.slot)
+            guard value.present else {
                 // `level =~ /.../` on an event whose level Sluice derived: match its name.
-                if isLevel, record.level != .unknown {
+                if node.isLevel, record.level != .unknown {
                     let name = record.level.name
-                    let matched = matchers[matcher].matches(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                    return matched != negated
+                    return regex(node.matcher, UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) != node.negated
                 }
-                return negated
+                return node.negated
             }
-            let text = content(value, record)
-            if let required, !Self.contains(text, required) { return negated }
-            return matchers[matcher].matches(text) != negated
+            let text = content(ofSlot: node.slot)
+            if node.stringEnd > node.stringStart, text.count >= Self.prefilterMinimumBytes {
+                let required = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(strings)[Int(node.stringStart)..<Int(node.stringEnd)])
+                guard text.count >= required.count,
+                      sluice_memmem(text.baseAddress!, text.count, required.baseAddress!, required.count) != nil else { return node.negated }
+            }
+            return regex(node.matcher, text) != node.negated
         }
+    }
+
+    @inline(__always)
+    private func regex(_ index: Int32, _ text: UnsafeRawBufferPointer) -> Bool {
+        var nothing: UInt8 = 0
+        guard let base = text.baseAddress else {
+            return withUnsafeBytes(of: &nothing) { sluice_pcre2_matches(matchCodes[Int(index)], $0.baseAddress, 0, matchData[Int(index)]) != 0 }
+        }
+        return sluice_pcre2_matches(matchCodes[Int(index)], base, text.count, matchData[Int(index)]) != 0
     }
 
     // MARK: Field access
 
-    private func value(_ slot: Int, _ record: EventRecord) -> FieldValue? {
-        lookup(paths[slot], record, topKey: pathTopKey[slot])
-    }
-
-    private func lookup(_ path: FieldPath, _ record: EventRecord, topKey: Int? = nil) -> FieldValue? {
-        if !scanned { scanTopLevel(record) }
-        let keyIndex = topKey ?? topKeys.firstIndex(of: Array(path.components[0].utf8))
-        guard let keyIndex, let top = topValues[keyIndex] else {
-            return topKey == nil ? nestedLookup(path, in: 0..<record.json.count, record) : nil
+    private func value(_ slot: Int32) -> FieldValue {
+        let index = Int(slot)
+        if slotLoaded[index] == generation { return slotValues[index] }
+        if !scanned { scanTopLevel() }
+        var value = topValues[Int(slotTopKey[index])]
+        let nested = slotNested[index]
+        var component = nested.start
+        while value.present && component < nested.end {
+            guard value.kind == .object else {
+                value = .missing
+                break
+            }
+            let range = componentRanges[Int(component)]
+            let key = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(nameBytes)[Int(range.start)..<Int(range.end)])
+            let object = UnsafeRawBufferPointer(rebasing: record.json[Int(value.start)..<Int(value.end)])
+            if let found = JSONLookup.value(forKey: key, inObject: object) {
+                let start = Int(value.start) + found.lowerBound
+                value = FieldValue(start: Int32(start), end: Int32(Int(value.start) + found.upperBound), kind: Self.kind(of: record.json[start]), present: true)
+            } else {
+                value = .missing
+            }
+            component += 1
         }
-        guard path.components.count > 1 else { return top }
-        guard top.kind == .object else { return nil }
-        return nestedLookup(FieldPath(Array(path.components.dropFirst())), in: top.range, record)
-    }
-
-    private func nestedLookup(_ path: FieldPath, in range: Range<Int>, _ record: EventRecord) -> FieldValue? {
-        let object = UnsafeRawBufferPointer(rebasing: record.json[range])
-        guard let found = JSONLookup.value(atPath: path.components.map { Array($0.utf8) }, inObject: object) else { return nil }
-        let absolute = (range.lowerBound + found.lowerBound)..<(range.lowerBound + found.upperBound)
-        return FieldValue(range: absolute, kind: Self.kind(of: record.json[absolute.lowerBound]))
+        slotValues[index] = value
+        slotLoaded[index] = generation
+        return value
     }
 
     /// One pass over the event's top level, keeping the wanted keys' values.
-    private func scanTopLevel(_ record: EventRecord) {
+    private func scanTopLevel() {
         scanned = true
-        for index in topValues.indices { topValues[index] = nil }
-        guard !topKeys.isEmpty, let base = record.json.baseAddress else { return }
+        for index in topValues.indices { topValues[index] = .missing }
+        guard topKeys.count > 0, let base = record.json.baseAddress else { return }
+        let names = UnsafeRawBufferPointer(nameBytes)
+        var missing = topKeys.count
         var cursor = Cursor(base: base.assumingMemoryBound(to: UInt8.self), end: record.json.count)
         cursor.skipWhitespace()
         guard cursor.take(UInt8(ascii: "{")) else { return }
@@ -165,10 +259,19 @@ public final class EventMatcher {
             cursor.skipWhitespace()
             let valueStart = cursor.index
             JSONLookup.skipValidValue(&cursor)
-            for (index, key) in topKeys.enumerated() where key.count == keyLength && topValues[index] == nil {
-                if key.withUnsafeBytes({ memcmp(base + keyStart, $0.baseAddress!, keyLength) }) == 0 {
-                    topValues[index] = FieldValue(range: valueStart..<cursor.index, kind: Self.kind(of: record.json[valueStart]))
-                }
+            let lengthBit: UInt64 = keyLength < 64 ? 1 << UInt64(keyLength) : 1 << 63
+            guard topKeyLengths & lengthBit != 0 else {
+                cursor.skipWhitespace()
+                guard cursor.take(UInt8(ascii: ",")) else { return }
+                continue
+            }
+            for index in topKeys.indices where !topValues[index].present {
+                let key = topKeys[index]
+                guard Int(key.end - key.start) == keyLength,
+                      memcmp(base + keyStart, names.baseAddress! + Int(key.start), keyLength) == 0 else { continue }
+                topValues[index] = FieldValue(start: Int32(valueStart), end: Int32(cursor.index), kind: Self.kind(of: record.json[valueStart]), present: true)
+                missing -= 1
+                if missing == 0 { return }
             }
             cursor.skipWhitespace()
             guard cursor.take(UInt8(ascii: ",")) else { return }
@@ -186,9 +289,30 @@ public final class EventMatcher {
         }
     }
 
+    /// The slot's content (see `content(_:)`), with a plain string's range worked out once per
+    /// event.
+    private func content(ofSlot slot: Int32) -> UnsafeRawBufferPointer {
+        let index = Int(slot)
+        let value = self.value(slot)
+        guard value.kind == .string, value.end - value.start >= 2 else { return content(value) }
+        switch slotValues[index].contentState {
+        case 1:
+            return UnsafeRawBufferPointer(rebasing: record.json[Int(value.contentStart)..<Int(value.contentEnd)])
+        case 2:
+            return content(value)
+        default:
+            let inner = (value.start + 1)..<(value.end - 1)
+            let escaped = UnsafeRawBufferPointer(rebasing: record.json[Int(inner.lowerBound)..<Int(inner.upperBound)]).contains(UInt8(ascii: "\\"))
+            slotValues[index].contentState = escaped ? 2 : 1
+            slotValues[index].contentStart = inner.lowerBound
+            slotValues[index].contentEnd = inner.upperBound
+            return content(value)
+        }
+    }
+
     /// A string's content (escapes decoded when there are any), or any other value's JSON text.
-    private func content(_ value: FieldValue, _ record: EventRecord) -> UnsafeRawBufferPointer {
-        let raw = UnsafeRawBufferPointer(rebasing: record.json[value.range])
+    private func content(_ value: FieldValue) -> UnsafeRawBufferPointer {
+        let raw = UnsafeRawBufferPointer(rebasing: record.json[Int(value.start)..<Int(value.end)])
         guard value.kind == .string, raw.count >= 2 else { return raw }
         let inner = UnsafeRawBufferPointer(rebasing: raw[1..<(raw.count - 1)])
         guard inner.contains(UInt8(ascii: "\\")) else { return inner }
@@ -199,46 +323,63 @@ public final class EventMatcher {
 
     // MARK: Comparisons
 
-    private func levelOf(_ slot: Int, _ record: EventRecord, isLevel: Bool) -> EventLevel {
+    /// The slot's value as a number, parsed once per event.
+    private func number(ofSlot slot: Int32) -> Double? {
+        let index = Int(slot)
+        if slotValues[index].numberState == 0 {
+            let parsed = Self.number(content(ofSlot: slot))
+            slotValues[index].numberState = parsed == nil ? 2 : 1
+            slotValues[index].number = parsed ?? 0
+        }
+        return slotValues[index].numberState == 1 ? slotValues[index].number : nil
+    }
+
+    private func levelOf(_ slot: Int32, isLevel: Bool) -> EventLevel {
         if isLevel, record.level != .unknown { return record.level }
-        guard let value = value(slot, record) else { return .unknown }
-        let text = content(value, record)
+        let value = value(slot)
+        guard value.present else { return .unknown }
+        let text = content(ofSlot: slot)
         if value.kind == .number, let number = Self.number(text) { return EventLevel.fromBunyan(Int(number)) }
         return EventLevel.parse(text)
     }
 
-    private func compareLevels(_ level: EventLevel, _ op: ComparisonOperator, _ wanted: EventLevel) -> Bool {
+    private func compareLevels(_ level: EventLevel, _ op: ComparisonOperator, _ wanted: Int) -> Bool {
         guard level != .unknown else { return op == .notEqual }
-        return Self.apply(op, level.rawValue < wanted.rawValue ? -1 : level == wanted ? 0 : 1)
+        let have = Int(level.rawValue)
+        return Self.apply(op, have < wanted ? -1 : have == wanted ? 0 : 1)
     }
 
-    private func compare(_ value: FieldValue?, _ op: ComparisonOperator, _ literal: Literal, _ record: EventRecord) -> Bool {
-        guard let value, value.kind != .null else {
-            switch (literal, op) {
-            case (.null, .equal): return true
-            case (.null, .notEqual): return false
+    private func compare(_ node: ExpressionProgram.Node) -> Bool {
+        let value = value(node.slot)
+        guard value.present, value.kind != .null else {
+            switch (node.kind, node.op) {
+            case (.compareNull, .equal): return true
+            case (.compareNull, .notEqual): return false
             case (_, .notEqual): return true
             default: return false
             }
         }
-        let text = content(value, record)
+        let text = content(ofSlot: node.slot)
         let order: Int?
-        switch literal {
-        case .null:
-            order = nil
-        case .number(let wanted):
-            order = Self.number(text).map { $0 < wanted ? -1 : $0 == wanted ? 0 : 1 }
-        case .string(let wanted):
-            order = Self.compareBytes(text, Array(wanted.utf8))
-        case .boolean(let wanted):
-            order = value.kind == .boolean || value.kind == .string ? (Self.compareBytes(text, Array(String(wanted).utf8)) == 0 ? 0 : nil) : nil
-        case .level:
+        switch node.kind {
+        case .compareString:
+            order = Self.compareBytes(text, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(strings)[Int(node.stringStart)..<Int(node.stringEnd)]))
+        case .compareBoolean:
+            guard value.kind == .boolean || value.kind == .string else {
+                order = nil
+                break
+            }
+            let isTrue = text.count == 4 && text[0] == UInt8(ascii: "t") && text[1] == UInt8(ascii: "r")
+            let isFalse = text.count == 5 && text[0] == UInt8(ascii: "f") && text[1] == UInt8(ascii: "a")
+            order = (node.number == 1 && isTrue) || (node.number == 0 && isFalse) ? 0 : nil
+        default:
             order = nil
         }
-        guard let order else { return op == .notEqual }
-        return Self.apply(op, order)
+        guard let order else { return node.op == .notEqual }
+        return Self.apply(node.op, order)
     }
 
+    @inline(__always)
     private static func apply(_ op: ComparisonOperator, _ order: Int) -> Bool {
         switch op {
         case .equal: order == 0
@@ -250,32 +391,70 @@ public final class EventMatcher {
         }
     }
 
-    private static func compareBytes(_ lhs: UnsafeRawBufferPointer, _ rhs: [UInt8]) -> Int {
+    private static func compareBytes(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Int {
         let common = min(lhs.count, rhs.count)
-        let result = rhs.withUnsafeBytes { common == 0 ? 0 : memcmp(lhs.baseAddress!, $0.baseAddress!, common) }
+        let result = common == 0 ? 0 : memcmp(lhs.baseAddress!, rhs.baseAddress!, common)
         if result != 0 { return result < 0 ? -1 : 1 }
         return lhs.count < rhs.count ? -1 : lhs.count == rhs.count ? 0 : 1
     }
 
-    /// A number written in `text` (JSON number syntax, the whole text), or nil.
+    /// A number written in `text` (JSON number syntax, the whole text), or nil. Plain integers
+    /// and decimals are read directly; exponents and very long numbers go through `strtod`.
     static func number(_ text: UnsafeRawBufferPointer) -> Double? {
         guard text.count > 0, text.count < 64 else { return nil }
-        var buffer = [CChar](repeating: 0, count: text.count + 1)
-        for (index, byte) in text.enumerated() {
-            guard byte.isDigit || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
-                    || byte | 0x20 == UInt8(ascii: "e") else { return nil }
-            buffer[index] = CChar(bitPattern: byte)
+        var index = 0
+        let negative = text[0] == UInt8(ascii: "-")
+        if negative || text[0] == UInt8(ascii: "+") { index = 1 }
+        var whole: Int64 = 0
+        var digits = 0
+        while index < text.count, text[index].isDigit, digits < 18 {
+            whole = whole * 10 + Int64(text[index] - UInt8(ascii: "0"))
+            index += 1
+            digits += 1
         }
-        var end: UnsafeMutablePointer<CChar>?
-        let value = buffer.withUnsafeMutableBufferPointer { pointer -> Double? in
-            let parsed = strtod(pointer.baseAddress!, &end)
-            return end == pointer.baseAddress! + text.count ? parsed : nil
+        var fraction: Double = 0
+        if index < text.count, text[index] == UInt8(ascii: "."), digits > 0 {
+            index += 1
+            var scale = 0.1
+            let start = index
+            while index < text.count, text[index].isDigit, index - start < 15 {
+                fraction += Double(text[index] - UInt8(ascii: "0")) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
         }
-        return value
+        if index == text.count, digits > 0 {
+            let value = Double(whole) + fraction
+            return negative ? -value : value
+        }
+        return slowNumber(text)
     }
 
-    private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        guard haystack.count >= needle.count, let base = haystack.baseAddress else { return false }
-        return needle.withUnsafeBytes { sluice_memmem(base, haystack.count, $0.baseAddress!, needle.count) != nil }
+    private static func slowNumber(_ text: UnsafeRawBufferPointer) -> Double? {
+        for byte in text {
+            guard byte.isDigit || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
+                    || byte | 0x20 == UInt8(ascii: "e") else { return nil }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { buffer -> Double? in
+            for (index, byte) in text.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+            buffer[text.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let parsed = strtod(buffer.baseAddress!, &end)
+            return end == buffer.baseAddress! + text.count ? parsed : nil
+        }
+    }
+}
+
+extension UnsafeMutableBufferPointer {
+    /// A heap copy of `array` the caller deallocates.
+    static func copying(_ array: [Element]) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: Swift.max(array.count, 1))
+        _ = buffer.initialize(from: array)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+    }
+
+    func deallocateAndForget() {
+        UnsafeMutableBufferPointer(start: baseAddress, count: count).deallocate()
     }
 }

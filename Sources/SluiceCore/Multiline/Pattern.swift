@@ -61,7 +61,7 @@ public final class Pattern: @unchecked Sendable, CustomStringConvertible {
 /// Matches one `Pattern` on one thread (it owns PCRE2's per-match data).
 public final class PatternMatcher {
     public let pattern: Pattern
-    private let data: OpaquePointer
+    let data: OpaquePointer
 
     init(pattern: Pattern) {
         self.pattern = pattern
