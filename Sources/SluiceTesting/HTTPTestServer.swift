@@ -41,12 +41,15 @@ public final class HTTPTestServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let recorder = Recorder()
+    private let stopped = Atomic<Bool>(false)
 
     private final class Recorder: Sendable {
         let requests = Mutex<[Request]>([])
     }
 
-    public init(handler: @escaping @Sendable (Request) -> Response) throws {
+    /// - Parameter port: 0 lets the kernel pick (the usual case); a fixed port brings a server
+    ///   back where a stopped one was.
+    public init(port: Int = 0, handler: @escaping @Sendable (Request) -> Response) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let recorder = self.recorder
         let recorded: @Sendable (Request) -> Void = { request in recorder.requests.withLock { $0.append(request) } }
@@ -57,12 +60,18 @@ public final class HTTPTestServer: Sendable {
                     channel.pipeline.addHandler(RequestHandler(handler: handler, record: recorded))
                 }
             }
-        channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+        channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
         self.group = group
-        port = channel.localAddress?.port ?? 0
+        self.port = channel.localAddress?.port ?? 0
     }
 
     deinit {
+        stop()
+    }
+
+    /// Stops listening: later connections are refused. Stopping twice does nothing.
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
     }

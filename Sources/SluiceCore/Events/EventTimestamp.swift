@@ -178,7 +178,7 @@ public enum EventTimestamp {
 
 extension Int64 {
     /// Division rounding toward negative infinity, with a non-negative remainder.
-    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    public func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = self / divisor
         let remainder = self % divisor
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)

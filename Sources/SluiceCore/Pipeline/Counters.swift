@@ -48,6 +48,10 @@ public enum DropReason: String, Sendable, CaseIterable {
     case outputClosed = "output_closed"
     /// Shutdown's grace period ended while the sink was still failing.
     case shutdown
+    /// The server rejected the event for good (a mapping error, say); it is in the dead-letter file.
+    case deadLettered = "dead_lettered"
+    /// The server rejected the event for good and there is no dead-letter file to keep it.
+    case rejected
 }
 
 /// What a sink has delivered and dropped, and what is wrong with it, if anything.

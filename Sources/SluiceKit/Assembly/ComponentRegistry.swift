@@ -58,6 +58,18 @@ public final class ComponentRegistry: Sendable {
                     return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
                 }
             },
+            "elasticsearch": { name, reader, context in
+                let settings = ElasticsearchSettings(reading: reader)
+                return {
+                    try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target), sourceNames: context.sourceNames)
+                }
+            },
+            "http": { name, reader, context in
+                let settings = HTTPSinkSettings(reading: reader)
+                return {
+                    try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding), sourceNames: context.sourceNames)
+                }
+            },
             "archive": { name, reader, context in
                 let settings = ArchiveSettings(reading: reader)
                 return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }

@@ -1,0 +1,132 @@
+import Foundation
+public import SluiceCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Elasticsearch / OpenSearch bulk API: `create` actions with deterministic ids, into an
+/// index named from a template and the event's own time, or into a data stream.
+///
+/// A 200 response with `errors: true` is read item by item: `create` that finds the id already
+/// indexed (409) counts as accepted, 429 and 5xx items are retried alone, other item errors
+/// (mapping and parse errors, 400; a missing index, 404) are dead-lettered with their reason.
+public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
+    // @unchecked: the index-name cache is only used by the sink's thread (append).
+    public enum Target: Sendable, Equatable {
+        /// strftime fields (UTC, from the event's `@timestamp`) and `{source}`; lower-cased.
+        case index(String)
+        /// A data stream (`create` only; events always carry `@timestamp`).
+        case dataStream(String)
+    }
+
+    public let target: Target
+    public var path: String { "/_bulk" }
+    public var contentType: String { "application/x-ndjson" }
+    /// Rendered index names, per source, for the time bucket they were rendered for.
+    private var indexCache: [String: (bucket: Int64, action: [UInt8])] = [:]
+    private let bucketMilliseconds: Int64
+
+    public init(target: Target) {
+        self.target = target
+        if case .index(let template) = target {
+            bucketMilliseconds = Self.granularity(of: template)
+        } else {
+            bucketMilliseconds = .max
+        }
+    }
+
+    public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
+        var prefix = actionPrefix(sourceName: sourceName, timestamp: record.timestampMilliseconds)
+        let hash = EventID.hash(record.json)
+        EventID.append(record.json, to: &prefix)
+        let occurrence = batch.occurrence(of: hash)
+        if occurrence > 0 {
+            prefix.append(UInt8(ascii: "-"))
+            prefix.append(contentsOf: Array(String(occurrence).utf8))
+        }
+        prefix.append(contentsOf: Array("\"}}\n".utf8))
+        batch.append(prefix: prefix, event: record.json, suffix: "\n")
+    }
+
+    /// `{"create":{"_index":"NAME","_id":"` for the event's source and time.
+    private func actionPrefix(sourceName: String, timestamp: Int64) -> [UInt8] {
+        let bucket = bucketMilliseconds == .max ? 0 : timestamp.floorDivided(by: bucketMilliseconds).quotient
+        if let cached = indexCache[sourceName], cached.bucket == bucket { return cached.action }
+        let name: String
+        switch target {
+        case .dataStream(let stream): name = stream.replacing("{source}", with: sourceName)
+        case .index(let template): name = Self.render(template, source: sourceName, milliseconds: timestamp).lowercased()
+        }
+        var writer = ByteWriter(capacity: 64)
+        writer.append("{\"create\":{\"_index\":")
+        writer.appendJSONString(name)
+        writer.append(",\"_id\":\"")
+        let action = Array(writer.bytes)
+        indexCache[sourceName] = (bucket, action)
+        return action
+    }
+
+    public func body(of items: [Int], in batch: RequestBatch) -> [UInt8] {
+        concatenated(items, in: batch)
+    }
+
+    public func interpret(status: Int, body: [UInt8], itemCount: Int) -> DeliveryOutcome {
+        guard status == 200 else { return outcome(ofStatus: status, body: body) }
+        // Most responses have no errors: read just that flag.
+        let hasErrors = body.withUnsafeBytes { bytes -> Bool in
+            let key: StaticString = "errors"
+            let range = JSONLookup.value(forKey: UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount), inObject: bytes)
+            guard let range else { return true }
+            return bytes[range.lowerBound] != UInt8(ascii: "f")
+        }
+        guard hasErrors else { return .accepted }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let items = object["items"] as? [[String: Any]] else {
+            return .retryable("the bulk response could not be read")
+        }
+        return .perItem(items.map(Self.result))
+    }
+
+    private static func result(_ item: [String: Any]) -> DeliveryOutcome.ItemResult {
+        guard let action = item.values.first as? [String: Any], let status = action["status"] as? Int else {
+            return .retry("an item without a status")
+        }
+        let error = action["error"] as? [String: Any]
+        let reason = [error?["type"] as? String, error?["reason"] as? String].compactMap { $0 }.joined(separator: ": ")
+        switch status {
+        case 200..<300, 409: return .accepted
+        case 429, 500..<600: return .retry("item status \(status): \(reason)")
+        default: return .rejected(status: status, reason: reason.isEmpty ? "status \(status)" : reason)
+        }
+    }
+
+    static func render(_ template: String, source: String, milliseconds: Int64) -> String {
+        let filled = template.replacing("{source}", with: source.replacing("%", with: "%%"))
+        var seconds = time_t(milliseconds.floorDivided(by: 1000).quotient)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 512)
+        let length = strftime(&buffer, buffer.count, filled, &parts)
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How long one rendered name lasts: the finest strftime field's unit (a day for dates).
+    static func granularity(of template: String) -> Int64 {
+        var finest: Int64 = .max
+        var iterator = template.makeIterator()
+        while let character = iterator.next() {
+            guard character == "%", let field = iterator.next() else { continue }
+            let unit: Int64
+            switch field {
+            case "S", "s", "T", "X", "c", "r": unit = 1000
+            case "M", "R": unit = 60_000
+            case "H", "I", "k", "l", "p": unit = 3_600_000
+            case "%": continue
+            default: unit = 86_400_000
+            }
+            finest = min(finest, unit)
+        }
+        return finest
+    }
+}

@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SluiceCore
+
+/// One sink's HTTP client: TLS from the system trust store unless a CA file is given, a client
+/// certificate when configured, connections enough for every request in flight. Calls block the
+/// calling (worker) thread.
+final class DeliveryClient: Sendable {
+    let client: HTTPClient
+    let settings: HTTPDeliverySettings
+    let sinkName: String
+
+    init(settings: HTTPDeliverySettings, sinkName: String) throws {
+        self.settings = settings
+        self.sinkName = sinkName
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings.tls.caFile {
+            tls.trustRoots = .file(caFile)
+        }
+        if let certificate = settings.tls.certificateFile, let key = settings.tls.keyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        if !settings.tls.verify { tls.certificateVerification = .none }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, settings.maxInFlight * 2)
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// POSTs `body` (gzipped when configured) and returns the status and response body.
+    func post(path: String, contentType: String, body: [UInt8], gzip: Bool) throws -> (status: Int, body: [UInt8]) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "User-Agent", value: "sluice")
+        for (name, value) in settings.headers { headers.add(name: name, value: value) }
+        var payload = body
+        if gzip, let level = settings.gzipLevel {
+            var compressor = GzipMemberCompressor(level: level)
+            var compressed = ByteWriter(capacity: body.count / 3 + 1024)
+            body.withUnsafeBytes { compressor.compressMember($0, into: &compressed) }
+            payload = Array(compressed.bytes)
+            headers.add(name: "Content-Encoding", value: "gzip")
+        }
+        let request = try HTTPClient.Request(url: settings.endpoint + path, method: .POST, headers: headers, body: .bytes(payload))
+        return try execute(request)
+    }
+
+    func get(path: String) throws -> (status: Int, body: [UInt8]) {
+        var headers = HTTPHeaders()
+        for (name, value) in settings.headers { headers.add(name: name, value: value) }
+        return try execute(try HTTPClient.Request(url: settings.endpoint + path, method: .GET, headers: headers))
+    }
+
+    private func execute(_ request: HTTPClient.Request) throws -> (status: Int, body: [UInt8]) {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(settings.requestTimeoutNanoseconds))
+        let response = try client.execute(request: request, deadline: deadline).wait()
+        var body = response.body ?? ByteBuffer()
+        return (Int(response.status.code), body.readBytes(length: body.readableBytes) ?? [])
+    }
+
+    func shutdown() {
+        try? client.syncShutdown()
+    }
+}

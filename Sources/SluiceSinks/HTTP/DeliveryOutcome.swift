@@ -1,0 +1,23 @@
+/// What one HTTP attempt came to, as a delivery format reads the response.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// Every item was accepted (for a bulk `create`, already existing counts as accepted).
+    case accepted
+    /// Some items failed: per item, in request order.
+    case perItem([ItemResult])
+    /// The whole request should be sent again later: 429, 5xx, a timeout, a lost connection.
+    case retryable(String)
+    /// 413: the request is too large; send it in halves.
+    case tooLarge
+    /// 401/403: credentials are missing or wrong; retrying soon will not help.
+    case unauthorized(String)
+    /// The whole request was rejected and resending it cannot succeed (another 4xx).
+    case rejected(String)
+
+    public enum ItemResult: Sendable, Equatable {
+        case accepted
+        /// 429 or 5xx for this item alone.
+        case retry(String)
+        /// 400, 404 and other item errors: written to the dead-letter file.
+        case rejected(status: Int, reason: String)
+    }
+}

@@ -1,0 +1,124 @@
+import Logging
+import SluiceCore
+import SluiceRing
+
+/// `max_in_flight` threads, each taking a request batch and seeing it through: sending,
+/// retrying what the server asks to retry (with jittered exponential backoff), splitting what is
+/// too large, dead-lettering what it rejects. A batch holds its thread until it is settled, so
+/// retries count against `max_in_flight` and never pile up: when every thread is busy, the sink
+/// waits, and under `block` so do the sources.
+final class DeliveryPool: @unchecked Sendable {
+    // @unchecked: the queue is only touched under `lock`; everything else is immutable or
+    // thread-safe (the client, the slot, the dead-letter file).
+    private let lock = ConditionLock()
+    private var queue: [RequestBatch] = []
+    private var closed = false
+    private var workers: [NamedThread] = []
+    private let client: DeliveryClient
+    private let format: any DeliveryFormat
+    private let report: DeliveryReportSlot
+    private let deadLetters: DeadLetterFile?
+    private let settings: HTTPDeliverySettings
+    private let sinkName: String
+    private let logger = Logger(label: "sluice.sink")
+
+    init(client: DeliveryClient, format: any DeliveryFormat, report: DeliveryReportSlot, settings: HTTPDeliverySettings, sinkName: String) {
+        self.client = client
+        self.format = format
+        self.report = report
+        self.settings = settings
+        self.sinkName = sinkName
+        deadLetters = settings.deadLetterPath.map { DeadLetterFile(path: $0, sinkName: sinkName) }
+        workers = (0..<max(1, settings.maxInFlight)).map { index in
+            NamedThread(name: "http\(index)-\(sinkName)") { [self] in
+                while let batch = next() { deliver(batch) }
+            }
+        }
+    }
+
+    /// Hands a batch to a worker, waiting while all of them are busy.
+    func submit(_ batch: RequestBatch) {
+        lock.withLock {
+            while queue.count >= workers.count { _ = lock.wait(deadlineNanoseconds: nil) }
+            queue.append(batch)
+            lock.broadcast()
+        }
+    }
+
+    /// Lets the workers settle every batch (or give up at shutdown), then stops them.
+    func close() {
+        lock.withLock {
+            closed = true
+            lock.broadcast()
+        }
+        for worker in workers { worker.join() }
+    }
+
+    private func next() -> RequestBatch? {
+        lock.withLock {
+            while queue.isEmpty {
+                if closed { return nil }
+                _ = lock.wait(deadlineNanoseconds: nil)
+            }
+            let batch = queue.removeFirst()
+            lock.broadcast()
+            return batch
+        }
+    }
+
+    private func deliver(_ batch: RequestBatch) {
+        var machine = DeliveryStateMachine(itemCount: batch.count, settings: settings.retry)
+        var troubled = false
+        loop: while true {
+            switch machine.next() {
+            case .send(let items):
+                let body = format.body(of: items, in: batch)
+                let outcome: DeliveryOutcome
+                do {
+                    let response = try client.post(path: format.path, contentType: format.contentType, body: body, gzip: settings.gzipLevel != nil)
+                    outcome = format.interpret(status: response.status, body: response.body, itemCount: items.count)
+                } catch {
+                    outcome = .retryable("\(error)")
+                }
+                machine.handle(outcome)
+            case .wait(let nanoseconds, let reason):
+                troubled = true
+                let report = report.current
+                report?.setProblem("\(sinkName): \(reason)")
+                report?.counters.retries.add(1)
+                if machine.attempts == 1 || machine.attempts.isMultiple(of: 10) {
+                    logger.warning("delivery failed; retrying", metadata: [
+                        "sink": "\(sinkName)", "endpoint": "\(settings.endpoint)", "reason": "\(reason)",
+                        "attempt": "\(machine.attempts)", "retry_in_ms": "\(nanoseconds / 1_000_000)",
+                    ])
+                }
+                // ±50% jitter keeps senders from retrying in step.
+                let jittered = nanoseconds / 2 + UInt64.random(in: 0...nanoseconds)
+                guard let shutdown = report?.shutdown, shutdown.sleep(nanoseconds: jittered) else {
+                    let lost = machine.unsettled.count
+                    report?.dropped(.shutdown, events: lost)
+                    logger.error("shutdown while delivery was failing; events dropped", metadata: ["sink": "\(sinkName)", "events": "\(lost)"])
+                    break loop
+                }
+            case .finished:
+                break loop
+            }
+        }
+        settle(machine, batch: batch, recovered: troubled)
+    }
+
+    private func settle(_ machine: DeliveryStateMachine, batch: RequestBatch, recovered: Bool) {
+        let report = report.current
+        let deliveredBytes = machine.accepted.reduce(0) { $0 + batch.event($1).count }
+        report?.delivered(events: machine.accepted.count, bytes: deliveredBytes)
+        if recovered && machine.unsettled.isEmpty { report?.setProblem(nil) }
+        guard !machine.deadLetters.isEmpty else { return }
+        let entries = machine.deadLetters.map { (status: $0.status, reason: $0.reason, event: batch.event($0.item)) }
+        let written = deadLetters?.write(entries) ?? false
+        report?.dropped(written ? .deadLettered : .rejected, events: entries.count)
+        logger.warning("events rejected by the server", metadata: [
+            "sink": "\(sinkName)", "events": "\(entries.count)", "first_reason": "\(entries[0].reason)",
+            "dead_letter": "\(written ? settings.deadLetterPath ?? "" : "none")",
+        ])
+    }
+}

@@ -1,0 +1,105 @@
+/// Decides, attempt by attempt, what happens to one batch of items until every item is
+/// accepted, dead-lettered, or abandoned at shutdown. No I/O: the caller sends, sleeps and
+/// reports; this says what to do next.
+///
+/// - accepted items are done;
+/// - items a per-item response asks to retry are sent again alone, after a backoff;
+/// - whole-request 429/5xx/timeouts/connection errors send the same items again after a backoff;
+/// - 413 splits the items in halves, sent one after the other (a single item too large is
+///   rejected);
+/// - 401/403 retry slowly (credentials may be fixed out of band);
+/// - rejected items (400, 404, ...) are dead-lettered with their reason.
+///
+/// Backoff grows exponentially from `initialBackoff` to `maximumBackoff`; the caller adds jitter.
+public struct DeliveryStateMachine: Sendable {
+    public enum Action: Equatable, Sendable {
+        /// Send these items (indices into the batch) as one request.
+        case send([Int])
+        /// Wait this long, then ask again with `next()`.
+        case wait(nanoseconds: UInt64, reason: String)
+        /// Every item is settled.
+        case finished
+    }
+
+    public struct Settings: Sendable {
+        public var initialBackoffNanoseconds: UInt64 = 200_000_000
+        public var maximumBackoffNanoseconds: UInt64 = 30_000_000_000
+        public var unauthorizedBackoffNanoseconds: UInt64 = 30_000_000_000
+        public init() {}
+    }
+
+    public private(set) var accepted: [Int] = []
+    public private(set) var deadLetters: [(item: Int, status: Int, reason: String)] = []
+    public private(set) var attempts = 0
+    /// Items waiting for a later attempt, each group one request.
+    private var queue: [[Int]]
+    private var inFlight: [Int] = []
+    private var backoff: UInt64
+    private var pendingWait: (nanoseconds: UInt64, reason: String)?
+    private let settings: Settings
+
+    public init(itemCount: Int, settings: Settings = Settings()) {
+        self.settings = settings
+        queue = itemCount > 0 ? [Array(0..<itemCount)] : []
+        backoff = settings.initialBackoffNanoseconds
+    }
+
+    /// Items not yet settled (for counting them as dropped when giving up).
+    public var unsettled: [Int] { inFlight + queue.flatMap { $0 } }
+
+    /// The next thing to do.
+    public mutating func next() -> Action {
+        if let wait = pendingWait {
+            pendingWait = nil
+            return .wait(nanoseconds: wait.nanoseconds, reason: wait.reason)
+        }
+        guard !queue.isEmpty else { return .finished }
+        inFlight = queue.removeFirst()
+        attempts += 1
+        return .send(inFlight)
+    }
+
+    /// Takes the outcome of the last `send`.
+    public mutating func handle(_ outcome: DeliveryOutcome) {
+        let sent = inFlight
+        inFlight = []
+        switch outcome {
+        case .accepted:
+            accepted += sent
+            backoff = settings.initialBackoffNanoseconds
+        case .perItem(let results):
+            var again: [Int] = []
+            var reason = ""
+            for (position, item) in sent.enumerated() {
+                switch position < results.count ? results[position] : .retry("no result for this item") {
+                case .accepted: accepted.append(item)
+                case .retry(let why):
+                    again.append(item)
+                    reason = why
+                case .rejected(let status, let why): deadLetters.append((item, status, why))
+                }
+            }
+            if !again.isEmpty { retryLater(again, reason: "\(again.count) items asked to retry: \(reason)") }
+        case .retryable(let reason):
+            retryLater(sent, reason: reason)
+        case .tooLarge:
+            if sent.count == 1 {
+                deadLetters.append((sent[0], 413, "the event alone is larger than the server accepts"))
+            } else {
+                let half = sent.count / 2
+                queue.insert(contentsOf: [Array(sent[..<half]), Array(sent[half...])], at: 0)
+            }
+        case .unauthorized(let reason):
+            queue.insert(sent, at: 0)
+            pendingWait = (settings.unauthorizedBackoffNanoseconds, reason)
+        case .rejected(let reason):
+            for item in sent { deadLetters.append((item, 400, reason)) }
+        }
+    }
+
+    private mutating func retryLater(_ items: [Int], reason: String) {
+        queue.insert(items, at: 0)
+        pendingWait = (backoff, reason)
+        backoff = min(backoff * 2, settings.maximumBackoffNanoseconds)
+    }
+}

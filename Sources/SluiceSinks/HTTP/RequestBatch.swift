@@ -1,0 +1,65 @@
+public import SluiceCore
+
+/// The items of one request, back to back in one buffer, with where each item and the event
+/// inside it are, so any subset can be sent again (retries of some items, halves after a 413)
+/// and any item dead-lettered.
+public final class RequestBatch {
+    struct Item {
+        var start: Int32
+        var end: Int32
+        var eventStart: Int32
+        var eventEnd: Int32
+    }
+
+    private(set) var bytes: ByteWriter
+    private(set) var items: [Item] = []
+    /// Occurrences of each event hash in this request, for ids of identical events.
+    private var occurrences: [EventHashKey: Int] = [:]
+    public let createdAtNanoseconds: UInt64
+
+    init(capacity: Int, nowNanoseconds: UInt64) {
+        bytes = ByteWriter(capacity: capacity)
+        createdAtNanoseconds = nowNanoseconds
+    }
+
+    public var count: Int { items.count }
+    public var byteCount: Int { bytes.count }
+    public var isEmpty: Bool { items.isEmpty }
+
+    /// Bytes of the events alone (what was delivered).
+    var eventBytes: Int { items.reduce(0) { $0 + Int($1.eventEnd - $1.eventStart) } }
+
+    /// Appends an item: `prefix`, then the event, then `suffix`.
+    func append(prefix: [UInt8], event: UnsafeRawBufferPointer, suffix: StaticString) {
+        let start = Int32(bytes.count)
+        bytes.append(prefix)
+        let eventStart = Int32(bytes.count)
+        bytes.append(event)
+        let eventEnd = Int32(bytes.count)
+        bytes.append(suffix)
+        items.append(Item(start: start, end: Int32(bytes.count), eventStart: eventStart, eventEnd: eventEnd))
+    }
+
+    func item(_ index: Int) -> UnsafeRawBufferPointer {
+        let item = items[index]
+        return UnsafeRawBufferPointer(rebasing: bytes.bytes[Int(item.start)..<Int(item.end)])
+    }
+
+    func event(_ index: Int) -> UnsafeRawBufferPointer {
+        let item = items[index]
+        return UnsafeRawBufferPointer(rebasing: bytes.bytes[Int(item.eventStart)..<Int(item.eventEnd)])
+    }
+
+    /// How many identical events came before this one in the request (0 for the first).
+    func occurrence(of hash: (UInt64, UInt64)) -> Int {
+        let key = EventHashKey(high: hash.0, low: hash.1)
+        let seen = occurrences[key, default: 0]
+        occurrences[key] = seen + 1
+        return seen
+    }
+}
+
+struct EventHashKey: Hashable {
+    let high: UInt64
+    let low: UInt64
+}
