@@ -67,6 +67,8 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
         return action
     }
 
+    public var sendsItemsAsWritten: Bool { true }
+
     public func body(of items: [Int], in batch: RequestBatch) -> [UInt8] {
         concatenated(items, in: batch)
     }

@@ -31,21 +31,26 @@ final class DeliveryClient: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// POSTs `body` (gzipped when configured) and returns the status and response body.
-    func post(path: String, contentType: String, body: [UInt8], gzip: Bool) throws -> (status: Int, body: [UInt8]) {
+    /// POSTs `body`, gzipped when configured (with the calling worker's `compressor`, into its
+    /// `scratch`), and returns the status and response body.
+    func post(
+        path: String, contentType: String, body: UnsafeRawBufferPointer,
+        compressor: inout GzipMemberCompressor?, scratch: inout ByteWriter
+    ) throws -> (status: Int, body: [UInt8]) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "User-Agent", value: "sluice")
         for (name, value) in settings.headers { headers.add(name: name, value: value) }
-        var payload = body
-        if gzip, let level = settings.gzipLevel {
-            var compressor = GzipMemberCompressor(level: level)
-            var compressed = ByteWriter(capacity: body.count / 3 + 1024)
-            body.withUnsafeBytes { compressor.compressMember($0, into: &compressed) }
-            payload = Array(compressed.bytes)
+        let payload: ByteBuffer
+        if compressor != nil {
+            scratch.removeAll()
+            compressor!.compressMember(body, into: &scratch)
+            payload = ByteBuffer(bytes: scratch.bytes)
             headers.add(name: "Content-Encoding", value: "gzip")
+        } else {
+            payload = ByteBuffer(bytes: body)
         }
-        let request = try HTTPClient.Request(url: settings.endpoint + path, method: .POST, headers: headers, body: .bytes(payload))
+        let request = try HTTPClient.Request(url: settings.endpoint + path, method: .POST, headers: headers, body: .byteBuffer(payload))
         return try execute(request)
     }
 

@@ -15,9 +15,23 @@ public protocol DeliveryFormat: Sendable {
 
     /// Reads a response to a request of `itemCount` items.
     func interpret(status: Int, body: [UInt8], itemCount: Int) -> DeliveryOutcome
+
+    /// Whether a request of every item is the batch's bytes as they are (no copy needed).
+    var sendsItemsAsWritten: Bool { get }
 }
 
 extension DeliveryFormat {
+    public var sendsItemsAsWritten: Bool { false }
+
+    /// Calls `body` with the request body for `items`: the batch's own buffer when the request
+    /// carries every item as written, else a built copy.
+    func withBody<Result>(of items: [Int], in batch: RequestBatch, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        if sendsItemsAsWritten && items.count == batch.count {
+            return try batch.withBytes(body)
+        }
+        return try self.body(of: items, in: batch).withUnsafeBytes(body)
+    }
+
     /// What any HTTP endpoint's status means for a whole request.
     func outcome(ofStatus status: Int, body: [UInt8]) -> DeliveryOutcome {
         let excerpt = String(decoding: body.prefix(300), as: UTF8.self)
@@ -57,6 +71,8 @@ public struct PlainFormat: DeliveryFormat {
     public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
         batch.append(prefix: [], event: record.json, suffix: encoding == .ndjson ? "\n" : "")
     }
+
+    public var sendsItemsAsWritten: Bool { encoding == .ndjson }
 
     public func body(of items: [Int], in batch: RequestBatch) -> [UInt8] {
         guard encoding == .jsonArray else { return concatenated(items, in: batch) }

@@ -31,7 +31,9 @@ final class DeliveryPool: @unchecked Sendable {
         deadLetters = settings.deadLetterPath.map { DeadLetterFile(path: $0, sinkName: sinkName) }
         workers = (0..<max(1, settings.maxInFlight)).map { index in
             NamedThread(name: "http\(index)-\(sinkName)") { [self] in
-                while let batch = next() { deliver(batch) }
+                var compressor = settings.gzipLevel.map { GzipMemberCompressor(level: $0) }
+                var scratch = ByteWriter(capacity: 1 << 20)
+                while let batch = next() { deliver(batch, compressor: &compressor, scratch: &scratch) }
             }
         }
     }
@@ -66,16 +68,17 @@ final class DeliveryPool: @unchecked Sendable {
         }
     }
 
-    private func deliver(_ batch: RequestBatch) {
+    private func deliver(_ batch: RequestBatch, compressor: inout GzipMemberCompressor?, scratch: inout ByteWriter) {
         var machine = DeliveryStateMachine(itemCount: batch.count, settings: settings.retry)
         var troubled = false
         loop: while true {
             switch machine.next() {
             case .send(let items):
-                let body = format.body(of: items, in: batch)
                 let outcome: DeliveryOutcome
                 do {
-                    let response = try client.post(path: format.path, contentType: format.contentType, body: body, gzip: settings.gzipLevel != nil)
+                    let response = try format.withBody(of: items, in: batch) { body in
+                        try client.post(path: format.path, contentType: format.contentType, body: body, compressor: &compressor, scratch: &scratch)
+                    }
                     outcome = format.interpret(status: response.status, body: response.body, itemCount: items.count)
                 } catch {
                     outcome = .retryable("\(error)")

@@ -40,6 +40,10 @@ public final class RequestBatch {
         items.append(Item(start: start, end: Int32(bytes.count), eventStart: eventStart, eventEnd: eventEnd))
     }
 
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(bytes.bytes)
+    }
+
     func item(_ index: Int) -> UnsafeRawBufferPointer {
         let item = items[index]
         return UnsafeRawBufferPointer(rebasing: bytes.bytes[Int(item.start)..<Int(item.end)])
