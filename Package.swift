@@ -51,6 +51,9 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

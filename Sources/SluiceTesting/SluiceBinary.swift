@@ -18,9 +18,11 @@ public enum SluiceBinary {
         return "sluice"
     }
 
-    /// The test environment without any `SLUICE_` variable of the developer's shell.
+    /// The test environment without any `SLUICE_` variable of the developer's shell, and with
+    /// metrics on a port the kernel picks (tests run many Sluices at once).
     public static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ChildProcess.currentEnvironment.filter { !$0.key.hasPrefix("SLUICE_") }
+        environment["SLUICE_METRICS_ADDRESS"] = "127.0.0.1:0"
         environment.merge(extra) { $1 }
         return environment
     }

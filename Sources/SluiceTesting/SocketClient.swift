@@ -102,3 +102,31 @@ extension ChildProcess {
         return port
     }
 }
+
+/// A bare HTTP/1.1 GET over a socket, for scraping a running Sluice's endpoints.
+public enum HTTPGet {
+    public static func get(port: Int, path: String) throws -> (status: Int, body: String) {
+        let socket = try SocketClient.tcp(port: port)
+        defer { close(socket) }
+        SocketClient.send(socket, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = text.firstRange(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (status, body)
+    }
+
+    /// The value of a sample line (`name{labels} value`) in Prometheus text; nil when absent.
+    public static func metric(_ text: String, _ nameWithLabels: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(nameWithLabels + " ") {
+            return Double(line.dropFirst(nameWithLabels.count + 1))
+        }
+        return nil
+    }
+}

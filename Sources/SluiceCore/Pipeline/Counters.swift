@@ -1,4 +1,5 @@
 import Synchronization
+import SluiceRing
 
 /// A monotonically increasing count shared between threads.
 public final class Counter: Sendable {
@@ -22,9 +23,17 @@ public final class SourceCounters: Sendable {
     public let invalidUTF8Lines = Counter()
     public let cutLineParts = Counter()
     public let unparsedLines = Counter()
+    private let ready = Atomic<Bool>(false)
 
     public init(name: String) {
         self.name = name
+    }
+
+    /// Whether the source is reading (sockets: listening); `/readyz` waits for every source.
+    public var isReady: Bool { ready.load(ordering: .relaxed) }
+
+    public func markReady() {
+        ready.store(true, ordering: .relaxed)
     }
 
     func add(_ counts: EncodingCounts) {
@@ -62,7 +71,7 @@ public final class SinkCounters: Sendable {
     /// Writes retried after a failure.
     public let retries = Counter()
     private let droppedByReason: [DropReason: Counter]
-    private let problem = Mutex<String?>(nil)
+    private let problem = Mutex<(description: String, sinceNanoseconds: UInt64)?>(nil)
 
     public init(name: String) {
         self.name = name
@@ -78,9 +87,18 @@ public final class SinkCounters: Sendable {
     }
 
     /// Why the sink is unhealthy; nil when it is healthy.
-    public var currentProblem: String? { problem.withLock { $0 } }
+    public var currentProblem: String? { problem.withLock { $0?.description } }
+
+    /// How long the sink has been unhealthy (monotonic nanoseconds since); nil when healthy.
+    public var problemSinceNanoseconds: UInt64? { problem.withLock { $0?.sinceNanoseconds } }
 
     func setProblem(_ description: String?) {
-        problem.withLock { $0 = description }
+        problem.withLock { current in
+            guard let description else {
+                current = nil
+                return
+            }
+            current = (description, current?.sinceNanoseconds ?? MonotonicClock.nowNanoseconds())
+        }
     }
 }

@@ -46,7 +46,8 @@ public final class SinkRunner: @unchecked Sendable {
 
     public let configuration: Configuration
     public let counters: SinkCounters
-    private let sink: any Sink
+    /// The sink this runner feeds (for its own metrics).
+    public let sink: any Sink
     private let ring: EventRing<EventBatch>
     private let consumer: RingConsumer
     private let shutdown: ShutdownSignal

@@ -27,6 +27,12 @@ public struct SourceContext: Sendable {
         self.ring = ring
     }
 
+    /// Says the source is taking input (a socket listens, a pipe is open): `/readyz` waits for
+    /// every source.
+    public func markReady() {
+        counters.markReady()
+    }
+
     /// Publishes a filled batch; false when the ring is closed (the pipeline is stopping).
     public func publish(_ batch: EventBatch) -> Bool {
         guard !batch.isEmpty else { return true }

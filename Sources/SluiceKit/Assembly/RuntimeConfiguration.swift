@@ -25,6 +25,10 @@ public struct RuntimeConfiguration {
     public var bufferMaxBytes: Int
     /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
     public var gracePeriodNanoseconds: UInt64
+    /// `metrics.address` when `metrics.enabled`: where `/metrics`, `/healthz` and `/readyz` are served.
+    public var metricsAddress: String?
+    /// `metrics.unhealthy_after`: a sink failing this long makes `/readyz` answer 503.
+    public var unhealthyAfterNanoseconds: UInt64 = 30_000_000_000
     public let context: ConfigContext
 
     /// Ring slots for `bufferMaxBytes`: one batch per slot, each batch at most about
@@ -84,12 +88,21 @@ public struct RuntimeConfiguration {
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
         shutdown.rejectUnknownKeys()
+        let metrics = reader.section("metrics")
+        let metricsEnabled = metrics.bool("enabled", default: true)
+        let metricsAddress = metrics.string("address", default: "127.0.0.1:\(environment["PORT"] ?? "9880")")
+        let unhealthyAfter = metrics.duration("unhealthy_after", default: 30_000_000_000)
+        if metricsAddress.lastIndex(of: ":").flatMap({ Int(metricsAddress[metricsAddress.index(after: $0)...]) }) == nil {
+            metrics.reportInvalid("address", "expected host:port, such as 127.0.0.1:9880")
+        }
+        metrics.rejectUnknownKeys()
         reader.rejectUnknownKeys()
         context.reportUnusedVariables()
         try context.validate()
         return RuntimeConfiguration(
             sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
-            gracePeriodNanoseconds: grace, context: context
+            gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
+            unhealthyAfterNanoseconds: unhealthyAfter, context: context
         )
     }
 

@@ -38,6 +38,8 @@ public struct Supervisor {
         }
         let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity)
         pipeline.start()
+        let metrics = startMetrics(for: pipeline)
+        defer { metrics?.stop() }
         logger.info("started", metadata: [
             "sources": .array(configuration.sources.map { .string("\($0.name) (\($0.type))") }),
             "sinks": .array(configuration.sinks.map { .string("\($0.name) (\($0.type))") }),
@@ -53,6 +55,61 @@ public struct Supervisor {
             return wrapped.exit?.shellStatus ?? 1
         }
         return pipeline.failures.isEmpty ? 0 : 1
+    }
+
+    /// Serves `/metrics`, `/healthz` and `/readyz` when configured. A port that cannot be bound
+    /// is an error in the log, not a reason to stop routing events.
+    private func startMetrics(for pipeline: Pipeline) -> MetricsServer? {
+        guard let address = configuration.metricsAddress else { return nil }
+        let startedAt = EventTimestamp.nowMilliseconds()
+        let unhealthyAfter = configuration.unhealthyAfterNanoseconds
+        do {
+            let server = try MetricsServer(address: address) { path in
+                switch path {
+                case "/metrics":
+                    var samples = pipeline.metricSamples()
+                    samples.append(MetricSample("sluice_start_time_seconds", .gauge, help: "When Sluice started (Unix time).", value: Double(startedAt) / 1000))
+                    if let resident = ProcessMemory.residentKilobytes {
+                        samples.append(MetricSample("process_resident_memory_bytes", .gauge, help: "Resident memory.", value: Double(resident * 1024)))
+                    }
+                    if let cpu = ProcessMemory.cpuSeconds {
+                        samples.append(MetricSample("process_cpu_seconds_total", .counter, help: "User and system CPU time.", value: cpu))
+                    }
+                    return .init(status: 200, contentType: "text/plain; version=0.0.4", body: PrometheusText.render(samples))
+                case "/healthz":
+                    return .init(status: 200, contentType: "text/plain", body: "ok\n")
+                case "/readyz":
+                    let reasons = Self.notReadyReasons(pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
+                    return reasons.isEmpty
+                        ? .init(status: 200, contentType: "text/plain", body: "ready\n")
+                        : .init(status: 503, contentType: "text/plain", body: reasons.joined(separator: "\n") + "\n")
+                default:
+                    return .init(status: 404, contentType: "text/plain", body: "not found: /metrics, /healthz and /readyz are served\n")
+                }
+            }
+            logger.info("metrics listening", metadata: ["address": "\(address)", "port": "\(server.port)"])
+            return server
+        } catch {
+            logger.error("cannot serve metrics; running without them", metadata: ["address": "\(address)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Why `/readyz` says no: a source not reading yet, a sink failing for longer than
+    /// `metrics.unhealthy_after`, or a shutdown under way.
+    static func notReadyReasons(_ pipeline: Pipeline, unhealthyAfterNanoseconds: UInt64) -> [String] {
+        var reasons: [String] = []
+        if pipeline.shutdown.isDraining { reasons.append("shutting down") }
+        for counters in pipeline.sourceCounters where !counters.isReady {
+            reasons.append("source \(counters.name) is not reading yet")
+        }
+        let now = MonotonicClock.nowNanoseconds()
+        for runner in pipeline.sinkRunners {
+            guard let since = runner.counters.problemSinceNanoseconds, now - since >= unhealthyAfterNanoseconds else { continue }
+            let seconds = (now - since) / 1_000_000_000
+            reasons.append("sink \(runner.counters.name) failing for \(seconds)s: \(runner.counters.currentProblem ?? "")")
+        }
+        return reasons
     }
 
     private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any SignalForwarding]) {

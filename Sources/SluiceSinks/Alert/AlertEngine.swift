@@ -12,7 +12,8 @@ public final class AlertEngine {
     private var groups: [[String: GroupState]]
     /// The per-match numbers of each rule, apart from `rules` so a match copies nothing.
     private let limits: UnsafeMutableBufferPointer<(threshold: Int, window: UInt64, cooldown: UInt64, grouped: Bool)>
-    private let counts: UnsafeMutableBufferPointer<RuleStatistics>
+    /// Per rule, readable from any thread (metrics).
+    public let counters: [RuleCounters]
     /// The one group of each rule without `group_by`.
     private var ungrouped: [GroupState?]
     /// Distinct `group_by` lists; each rule's index into them; and the loaded event's key for
@@ -23,7 +24,19 @@ public final class AlertEngine {
     private var groupKeyEvent: [Int]
     private var eventNumber = 0
 
-    public var statistics: [RuleStatistics] { Array(counts) }
+    public var statistics: [RuleStatistics] { counters.map(\.snapshot) }
+
+    /// A rule's numbers, counted atomically so a metrics scrape can read them any time.
+    public final class RuleCounters: Sendable {
+        public let matches = Counter()
+        public let notifications = Counter()
+        public let suppressed = Counter()
+        public let groupOverflow = Counter()
+
+        var snapshot: RuleStatistics {
+            RuleStatistics(matches: matches.current, notifications: notifications.current, suppressed: suppressed.current, groupOverflow: groupOverflow.current)
+        }
+    }
 
     public struct RuleStatistics: Sendable, Equatable {
         public var matches = 0
@@ -104,16 +117,14 @@ public final class AlertEngine {
         groupKeys = Array(repeating: "", count: sets.count)
         groupKeyEvent = Array(repeating: -1, count: sets.count)
         limits = .allocate(capacity: max(1, rules.count))
-        counts = .allocate(capacity: max(1, rules.count))
+        counters = rules.map { _ in RuleCounters() }
         for (index, rule) in rules.enumerated() {
             limits[index] = (rule.threshold, rule.windowNanoseconds, rule.cooldownNanoseconds, !rule.groupBy.isEmpty)
-            counts[index] = RuleStatistics()
         }
     }
 
     deinit {
         limits.deallocate()
-        counts.deallocate()
     }
 
     /// Runs every rule over every event of the batch that arrived at `now` (monotonic ns).
@@ -146,7 +157,7 @@ public final class AlertEngine {
                         rule: rule.name, status: .resolved, group: state.group, count: 0, suppressed: state.suppressed,
                         windowNanoseconds: rule.windowNanoseconds, samples: [], notify: rule.notify
                     ))
-                    counts[index].notifications += 1
+                    counters[index].notifications.add(1)
                     forget(rule: index, key: key)
                 } else if !state.firing, quiet > idleLimit, now >= state.cooldownUntil {
                     forget(rule: index, key: key)
@@ -165,17 +176,17 @@ public final class AlertEngine {
 
     private func match(rule index: Int, record: EventRecord, now: UInt64) -> AlertNotification? {
         let limit = limits[index]
-        counts[index].matches += 1
+        counters[index].matches.add(1)
         let found = limit.grouped ? group(for: index) : (ungrouped[index] ?? newUngroupedState(index))
         guard let state = found else {
-            counts[index].groupOverflow += 1
+            counters[index].groupOverflow.add(1)
             return nil
         }
         state.lastMatch = now
         state.record(arrival: now, timestamp: record.timestampMilliseconds, event: record.json)
         guard now >= state.cooldownUntil else {
             state.suppressed += 1
-            counts[index].suppressed += 1
+            counters[index].suppressed.add(1)
             return nil
         }
         guard state.count >= limit.threshold, limit.window == 0 || now - state.oldestArrival <= limit.window else {
@@ -187,7 +198,7 @@ public final class AlertEngine {
             windowNanoseconds: rule.windowNanoseconds, firstTimestampMilliseconds: state.oldestTimestamp,
             lastTimestampMilliseconds: state.newestTimestamp, samples: state.sampleTexts, notify: rule.notify
         )
-        counts[index].notifications += 1
+        counters[index].notifications.add(1)
         state.reset()
         state.suppressed = 0
         state.cooldownUntil = now + rule.cooldownNanoseconds

@@ -5,7 +5,7 @@ public import SluiceRing
 /// Matches events against alert rules in-line and hands notifications to notifiers, which send
 /// them from their own queues: alerting never slows the pipeline down, and a failing webhook
 /// never loses events (only notifications, counted).
-public final class AlertSink: Sink {
+public final class AlertSink: Sink, MetricsProviding {
     public let engine: AlertEngine
     private let dispatchers: [String: NotificationDispatcher]
     private let sinkName: String
@@ -46,6 +46,28 @@ public final class AlertSink: Sink {
                 "group_overflow": "\(statistics.groupOverflow)",
             ])
         }
+    }
+
+    public func metricSamples() -> [MetricSample] {
+        var samples: [MetricSample] = []
+        for (rule, counters) in zip(engine.rules, engine.counters) {
+            let labels = [("sink", sinkName), ("rule", rule.name)]
+            samples.append(MetricSample("sluice_alert_matches_total", .counter, help: "Events matching an alert rule.", labels: labels, value: Double(counters.matches.current)))
+            samples.append(MetricSample("sluice_alert_notifications_total", .counter, help: "Notifications an alert rule raised (firing and resolved).", labels: labels, value: Double(counters.notifications.current)))
+            samples.append(MetricSample("sluice_alert_suppressed_total", .counter, help: "Matches swallowed by a cooldown.", labels: labels, value: Double(counters.suppressed.current)))
+            samples.append(MetricSample("sluice_alert_group_overflow_total", .counter, help: "Matches for groups beyond max_groups.", labels: labels, value: Double(counters.groupOverflow.current)))
+        }
+        for (name, dispatcher) in dispatchers.sorted(by: { $0.key < $1.key }) {
+            let labels = [("sink", sinkName), ("notifier", name)]
+            let counters = dispatcher.counters
+            samples.append(MetricSample("sluice_notifier_sent_total", .counter, help: "Notifications delivered.", labels: labels, value: Double(counters.sent.current)))
+            samples.append(MetricSample("sluice_notifier_failed_total", .counter, help: "Notifications given up after their retries.", labels: labels, value: Double(counters.failed.current)))
+            samples.append(MetricSample("sluice_notifier_retries_total", .counter, help: "Notification attempts retried.", labels: labels, value: Double(counters.retried.current)))
+            for (reason, value) in [("rate_limited", counters.rateLimited.current), ("queue_full", counters.queueFull.current)] {
+                samples.append(MetricSample("sluice_notifier_dropped_total", .counter, help: "Notifications dropped before sending.", labels: labels + [("reason", reason)], value: Double(value)))
+            }
+        }
+        return samples
     }
 
     private func dispatch(_ notifications: [AlertNotification]) {

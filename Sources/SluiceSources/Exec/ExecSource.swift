@@ -70,6 +70,7 @@ public final class ExecSource: Source, SignalForwarding {
         close(output.write)
         close(errors.write)
         state.withLock { $0.pid = pid }
+        context.markReady()
         logger.info("started program", metadata: ["source": "\(name)", "pid": "\(pid)", "command": .array(command.map { .string($0) })])
 
         let streams = [

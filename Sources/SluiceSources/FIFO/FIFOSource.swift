@@ -32,6 +32,7 @@ public final class FIFOSource: Source {
 
     public func run(_ context: SourceContext) throws {
         try Self.createIfMissing(path, mode: mode, source: name)
+        context.markReady()
         let publisher = LineStreamPublisher(
             context: context, format: settings.format,
             metadata: settings.metadata(sourceName: name, stream: nil, host: host),

@@ -45,6 +45,7 @@ public final class DatagramSource: Source {
             close(socket)
             if case .unix(let socketPath) = endpoint { unlink(socketPath.path) }
         }
+        context.markReady()
         logger.info("listening", metadata: ["source": "\(name)", "port": "\(boundPort.map(String.init) ?? "-")"])
         var encoding = BatchEncoding(
             context: context, format: settings.format,

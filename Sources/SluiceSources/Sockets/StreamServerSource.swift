@@ -69,6 +69,7 @@ public final class StreamServerSource: Source {
         defer {
             if case .unix(let socketPath) = endpoint { unlink(socketPath.path) }
         }
+        context.markReady()
         logger.info("listening", metadata: ["source": "\(name)", "on": "\(endpoint.description)", "port": "\(boundPort.map(String.init) ?? "-")"])
         var server = try Server(source: self, listener: listener, context: context)
         server.run()

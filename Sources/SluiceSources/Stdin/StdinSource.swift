@@ -18,6 +18,7 @@ public final class StdinSource: Source {
     public func run(_ context: SourceContext) throws {
         let descriptor: Int32 = 0
         DescriptorReader.enlargePipeBuffer(descriptor)
+        context.markReady()
         let publisher = LineStreamPublisher(
             context: context,
             format: settings.format,

@@ -1,0 +1,95 @@
+import SluiceRing
+
+/// One value for `/metrics`.
+public struct MetricSample: Sendable {
+    public enum Kind: String, Sendable {
+        case counter, gauge
+    }
+
+    public var name: String
+    public var help: String
+    public var kind: Kind
+    public var labels: [(String, String)]
+    public var value: Double
+
+    public init(_ name: String, _ kind: Kind, help: String, labels: [(String, String)] = [], value: Double) {
+        self.name = name
+        self.help = help
+        self.kind = kind
+        self.labels = labels
+        self.value = value
+    }
+}
+
+/// A sink (or anything else) with numbers of its own to show on `/metrics`.
+public protocol MetricsProviding: AnyObject {
+    func metricSamples() -> [MetricSample]
+}
+
+/// The Prometheus text exposition format (0.0.4).
+public enum PrometheusText {
+    public static func render(_ samples: [MetricSample]) -> String {
+        var output = ""
+        var described: Set<String> = []
+        for sample in samples {
+            if described.insert(sample.name).inserted {
+                output += "# HELP \(sample.name) \(sample.help)\n# TYPE \(sample.name) \(sample.kind.rawValue)\n"
+            }
+            output += sample.name
+            if !sample.labels.isEmpty {
+                output += "{" + sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+            }
+            output += " " + format(sample.value) + "\n"
+        }
+        return output
+    }
+
+    private static func escape(_ value: String) -> String {
+        var escaped = ""
+        for character in value {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    private static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+extension Pipeline {
+    /// Every counter of the pipeline's sources, ring and sinks, and what sinks add themselves.
+    public func metricSamples() -> [MetricSample] {
+        var samples: [MetricSample] = []
+        for counters in sourceCounters {
+            let labels = [("source", counters.name)]
+            samples.append(MetricSample("sluice_source_events_total", .counter, help: "Events read.", labels: labels, value: Double(counters.events.current)))
+            samples.append(MetricSample("sluice_source_bytes_total", .counter, help: "Bytes read.", labels: labels, value: Double(counters.bytes.current)))
+            samples.append(MetricSample("sluice_source_invalid_utf8_lines_total", .counter, help: "Lines whose invalid UTF-8 was replaced.", labels: labels, value: Double(counters.invalidUTF8Lines.current)))
+            samples.append(MetricSample("sluice_source_cut_line_parts_total", .counter, help: "Parts of over-long lines (and truncated datagrams).", labels: labels, value: Double(counters.cutLineParts.current)))
+            samples.append(MetricSample("sluice_source_unparsed_lines_total", .counter, help: "Lines of json, logfmt or syslog sources that did not parse.", labels: labels, value: Double(counters.unparsedLines.current)))
+            samples.append(MetricSample("sluice_source_ready", .gauge, help: "1 once the source reads (sockets: listens).", labels: labels, value: counters.isReady ? 1 : 0))
+        }
+        samples.append(MetricSample("sluice_ring_slots", .gauge, help: "Slots in the ring between sources and sinks.", value: Double(ring.capacity)))
+        samples.append(MetricSample("sluice_ring_occupied_slots", .gauge, help: "Slots the slowest blocking sink has not finished.", value: Double(ring.occupancy)))
+        for runner in sinkRunners {
+            let counters = runner.counters
+            let labels = [("sink", counters.name)]
+            samples.append(MetricSample("sluice_sink_events_total", .counter, help: "Events delivered.", labels: labels, value: Double(counters.events.current)))
+            samples.append(MetricSample("sluice_sink_bytes_total", .counter, help: "Bytes of events delivered.", labels: labels, value: Double(counters.bytes.current)))
+            for reason in DropReason.allCases {
+                samples.append(MetricSample("sluice_sink_dropped_events_total", .counter, help: "Events not delivered, by reason.",
+                                            labels: labels + [("reason", reason.rawValue)], value: Double(counters.dropped(reason).current)))
+            }
+            samples.append(MetricSample("sluice_sink_retries_total", .counter, help: "Writes or requests retried after a failure.", labels: labels, value: Double(counters.retries.current)))
+            samples.append(MetricSample("sluice_sink_healthy", .gauge, help: "0 while the sink's output is failing.", labels: labels, value: counters.currentProblem == nil ? 1 : 0))
+            if let provider = runner.sink as? any MetricsProviding { samples += provider.metricSamples() }
+        }
+        return samples
+    }
+}

@@ -1,0 +1,91 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP endpoint for `/metrics`, `/healthz` and `/readyz`, on one event-loop thread of its
+/// own (idle in `epoll` between scrapes).
+final class MetricsServer: Sendable {
+    struct Answer: Sendable {
+        var status: Int
+        var contentType: String
+        var body: String
+    }
+
+    let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    /// Binds `address` (`host:port`; port 0 picks one). `respond` answers a path.
+    init(address: String, respond: @escaping @Sendable (String) -> Answer) throws {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw MetricsAddressError(address: address)
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Handler(respond: respond))
+                }
+            }
+        do {
+            channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
+        self.port = channel.localAddress?.port ?? port
+    }
+
+    func stop() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        // @unchecked: used only on its channel's event loop.
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        private let respond: @Sendable (String) -> Answer
+        private var path = "/"
+        private var keepAlive = true
+
+        init(respond: @escaping @Sendable (String) -> Answer) {
+            self.respond = respond
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                path = String(head.uri.split(separator: "?").first ?? "/")
+                keepAlive = head.isKeepAlive
+            case .body:
+                break
+            case .end:
+                let answer = respond(path)
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: answer.contentType)
+                headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")
+                if !keepAlive { headers.add(name: "Connection", value: "close") }
+                let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: answer.body)))), promise: nil)
+                let keepAlive = keepAlive
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                    if !keepAlive { loopBound.value.close(promise: nil) }
+                }
+            }
+        }
+    }
+}
+
+struct MetricsAddressError: Error, CustomStringConvertible {
+    let address: String
+    var description: String { "metrics.address \"\(address)\" is not host:port" }
+}

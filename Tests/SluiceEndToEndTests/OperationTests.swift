@@ -1,0 +1,110 @@
+import Foundation
+import Glibc
+import SluiceTesting
+import Testing
+
+@Suite("operation: metrics, health, readiness, shutdown under load")
+struct OperationTests {
+    let directory = TemporaryDirectory()
+
+    private func metricsPort(_ sluice: ChildProcess) -> Int? {
+        var port: Int?
+        _ = Eventually.wait {
+            for line in sluice.standardErrorLines where line.contains("\"metrics listening\"") {
+                if let range = line.firstRange(of: "\"port\":") { port = Int(line[range.upperBound...].prefix { $0.isNumber }) }
+            }
+            return port != nil
+        }
+        return port
+    }
+
+    @Test func metricsCountWhatWasReadDeliveredAndDropped() throws {
+        let config = directory.write("m.yaml", """
+            sources:
+              net: { type: tcp, address: "127.0.0.1:0" }
+            sinks:
+              all: { type: blackhole }
+              errors: { type: blackhole, where: 'level >= error' }
+              alerts:
+                type: alert
+                rules: [{ name: burst, when: 'level >= error', threshold: 2, window: 1m }]
+                notifiers: {}
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
+        let port = try #require(sluice.listeningPort(of: "net"))
+        let metrics = try #require(metricsPort(sluice))
+        #expect(try HTTPGet.get(port: metrics, path: "/healthz").status == 200)
+        #expect(Eventually.wait { (try? HTTPGet.get(port: metrics, path: "/readyz").status) == 200 })
+        let client = try SocketClient.tcp(port: port)
+        SocketClient.send(client, (0..<100).map { #"{"level":"\#($0 % 10 == 0 ? "error" : "info")","n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        SocketClient.send(client, "bad \u{FFFF}\n")
+        close(client)
+        var text = ""
+        #expect(Eventually.wait {
+            text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
+            return HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 101
+        })
+        #expect(HTTPGet.metric(text, #"sluice_source_events_total{source="net"}"#) == 101)
+        #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="errors"}"#) == 10)
+        #expect(HTTPGet.metric(text, #"sluice_alert_matches_total{sink="alerts",rule="burst"}"#) == 10)
+        #expect(HTTPGet.metric(text, #"sluice_alert_notifications_total{sink="alerts",rule="burst"}"#) == 5)
+        #expect(HTTPGet.metric(text, #"sluice_sink_dropped_events_total{sink="all",reason="sink_error"}"#) == 0)
+        #expect(HTTPGet.metric(text, "sluice_ring_slots") == 16)
+        #expect((HTTPGet.metric(text, "process_resident_memory_bytes") ?? 0) > 1_000_000)
+        #expect(text.contains("# TYPE sluice_sink_events_total counter"))
+        #expect(try HTTPGet.get(port: metrics, path: "/nothing").status == 404)
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+    }
+
+    @Test func readinessNamesASinkThatKeepsFailing() throws {
+        let config = directory.write("r.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              search: { type: http, url: "http://127.0.0.1:1/ingest", batch: { timeout: 50ms }, timeout: 200ms,
+                        retry: { initial_backoff: 50ms, max_backoff: 100ms } }
+            metrics: { unhealthy_after: 300ms }
+            shutdown: { grace_period: 200ms }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        sluice.write("one event\n")
+        let metrics = try #require(metricsPort(sluice))
+        var answer = (status: 0, body: "")
+        #expect(Eventually.wait {
+            answer = (try? HTTPGet.get(port: metrics, path: "/readyz")) ?? (0, "")
+            return answer.status == 503
+        })
+        #expect(answer.body.contains("sink search failing for"))
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect(((summary["dropped"] as? [String: Any])?["search"] as? [String: Any])?["shutdown"] as? Int == 1)
+    }
+
+    @Test func sigtermUnderLoadLosesNothingThatWasRead() throws {
+        let archive = directory.path + "/out"
+        let config = directory.write("load.yaml", """
+            sources: { net: { type: tcp, address: "127.0.0.1:0" } }
+            sinks:
+              archive: { type: archive, path: "\(archive)/a.ndjson.gz", gzip_level: 1 }
+              all: { type: blackhole }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
+        let port = try #require(sluice.listeningPort(of: "net"))
+        let client = try SocketClient.tcp(port: port)
+        let line = String(repeating: "x", count: 100)
+        for _ in 0..<200 { SocketClient.send(client, String(repeating: line + "\n", count: 500)) }
+        // SIGTERM while the client is still connected: Sluice reads on until it closes.
+        sluice.send(SIGTERM)
+        SocketClient.send(client, "the last line\n")
+        close(client)
+        #expect(sluice.wait().exitStatus == 0)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect((summary["events_in"] as? [String: Any])?["net"] as? Int == 100_001)
+        #expect((summary["events_out"] as? [String: Any])?["archive"] as? Int == 100_001)
+        #expect((summary["events_out"] as? [String: Any])?["all"] as? Int == 100_001)
+        let verify = try SluiceBinary.launch(["archive", "verify", archive + "/a.ndjson.gz"], stdin: .null)
+        #expect(verify.wait().exitStatus == 0)
+        #expect(verify.standardOutput.contains("100001 events"))
+    }
+}
