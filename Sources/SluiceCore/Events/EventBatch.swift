@@ -78,7 +78,7 @@ public struct EventBatchBuilder: ~Copyable {
 
     /// Records that the bytes appended since the previous event form one event.
     @inline(__always)
-    mutating func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
+    public mutating func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
         index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, timestampMilliseconds: timestampMilliseconds))
     }
 }
@@ -88,4 +88,10 @@ public struct EventRecord {
     public let json: UnsafeRawBufferPointer
     public let timestampMilliseconds: Int64
     public let level: EventLevel
+
+    public init(json: UnsafeRawBufferPointer, timestampMilliseconds: Int64, level: EventLevel) {
+        self.json = json
+        self.timestampMilliseconds = timestampMilliseconds
+        self.level = level
+    }
 }

@@ -50,6 +50,15 @@ public enum JSONLookup {
         return UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
     }
 
+    /// A JSON value as text for people: a string's content with its escapes decoded, anything
+    /// else as written.
+    public static func text(of value: UnsafeRawBufferPointer) -> String {
+        guard let content = stringContent(value) else { return String(decoding: value, as: UTF8.self) }
+        var writer = ByteWriter(capacity: content.count)
+        LogfmtParser.unescape(content, into: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
     /// Skips one value known to be valid JSON.
     static func skipValidValue(_ cursor: inout Cursor) {
         var depth = 0

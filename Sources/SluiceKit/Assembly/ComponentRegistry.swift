@@ -1,17 +1,19 @@
 public import SluiceConfig
 public import SluiceCore
-import SluiceSinks
+public import SluiceSinks
 import SluiceSources
 import Synchronization
 
 /// What every component builder gets besides its own configuration.
-public struct BuildContext: Sendable {
+public final class BuildContext: Sendable {
     /// This machine's host name, added to every event as `host`.
     public let host: String
     /// The whole configuration's context (environment, collected problems, secrets).
     public let config: ConfigContext
     /// The pipeline's source names, by index (batches carry the index).
     public let sourceNames: [String]
+    /// Alert rules by sink name, left by the alert factory for `sluice test`.
+    let alertRules = Mutex<[String: [AlertRule]]>([:])
 
     public init(host: String, config: ConfigContext, sourceNames: [String] = []) {
         self.host = host
@@ -51,6 +53,7 @@ public final class ComponentRegistry: Sendable {
             "blackhole": { _, _, _ in { BlackholeSink() } },
             "alert": { name, reader, context in
                 let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
+                context.alertRules.withLock { $0[name] = settings.rules }
                 return {
                     let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
                         ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))

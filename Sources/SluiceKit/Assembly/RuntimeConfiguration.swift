@@ -1,6 +1,8 @@
 public import SluiceConfig
 public import SluiceCore
 import SluiceSources
+import Synchronization
+public import SluiceSinks
 
 /// A fully validated configuration, ready to build: nothing has been opened yet.
 public struct RuntimeConfiguration {
@@ -15,6 +17,8 @@ public struct RuntimeConfiguration {
         public let type: String
         public let configuration: SinkRunner.Configuration
         public let build: () throws -> any Sink
+        /// An alert sink's rules (for `sluice test`).
+        public var alertRules: [AlertRule]?
     }
 
     public var sources: [PlannedSource]
@@ -185,7 +189,7 @@ public struct RuntimeConfiguration {
             planned.append(PlannedSink(
                 name: name, type: type,
                 configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull, filter: filter),
-                build: builder
+                build: builder, alertRules: build.alertRules.withLock { $0.removeValue(forKey: name) }
             ))
         }
         if planned.isEmpty {

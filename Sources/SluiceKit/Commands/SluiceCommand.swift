@@ -12,7 +12,7 @@ public struct SluiceCommand: ParsableCommand {
             Every configuration key can be overridden from the environment (SLUICE_ + the key \
             path, upper-cased, with _ for every other character).
             """,
-        subcommands: [RunCommand.self, ValidateCommand.self, ArchiveCommand.self],
+        subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, ReplayCommand.self, ArchiveCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -17,7 +17,7 @@ public protocol SignalForwarding: AnyObject {
 /// The source ends when both pipes have closed after the program exits; `exit` then says how
 /// it ended. Signals Sluice receives are forwarded to it (`SignalForwarding`); when shutdown's
 /// grace period ends with the program still running, it is killed.
-public final class ExecSource: Source, SignalForwarding {
+public final class ExecSource: Source, SignalForwarding, SettingsCarrying {
     public let name: String
     public let command: [String]
     public let environment: [String: String]?

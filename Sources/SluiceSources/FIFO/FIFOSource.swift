@@ -14,7 +14,7 @@ import Glibc
 /// interleave with each other; that is how pipes work, not something a reader can undo.
 ///
 /// On SIGTERM it reads until the current writers close or the grace period ends.
-public final class FIFOSource: Source {
+public final class FIFOSource: Source, SettingsCarrying {
     public let name: String
     public let path: String
     public let mode: UInt32

@@ -1,6 +1,12 @@
 public import SluiceConfig
 public import SluiceCore
 
+/// A source built from these settings (every built-in source): `sluice test` reads them to
+/// encode sample lines exactly as the source would.
+public protocol SettingsCarrying {
+    var settings: SourceSettings { get }
+}
+
 /// Keys every source has, whatever its type.
 ///
 /// | key | type | default | meaning |

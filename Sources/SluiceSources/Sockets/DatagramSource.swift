@@ -9,7 +9,7 @@ import Glibc
 /// Receives datagrams (UDP, or a Unix datagram socket like `/dev/log`): one datagram is one
 /// event, whatever newlines it holds. A datagram longer than `max_line_bytes` is truncated to
 /// it and counted in `cut_line_parts`. On SIGTERM it reads what is already queued, then stops.
-public final class DatagramSource: Source {
+public final class DatagramSource: Source, SettingsCarrying {
     public enum Endpoint: Sendable {
         case udp(address: String)
         case unix(UnixSocketPath)

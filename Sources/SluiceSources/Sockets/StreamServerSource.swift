@@ -17,7 +17,7 @@ import Glibc
 /// the thread stops reading, so senders' socket buffers fill and they wait. On SIGTERM the
 /// listener closes at once and connected clients are read until they close or the grace
 /// period ends; an unfinished last line of a closing client is published, not dropped.
-public final class StreamServerSource: Source {
+public final class StreamServerSource: Source, SettingsCarrying {
     public enum Endpoint: Sendable {
         case tcp(address: String)
         case unix(UnixSocketPath)

@@ -4,7 +4,7 @@ public import SluiceCore
 ///
 /// Reading continues through SIGTERM until the writer closes the pipe (an app that is also
 /// stopping flushes its last lines first), or until the grace period ends.
-public final class StdinSource: Source {
+public final class StdinSource: Source, SettingsCarrying {
     public let name: String
     public let settings: SourceSettings
     public let host: String

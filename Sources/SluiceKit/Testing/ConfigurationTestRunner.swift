@@ -1,0 +1,132 @@
+public import SluiceCore
+import SluiceRing
+import SluiceSinks
+import SluiceSources
+
+/// Runs `sluice test` cases against a loaded configuration, in process and without I/O: lines go
+/// through the source's own framing, multiline joining and encoding; each sink's `inputs` and
+/// `where` decide what reaches it; alert rules run on a clock that does not move.
+public struct ConfigurationTestRunner {
+    public let configuration: RuntimeConfiguration
+    private let sources: [(name: String, settings: SourceSettings)]
+
+    public init(configuration: RuntimeConfiguration) throws {
+        self.configuration = configuration
+        sources = try configuration.sources.map { planned in
+            let settings = (try planned.build() as? any SettingsCarrying)?.settings ?? SourceSettings()
+            return (planned.name, settings)
+        }
+    }
+
+    /// The problems of one case (empty when it passes).
+    public func run(_ test: ConfigurationTest) -> [String] {
+        guard let sourceIndex = sourceIndex(for: test.source) else {
+            let names = sources.map(\.name).joined(separator: ", ")
+            return [test.source.map { "no source is named \"\($0)\" (sources: \(names))" } ?? "name the source: there are several (\(names))"]
+        }
+        let batch = encode(test.lines, source: sourceIndex)
+        var problems: [String] = []
+        if let expected = test.events { problems += checkEvents(expected, batch) }
+        if let expected = test.sinks { problems += checkSinks(expected, batch) }
+        if let expected = test.alerts { problems += checkAlerts(expected, batch) }
+        return problems
+    }
+
+    private func sourceIndex(for name: String?) -> Int? {
+        guard let name else { return sources.count == 1 ? 0 : nil }
+        return sources.firstIndex { $0.name == name }
+    }
+
+    /// The events the source would publish for these lines, in one batch.
+    func encode(_ lines: [String], source index: Int) -> EventBatch {
+        let ring = EventRing<EventBatch>(capacity: 1024, consumerGating: [true])
+        let context = SourceContext(sourceIndex: index, counters: SourceCounters(name: sources[index].name), shutdown: ShutdownSignal(), ring: ring)
+        let settings = sources[index].settings
+        let publisher = LineStreamPublisher(
+            context: context, format: settings.format,
+            metadata: settings.metadata(sourceName: sources[index].name, stream: nil, host: HostName.current),
+            maxLineBytes: settings.maxLineBytes, multiline: settings.multiline
+        )
+        for line in lines {
+            var text = line + "\n"
+            _ = text.withUTF8 { publisher.append(UnsafeRawBufferPointer($0)) }
+        }
+        _ = publisher.finish()
+        ring.close()
+        var builder = EventBatchBuilder()
+        let consumer = ring.consumers[0]
+        while case .element(let batch, let sequence, _) = ring.poll(consumer) {
+            for position in 0..<batch.count {
+                let record = batch[position]
+                builder.ndjson.append(record.json)
+                builder.ndjson.append(0x0A)
+                builder.endEvent(level: record.level, timestampMilliseconds: record.timestampMilliseconds)
+            }
+            ring.commit(consumer, sequence: sequence)
+        }
+        return EventBatch(sourceIndex: index, builder: builder)
+    }
+
+    private func checkEvents(_ expected: [[(path: String, value: String)]], _ batch: EventBatch) -> [String] {
+        var problems: [String] = []
+        if expected.count != batch.count {
+            problems.append("expected \(expected.count) events, got \(batch.count)")
+        }
+        for (position, fields) in expected.enumerated() where position < batch.count {
+            let paths = fields.map { FieldPath($0.path.split(separator: ".").map(String.init)) }
+            let matcher = EventMatcher([], extraFields: paths)
+            matcher.load(batch[position])
+            for ((path, wanted), fieldPath) in zip(fields, paths) {
+                let actual = matcher.rawValue(of: fieldPath).map(JSONLookup.text(of:))
+                if actual != wanted {
+                    problems.append("event \(position): \(path): expected \"\(wanted)\", got \(actual.map { "\"\($0)\"" } ?? "no such field")")
+                }
+            }
+        }
+        return problems
+    }
+
+    private func checkSinks(_ expected: [(name: String, events: [Int])], _ batch: EventBatch) -> [String] {
+        var problems: [String] = []
+        for (name, wanted) in expected {
+            guard let sink = configuration.sinks.first(where: { $0.name == name }) else {
+                problems.append("no enabled sink is named \"\(name)\"")
+                continue
+            }
+            var reached: [Int] = []
+            if sink.configuration.inputs?.contains(batch.sourceIndex) ?? true {
+                let filter = sink.configuration.filter.map { EventMatcher([$0]) }
+                for position in 0..<batch.count {
+                    guard let filter else {
+                        reached.append(position)
+                        continue
+                    }
+                    filter.load(batch[position])
+                    if filter.matches(0) { reached.append(position) }
+                }
+            }
+            if reached != wanted.sorted() {
+                problems.append("sink \(name): expected events \(wanted.sorted()), got \(reached)")
+            }
+        }
+        return problems
+    }
+
+    private func checkAlerts(_ expected: [String], _ batch: EventBatch) -> [String] {
+        var fired: [String] = []
+        for sink in configuration.sinks {
+            guard let rules = sink.alertRules, sink.configuration.inputs?.contains(batch.sourceIndex) ?? true else { continue }
+            let engine = AlertEngine(rules: rules)
+            let selected = sink.configuration.filter.map { filter -> EventBatch in
+                let matcher = EventMatcher([filter])
+                return batch.keeping((0..<batch.count).filter { position in
+                    matcher.load(batch[position])
+                    return matcher.matches(0)
+                })
+            } ?? batch
+            fired += engine.process(selected, now: 1_000_000_000).filter { $0.status == .firing }.map(\.rule)
+        }
+        guard fired.sorted() != expected.sorted() else { return [] }
+        return ["alerts: expected \(expected.sorted()) to fire, got \(fired.sorted())"]
+    }
+}
