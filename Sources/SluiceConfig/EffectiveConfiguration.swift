@@ -30,8 +30,8 @@ public final class EffectiveConfiguration: @unchecked Sendable {
         for key in path { entry = entry.child(key) }
     }
 
-    /// YAML text.
-    public func render() -> String {
+    /// YAML text: the whole configuration, or only the top-level section `only`.
+    public func render(only section: String? = nil) -> String {
         var lines: [String] = []
         func walk(_ entry: Entry, indent: Int) {
             for (key, child) in entry.children {
@@ -46,7 +46,13 @@ public final class EffectiveConfiguration: @unchecked Sendable {
                 }
             }
         }
-        walk(root, indent: 0)
+        if let section {
+            let top = Entry()
+            top.children = root.children.filter { $0.0 == section }
+            walk(top, indent: 0)
+        } else {
+            walk(root, indent: 0)
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -88,4 +88,41 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
         let counters = pipeline.sinkRunners[1].counters
         #expect(counters.events.current + counters.dropped(.ringOverrun).current == 400)
     }
+
+    /// Reloads under load: three sources publish while the sinks are replaced five times. Every
+    /// event reaches exactly one generation of the sink, each source's events stay in order,
+    /// and the counters of the sink that keeps its name continue across generations.
+    @Test func replacingSinksUnderLoadLosesAndRepeatsNothing() {
+        let sources = (0..<3).map { source in
+            ScriptedSource(name: "s\(source)", chunks: (0..<200).map { chunk in
+                (0..<50).map { #"{"s":\#(source),"n":\#(chunk * 50 + $0)}"# + "\n" }.joined()
+            })
+        }
+        var generations = [InMemorySink()]
+        let pipeline = Pipeline(sources: sources, sinks: [spec("slow", SlowSink(delayNanoseconds: 1_000_000)), spec("memory", generations[0])], ringCapacity: 4)
+        pipeline.start()
+        var replaced = 0
+        while replaced < 5 && !pipeline.isFinished {
+            let next = InMemorySink()
+            let slow = spec("slow", SlowSink(delayNanoseconds: 1_000_000))
+            if pipeline.replaceSinks(with: [slow, spec("memory", next)], ringCapacity: 8, drainTimeoutNanoseconds: 5_000_000_000) {
+                generations.append(next)
+                replaced += 1
+            }
+        }
+        pipeline.waitUntilFinished()
+        #expect(replaced == 5)
+        #expect(generations.dropLast().allSatisfy { $0.isFinished })
+        let all = generations.flatMap(\.events)
+        #expect(all.count == 30_000)
+        #expect(Set(all).count == 30_000)
+        for source in 0..<3 {
+            let fields = all.map { $0.split(separator: ",") }.filter { $0.contains(#""s":\#(source)"#) }
+            let numbers = fields.compactMap { $0.first { $0.hasPrefix(#""n":"#) }.flatMap { Int($0.dropFirst(4).prefix { $0.isNumber }) } }
+            #expect(numbers == Array(0..<10_000))
+        }
+        #expect(pipeline.sinkRunners.map(\.counters.name) == ["slow", "memory"])
+        #expect(pipeline.sinkRunners[1].counters.events.current == 30_000)
+        #expect(pipeline.replaceSinks(with: [spec("late", InMemorySink())], ringCapacity: 8, drainTimeoutNanoseconds: 1) == false)
+    }
 }

@@ -90,6 +90,36 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         let builtIn = try load().get()
         #expect(shipped.context.effective.render() == builtIn.context.effective.render())
     }
+
+    @Test func theDevelopmentExampleIsValidAsItIs() throws {
+        let development = try load([RepositoryFiles.path("Config/examples/development.yaml")]).get()
+        #expect(development.sinks.map(\.name) == ["console", "alerts"])
+        #expect(development.metricsAddress == nil)
+    }
+
+    @Test func theProductionExampleTakesEverySecretFromTheEnvironment() throws {
+        let file = RepositoryFiles.path("Config/examples/production.yaml")
+        let missing = problems(load([file]))
+        #expect(missing.count == 4)
+        for variable in ["SERVICE_NAME", "ELASTICSEARCH_URL", "ELASTICSEARCH_API_KEY", "ALERT_WEBHOOK_URL"] {
+            #expect(missing.contains { $0.contains("(variable \(variable))") })
+        }
+        let environment = [
+            "SERVICE_NAME": "checkout", "ELASTICSEARCH_URL": "https://es.internal:9200", "ELASTICSEARCH_API_KEY": "k3y-s3cret",
+            "ALERT_WEBHOOK_URL": "https://hooks.example/T0/B0/s3cret", "PORT": "9102",
+        ]
+        let production = try load([file], environment: environment).get()
+        #expect(production.sinks.map(\.name) == ["archive", "search", "alerts"])
+        #expect(production.metricsAddress == "0.0.0.0:9102")
+        let printed = production.context.effective.render()
+        #expect(!printed.contains("s3cret"))
+        #expect(printed.contains("api_key: <redacted>"))
+        var withoutIndexer = environment
+        withoutIndexer["ELASTICSEARCH_URL"] = nil
+        withoutIndexer["ELASTICSEARCH_API_KEY"] = nil
+        withoutIndexer["SLUICE_SINKS_SEARCH_ENABLED"] = "false"
+        #expect(try load([file], environment: withoutIndexer).get().sinks.map(\.name) == ["archive", "alerts"])
+    }
 }
 
 /// Files of this repository, found from this source file's location.

@@ -35,9 +35,11 @@ public final class Pipeline: @unchecked Sendable {
 
     public let shutdown = ShutdownSignal()
     public let sourceCounters: [SourceCounters]
-    public let sinkRunners: [SinkRunner]
-    public let ring: EventRing<EventBatch>
     private let sources: [any Source]
+    private let route: PublishRoute
+    private let stage: Mutex<SinkStage>
+    /// Held while the sinks are replaced or the stream ends, so the two never interleave.
+    private let stageChange = ConditionLock()
     private let sourceFailures = Mutex<[String: String]>([:])
     private let endedSources = Mutex<Set<Int>>([])
     private let finishedPipe: (read: Int32, write: Int32)
@@ -48,15 +50,18 @@ public final class Pipeline: @unchecked Sendable {
     public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int) {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
-        ring = EventRing(capacity: ringCapacity, consumerGating: sinks.map { $0.configuration.whenFull != .dropOldest })
-        let shutdown = self.shutdown
-        let ring = self.ring
-        sinkRunners = zip(sinks, ring.consumers).map { spec, consumer in
-            SinkRunner(configuration: spec.configuration, sink: spec.sink, ring: ring, consumer: consumer, shutdown: shutdown)
-        }
+        let first = SinkStage(sinks: sinks, ringCapacity: ringCapacity, following: shutdown)
+        stage = Mutex(first)
+        route = PublishRoute(first.ring)
         finishedPipe = Self.makePipe()
         sourceEndedPipe = Self.makePipe()
     }
+
+    /// The runners of the sinks running now.
+    public var sinkRunners: [SinkRunner] { stage.withLock { $0.runners } }
+
+    /// The ring the sources publish to now.
+    public var ring: EventRing<EventBatch> { stage.withLock { $0.ring } }
 
     deinit {
         for descriptor in [finishedPipe.read, finishedPipe.write, sourceEndedPipe.read, sourceEndedPipe.write] {
@@ -85,9 +90,9 @@ public final class Pipeline: @unchecked Sendable {
     /// Starts every sink, then every source, then a thread that closes the ring when the
     /// sources are done and reports when the sinks have drained.
     public func start() {
-        let sinkThreads = sinkRunners.flatMap { $0.start() }
+        stage.withLock { $0 }.start()
         let sourceThreads = sources.enumerated().map { index, source in
-            let context = SourceContext(sourceIndex: index, counters: sourceCounters[index], shutdown: shutdown, ring: ring)
+            let context = SourceContext(sourceIndex: index, counters: sourceCounters[index], shutdown: shutdown, route: route)
             return NamedThread(name: "src-\(source.name)") { [self] in
                 do {
                     try source.run(context)
@@ -103,10 +108,37 @@ public final class Pipeline: @unchecked Sendable {
         }
         _ = NamedThread(name: "drain") { [self] in
             for thread in sourceThreads { thread.join() }
-            ring.close()
-            for thread in sinkThreads { thread.join() }
+            stageChange.withLock {
+                route.end()
+                stage.withLock { $0 }.waitUntilDrained()
+            }
             var byte: UInt8 = 1
             _ = write(finishedPipe.write, &byte, 1)
+        }
+    }
+
+    /// Replaces every sink without losing an event (a configuration reload): the ring closes,
+    /// so the sources wait; the old sinks write out all it holds and finish; then the new sinks
+    /// start on a new ring and the sources publish there. Old sinks still retrying after
+    /// `drainTimeoutNanoseconds` are stopped, and what they could not deliver is counted as
+    /// dropped (`shutdown`) or dead-lettered. Sinks that keep their name keep their counters.
+    /// Returns false, changing nothing, when the stream has already ended.
+    public func replaceSinks(with sinks: [SinkSpec], ringCapacity: Int, drainTimeoutNanoseconds: UInt64) -> Bool {
+        stageChange.withLock {
+            guard !route.hasEnded else { return false }
+            let old = stage.withLock { $0 }
+            let counters = Dictionary(old.runners.map { ($0.counters.name, $0.counters) }, uniquingKeysWith: { first, _ in first })
+            let next = SinkStage(sinks: sinks, ringCapacity: ringCapacity, following: shutdown, counters: counters)
+            old.ring.close()
+            if !old.waitUntilDrained(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + drainTimeoutNanoseconds) {
+                logger.warning("sinks still failing after the drain timeout; stopping their retries")
+                old.shutdown.stopNow()
+                old.waitUntilDrained()
+            }
+            next.start()
+            stage.withLock { $0 = next }
+            route.install(next.ring)
+            return true
         }
     }
 

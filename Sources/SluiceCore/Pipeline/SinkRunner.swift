@@ -53,13 +53,17 @@ public final class SinkRunner: @unchecked Sendable {
     private let shutdown: ShutdownSignal
     private let logger: Logger
 
-    public init(configuration: Configuration, sink: any Sink, ring: EventRing<EventBatch>, consumer: RingConsumer, shutdown: ShutdownSignal) {
+    /// - Parameter counters: continues counting on a previous runner's counters (a reload).
+    public init(
+        configuration: Configuration, sink: any Sink, ring: EventRing<EventBatch>, consumer: RingConsumer, shutdown: ShutdownSignal,
+        counters: SinkCounters? = nil
+    ) {
         self.configuration = configuration
         self.sink = sink
         self.ring = ring
         self.consumer = consumer
         self.shutdown = shutdown
-        counters = SinkCounters(name: configuration.name)
+        self.counters = counters ?? SinkCounters(name: configuration.name)
         var logger = Logger(label: "sluice.sink")
         logger[metadataKey: "sink"] = .string(configuration.name)
         self.logger = logger

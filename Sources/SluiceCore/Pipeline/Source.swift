@@ -18,13 +18,18 @@ public struct SourceContext: Sendable {
     public let sourceIndex: Int
     public let counters: SourceCounters
     public let shutdown: ShutdownSignal
-    let ring: EventRing<EventBatch>
+    let route: PublishRoute
 
-    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, ring: EventRing<EventBatch>) {
+    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, route: PublishRoute) {
         self.sourceIndex = sourceIndex
         self.counters = counters
         self.shutdown = shutdown
-        self.ring = ring
+        self.route = route
+    }
+
+    /// A context publishing to one fixed ring (tests, and tools that run a source alone).
+    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, ring: EventRing<EventBatch>) {
+        self.init(sourceIndex: sourceIndex, counters: counters, shutdown: shutdown, route: PublishRoute(ring))
     }
 
     /// Says the source is taking input (a socket listens, a pipe is open): `/readyz` waits for
@@ -36,8 +41,6 @@ public struct SourceContext: Sendable {
     /// Publishes a filled batch; false when the ring is closed (the pipeline is stopping).
     public func publish(_ batch: EventBatch) -> Bool {
         guard !batch.isEmpty else { return true }
-        guard let claim = ring.claim(eventCount: batch.count) else { return false }
-        ring.publish(batch, for: claim)
-        return true
+        return route.publish(batch)
     }
 }

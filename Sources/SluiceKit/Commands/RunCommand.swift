@@ -31,7 +31,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(exitConfigurationError)
         }
         JSONLogHandler.redact(configuration.context.secrets)
-        let status = try Supervisor(configuration: configuration).run()
+        let files = options.files
+        let status = try Supervisor(configuration: configuration) { () throws(ConfigurationError) in
+            try RuntimeConfiguration.load(files: files, environment: environment, wrappedCommand: command)
+        }.run()
         if status != 0 { throw ExitCode(status) }
     }
 }

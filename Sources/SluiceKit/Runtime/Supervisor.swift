@@ -1,6 +1,6 @@
 import CLinux
 import Logging
-import SluiceConfig
+public import SluiceConfig
 import SluiceCore
 import SluiceRing
 import SluiceSources
@@ -14,13 +14,18 @@ import Glibc
 /// SIGTERM or SIGINT starts draining: sources stop accepting new writers and keep reading what
 /// connected writers send until they close or `shutdown.grace_period` passes; then the ring
 /// closes and every sink writes out everything published. A second signal ends the grace
-/// period at once. The last log line reports what was read, delivered and dropped.
-public struct Supervisor {
-    private let configuration: RuntimeConfiguration
-    private let logger = Logger(label: "sluice")
+/// period at once. SIGHUP reloads (see `Supervisor+Reload.swift`). The last log line reports
+/// what was read, delivered and dropped.
+public final class Supervisor {
+    /// The configuration running now; a reload replaces it.
+    var configuration: RuntimeConfiguration
+    /// Loads the configuration again from where it came from (nil: SIGHUP only reopens files).
+    let reload: (() throws(ConfigurationError) -> RuntimeConfiguration)?
+    let logger = Logger(label: "sluice")
 
-    public init(configuration: RuntimeConfiguration) {
+    public init(configuration: RuntimeConfiguration, reload: (() throws(ConfigurationError) -> RuntimeConfiguration)? = nil) {
         self.configuration = configuration
+        self.reload = reload
     }
 
     /// Runs to the end and returns the process exit status: in wrap mode the wrapped program's
@@ -38,7 +43,8 @@ public struct Supervisor {
         }
         let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity)
         pipeline.start()
-        let metrics = startMetrics(for: pipeline)
+        let unhealthyAfter = configuration.unhealthyAfterNanoseconds
+        let metrics = startMetrics(for: pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
         defer { metrics?.stop() }
         logger.info("started", metadata: [
             "sources": .array(configuration.sources.map { .string("\($0.name) (\($0.type))") }),
@@ -59,10 +65,9 @@ public struct Supervisor {
 
     /// Serves `/metrics`, `/healthz` and `/readyz` when configured. A port that cannot be bound
     /// is an error in the log, not a reason to stop routing events.
-    private func startMetrics(for pipeline: Pipeline) -> MetricsServer? {
+    private func startMetrics(for pipeline: Pipeline, unhealthyAfterNanoseconds unhealthyAfter: UInt64) -> MetricsServer? {
         guard let address = configuration.metricsAddress else { return nil }
         let startedAt = EventTimestamp.nowMilliseconds()
-        let unhealthyAfter = configuration.unhealthyAfterNanoseconds
         do {
             let server = try MetricsServer(address: address) { path in
                 switch path {
@@ -151,6 +156,8 @@ public struct Supervisor {
                 }
                 for forwarder in forwarders { forwarder.forward(signal) }
                 switch signal {
+                case SIGHUP:
+                    reloadOnHangUp(pipeline)
                 case SIGTERM, SIGINT, SIGQUIT:
                     if pipeline.shutdown.isDraining {
                         logger.warning("second signal; stopping sources now", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
