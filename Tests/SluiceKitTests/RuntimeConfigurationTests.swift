@@ -1,3 +1,4 @@
+import Foundation
 import SluiceConfig
 import SluiceCore
 import SluiceTesting
@@ -119,6 +120,27 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         withoutIndexer["ELASTICSEARCH_API_KEY"] = nil
         withoutIndexer["SLUICE_SINKS_SEARCH_ENABLED"] = "false"
         #expect(try load([file], environment: withoutIndexer).get().sinks.map(\.name) == ["archive", "alerts"])
+    }
+
+    /// The configurations inside the Kubernetes examples' ConfigMaps.
+    @Test func theKubernetesExamplesConfigurationsAreValid() throws {
+        let environment = ["POD_NAME": "p", "POD_NAMESPACE": "n", "ELASTICSEARCH_URL": "https://es:9200", "ELASTICSEARCH_API_KEY": "k", "ALERT_WEBHOOK_URL": "https://hooks.example/x"]
+        let sidecar = directory.write("sidecar.yaml", try Self.configMapConfiguration("Config/examples/kubernetes/sidecar-fifo.yaml"))
+        #expect(try load([sidecar], environment: environment).get().sources.map(\.type) == ["fifo"])
+        let wrap = directory.write("wrap.yaml", try Self.configMapConfiguration("Config/examples/kubernetes/wrap-entrypoint.yaml"))
+        let wrapped = try Result { () throws(ConfigurationError) in
+            try RuntimeConfiguration.load(files: [wrap], environment: environment, wrappedCommand: ["/app/billing"], host: "test")
+        }.get()
+        #expect(wrapped.wrappedSourceIndex == 0)
+        #expect(wrapped.sinks.map(\.name) == ["console", "alerts"])
+    }
+
+    /// The block under `sluice.yaml: |`, unindented.
+    private static func configMapConfiguration(_ relative: String) throws -> String {
+        let text = try String(contentsOfFile: RepositoryFiles.path(relative), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasSuffix("sluice.yaml: |") }) else { return "" }
+        return lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(4) }.joined(separator: "\n")
     }
 }
 

@@ -38,13 +38,7 @@ struct ReplayCommand: ParsableCommand {
         var standardError = StandardError()
         let environment = ProcessEnvironment.current
         JSONLogHandler.bootstrap(environment: environment)
-        let configuration: RuntimeConfiguration
-        do {
-            configuration = try RuntimeConfiguration.load(files: options.files, environment: environment)
-        } catch {
-            print(error.description, to: &standardError)
-            throw ExitCode(exitConfigurationError)
-        }
+        let configuration = try options.loadOrExit(environment: environment)
         JSONLogHandler.redact(configuration.context.secrets)
         guard let planned = configuration.sinks.first(where: { $0.name == sink }) else {
             let names = configuration.sinks.map(\.name).joined(separator: ", ")

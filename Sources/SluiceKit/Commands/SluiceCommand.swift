@@ -26,6 +26,17 @@ struct ConfigurationOptions: ParsableArguments {
         help: ArgumentHelp("A YAML configuration file; repeat to layer files (later ones win).", valueName: "FILE")
     )
     var files: [String] = []
+
+    /// The validated configuration, or every problem on stderr and exit 78.
+    func loadOrExit(environment: [String: String] = ProcessEnvironment.current) throws -> RuntimeConfiguration {
+        do {
+            return try RuntimeConfiguration.load(files: files, environment: environment)
+        } catch {
+            var standardError = StandardError()
+            print(error.description, to: &standardError)
+            throw ExitCode(exitConfigurationError)
+        }
+    }
 }
 
 /// EX_CONFIG from sysexits.h: the configuration is invalid.

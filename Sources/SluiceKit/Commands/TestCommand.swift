@@ -18,13 +18,7 @@ struct TestCommand: ParsableCommand {
     func run() throws {
         var standardError = StandardError()
         let environment = ProcessEnvironment.current
-        let configuration: RuntimeConfiguration
-        do {
-            configuration = try RuntimeConfiguration.load(files: options.files, environment: environment)
-        } catch {
-            print(error.description, to: &standardError)
-            throw ExitCode(exitConfigurationError)
-        }
+        let configuration = try options.loadOrExit(environment: environment)
         let context = ConfigContext(environment: environment)
         let tests: [ConfigurationTest]
         switch YAMLLoader.load(file: cases) {

@@ -13,14 +13,7 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() throws {
-        do {
-            let configuration = try RuntimeConfiguration.load(files: options.files, environment: ProcessEnvironment.current)
-            print(configuration.context.effective.render(), terminator: "")
-        } catch {
-            var standardError = StandardError()
-            print(error.description, to: &standardError)
-            throw ExitCode(exitConfigurationError)
-        }
+        print(try options.loadOrExit().context.effective.render(), terminator: "")
     }
 }
 
