@@ -32,6 +32,14 @@ static inline int sluice_spawn_add_chdir(posix_spawn_file_actions_t *actions, co
 
 /// Makes orphaned descendants re-parent to this process instead of PID 1, so a wrapping Sluice
 /// reaps them whether or not it is PID 1 itself.
+/// Sets a pipe's capacity (F_SETPIPE_SZ, Linux only); returns the new size or -1.
+static inline int sluice_set_pipe_size(int descriptor, int size) {
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#endif
+    return fcntl(descriptor, F_SETPIPE_SZ, size);
+}
+
 static inline int sluice_become_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

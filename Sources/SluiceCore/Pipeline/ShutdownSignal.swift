@@ -46,6 +46,10 @@ public final class ShutdownSignal: @unchecked Sendable {
     /// Readable once stopping began (on this signal itself).
     public var stopDescriptor: Int32 { stopPipe.read }
 
+    /// Descriptors of which any becomes readable once `isStopping` (this signal's and its
+    /// parent's), for a thread that waits in `poll` on something else too.
+    public var stopDescriptors: [Int32] { [stopPipe.read] + (parent?.stopDescriptors ?? []) }
+
     public func beginDraining() {
         if state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged {
             poke(drainPipe.write)
@@ -60,8 +64,7 @@ public final class ShutdownSignal: @unchecked Sendable {
 
     /// Sleeps up to `nanoseconds`, waking early when stopping begins. Returns false if stopping.
     public func sleep(nanoseconds: UInt64) -> Bool {
-        var descriptors = [pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
-        if let parent { descriptors.append(pollfd(fd: parent.stopPipe.read, events: Int16(POLLIN), revents: 0)) }
+        var descriptors = stopDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let milliseconds = Int32(min(nanoseconds / 1_000_000, UInt64(Int32.max)))
         _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
         return !isStopping

@@ -43,10 +43,14 @@ public final class DeliveryReport: Sendable {
     public let counters: SinkCounters
     /// Lets a sink's own retry loops stop waiting when the grace period ends.
     public let shutdown: ShutdownSignal
+    /// The sink's `when_full` policy, for a sink that retries on its own: under `block` it
+    /// keeps what it could not deliver, under the drop policies it counts it as dropped.
+    public let whenFull: WhenFull
 
-    public init(counters: SinkCounters, shutdown: ShutdownSignal) {
+    public init(counters: SinkCounters, shutdown: ShutdownSignal, whenFull: WhenFull = .block) {
         self.counters = counters
         self.shutdown = shutdown
+        self.whenFull = whenFull
     }
 
     public func delivered(events: Int, bytes: Int) {

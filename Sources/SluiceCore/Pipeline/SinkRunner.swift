@@ -71,7 +71,7 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// Starts the runner's thread(s); `join` on the returned threads waits for the drain.
     public func start() -> [NamedThread] {
-        sink.attach(DeliveryReport(counters: counters, shutdown: shutdown))
+        sink.attach(DeliveryReport(counters: counters, shutdown: shutdown, whenFull: configuration.whenFull))
         let ringFeed = RingFeed(ring: ring, consumer: consumer)
         guard configuration.whenFull == .dropNewest else {
             return [NamedThread(name: "sink-\(configuration.name)") { self.deliverAll(from: ringFeed) }]

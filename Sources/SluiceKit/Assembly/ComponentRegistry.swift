@@ -14,6 +14,8 @@ public final class BuildContext: Sendable {
     public let sourceNames: [String]
     /// Alert rules by sink name, left by the alert factory for `sluice test`.
     let alertRules = Mutex<[String: [AlertRule]]>([:])
+    /// `shutdown.grace_period`, known once the whole configuration is read (before any build).
+    let gracePeriodNanoseconds = Mutex<UInt64>(10_000_000_000)
 
     public init(host: String, config: ConfigContext, sourceNames: [String] = []) {
         self.host = host
@@ -71,6 +73,13 @@ public final class ComponentRegistry: Sendable {
                 let settings = HTTPSinkSettings(reading: reader)
                 return {
                     try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding), sourceNames: context.sourceNames)
+                }
+            },
+            "program": { name, reader, context in
+                var settings = ProgramSettings(reading: reader)
+                return {
+                    settings.stopTimeoutNanoseconds = context.gracePeriodNanoseconds.withLock { $0 }
+                    return ProgramSink(name: name, settings: settings)
                 }
             },
             "archive": { name, reader, context in

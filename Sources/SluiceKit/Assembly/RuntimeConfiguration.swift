@@ -91,6 +91,7 @@ public struct RuntimeConfiguration {
         buffer.rejectUnknownKeys()
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
+        sinkBuild.gracePeriodNanoseconds.withLock { $0 = grace }
         shutdown.rejectUnknownKeys()
         let metrics = reader.section("metrics")
         let metricsEnabled = metrics.bool("enabled", default: true)

@@ -1,4 +1,5 @@
 public import SluiceConfig
+import SluiceCore
 
 extension ExecSource {
     /// `type: exec`: runs a program and reads its stdout and stderr.
@@ -11,20 +12,10 @@ extension ExecSource {
     ///
     /// Plus the keys of every source (`SourceSettings`).
     public convenience init(name: String, reading reader: ConfigReader, host: String) {
-        let command = reader.stringList("command") ?? []
-        if command.isEmpty {
-            reader.reportInvalid("command", "is required: the program and its arguments, as a list")
-        }
-        let extra = reader.stringMap("env")
-        var environment: [String: String]?
-        if !extra.isEmpty {
-            environment = reader.context.environment
-            for (key, value) in extra { environment?[key] = value }
-        }
+        let command = reader.programCommand()
         self.init(
-            name: name, command: command, environment: environment,
-            workingDirectory: reader.optionalString("working_directory"),
-            settings: SourceSettings(reading: reader), host: host
+            name: name, command: command.arguments, environment: command.environment,
+            workingDirectory: command.workingDirectory, settings: SourceSettings(reading: reader), host: host
         )
     }
 }
