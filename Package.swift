@@ -7,7 +7,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // The library for building a `sluice` with sink and source types of one's own; its
+        // public API is the extension API in Sources/SluiceKit/Extending and `Sluice`.
         .library(name: "SluiceKit", targets: ["SluiceKit"]),
+        // Internal building blocks, products only so the nested Benchmarks package can measure
+        // them; no API stability is promised for them.
         .library(name: "SluiceRing", targets: ["SluiceRing"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
         .library(name: "SluiceSinks", targets: ["SluiceSinks"]),
@@ -87,6 +91,8 @@ let package = Package(
             dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
         .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
+        // A custom source and sink through the public API of the SluiceKit product, and nothing else.
+        .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit"]),
         // Runs the built `sluice` binary as a user would.
         .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting"]),
     ]

@@ -1,23 +1,23 @@
-public import SluiceConfig
-public import SluiceCore
-public import SluiceSinks
+import SluiceConfig
+import SluiceCore
+import SluiceSinks
 import SluiceSources
 import Synchronization
 
 /// What every component builder gets besides its own configuration.
-public final class BuildContext: Sendable {
+final class BuildContext: Sendable {
     /// This machine's host name, added to every event as `host`.
-    public let host: String
+    let host: String
     /// The whole configuration's context (environment, collected problems, secrets).
-    public let config: ConfigContext
+    let config: ConfigContext
     /// The pipeline's source names, by index (batches carry the index).
-    public let sourceNames: [String]
+    let sourceNames: [String]
     /// Alert rules by sink name, left by the alert factory for `sluice test`.
     let alertRules = Mutex<[String: [AlertRule]]>([:])
     /// `shutdown.grace_period`, known once the whole configuration is read (before any build).
     let gracePeriodNanoseconds = Mutex<UInt64>(10_000_000_000)
 
-    public init(host: String, config: ConfigContext, sourceNames: [String] = []) {
+    init(host: String, config: ConfigContext, sourceNames: [String] = []) {
         self.host = host
         self.config = config
         self.sourceNames = sourceNames
@@ -26,86 +26,90 @@ public final class BuildContext: Sendable {
 
 /// Reads a source's configuration (reporting problems to the reader's context, doing no I/O)
 /// and returns how to build it once the whole configuration is valid.
-public typealias SourceFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> @Sendable () throws -> any Source
+typealias SourceFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> @Sendable () throws -> any Source
 
 /// The same for a sink.
-public typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> () throws -> any Sink
+typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> () throws -> any Sink
 
 /// The source and sink types Sluice knows, by their `type` name in the configuration.
-public final class ComponentRegistry: Sendable {
+final class ComponentRegistry: Sendable {
     private let state: Mutex<(sources: [String: SourceFactory], sinks: [String: SinkFactory])>
 
-    public init(sources: [String: SourceFactory] = [:], sinks: [String: SinkFactory] = [:]) {
+    init(sources: [String: SourceFactory] = [:], sinks: [String: SinkFactory] = [:]) {
         state = Mutex((sources, sinks))
     }
 
-    /// The built-in types; `register` adds more.
-    public static let shared = ComponentRegistry(
-        sources: [
-            "stdin": built { StdinSource(name: $0, reading: $1, host: $2.host) },
-            "exec": built { ExecSource(name: $0, reading: $1, host: $2.host) },
-            "fifo": built { FIFOSource(name: $0, reading: $1, host: $2.host) },
-            "unix": built { StreamServerSource(name: $0, reading: $1, type: "unix", host: $2.host) },
-            "tcp": built { StreamServerSource(name: $0, reading: $1, type: "tcp", host: $2.host) },
-            "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
-            "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
-        ],
-        sinks: [
-            "console": { _, _, _ in { ConsoleSink() } },
-            "blackhole": { _, _, _ in { BlackholeSink() } },
-            "alert": { name, reader, context in
-                let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
-                context.alertRules.withLock { $0[name] = settings.rules }
-                return {
-                    let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
-                        ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
-                    })
-                    return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
-                }
-            },
-            "elasticsearch": { name, reader, context in
-                let settings = ElasticsearchSettings(reading: reader)
-                return {
-                    try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target), sourceNames: context.sourceNames)
-                }
-            },
-            "http": { name, reader, context in
-                let settings = HTTPSinkSettings(reading: reader)
-                return {
-                    try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding), sourceNames: context.sourceNames)
-                }
-            },
-            "program": { name, reader, context in
-                var settings = ProgramSettings(reading: reader)
-                return {
-                    settings.stopTimeoutNanoseconds = context.gracePeriodNanoseconds.withLock { $0 }
-                    return ProgramSink(name: name, settings: settings)
-                }
-            },
-            "archive": { name, reader, context in
-                let settings = ArchiveSettings(reading: reader)
-                return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }
-            },
-        ]
-    )
+    /// The built-in types and any an extension registered.
+    static let shared = ComponentRegistry(sources: builtInSources, sinks: builtInSinks)
+
+    static var builtInSourceTypes: [String] { Array(builtInSources.keys) }
+    static var builtInSinkTypes: [String] { Array(builtInSinks.keys) }
+
+    private static let builtInSources: [String: SourceFactory] = [
+        "stdin": built { StdinSource(name: $0, reading: $1, host: $2.host) },
+        "exec": built { ExecSource(name: $0, reading: $1, host: $2.host) },
+        "fifo": built { FIFOSource(name: $0, reading: $1, host: $2.host) },
+        "unix": built { StreamServerSource(name: $0, reading: $1, type: "unix", host: $2.host) },
+        "tcp": built { StreamServerSource(name: $0, reading: $1, type: "tcp", host: $2.host) },
+        "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
+        "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
+    ]
+
+    private static let builtInSinks: [String: SinkFactory] = [
+        "console": { _, _, _ in { ConsoleSink() } },
+        "blackhole": { _, _, _ in { BlackholeSink() } },
+        "alert": { name, reader, context in
+            let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
+            context.alertRules.withLock { $0[name] = settings.rules }
+            return {
+                let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
+                    ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
+                })
+                return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
+            }
+        },
+        "elasticsearch": { name, reader, context in
+            let settings = ElasticsearchSettings(reading: reader)
+            return {
+                try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target), sourceNames: context.sourceNames)
+            }
+        },
+        "http": { name, reader, context in
+            let settings = HTTPSinkSettings(reading: reader)
+            return {
+                try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding), sourceNames: context.sourceNames)
+            }
+        },
+        "program": { name, reader, context in
+            var settings = ProgramSettings(reading: reader)
+            return {
+                settings.stopTimeoutNanoseconds = context.gracePeriodNanoseconds.withLock { $0 }
+                return ProgramSink(name: name, settings: settings)
+            }
+        },
+        "archive": { name, reader, context in
+            let settings = ArchiveSettings(reading: reader)
+            return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }
+        },
+    ]
 
     /// A factory for a source whose initialiser reads its configuration and opens nothing, so
     /// it can be made while validating and started later as it is.
-    public static func built(_ make: @escaping @Sendable (String, ConfigReader, BuildContext) -> any Source) -> SourceFactory {
+    static func built(_ make: @escaping @Sendable (String, ConfigReader, BuildContext) -> any Source) -> SourceFactory {
         { name, reader, context in
             let source = make(name, reader, context)
             return { source }
         }
     }
 
-    public func registerSource(type: String, _ factory: @escaping SourceFactory) {
+    func registerSource(type: String, _ factory: @escaping SourceFactory) {
         state.withLock { $0.sources[type] = factory }
     }
 
-    public func registerSink(type: String, _ factory: @escaping SinkFactory) {
+    func registerSink(type: String, _ factory: @escaping SinkFactory) {
         state.withLock { $0.sinks[type] = factory }
     }
 
-    public var sourceTypes: [String: SourceFactory] { state.withLock { $0.sources } }
-    public var sinkTypes: [String: SinkFactory] { state.withLock { $0.sinks } }
+    var sourceTypes: [String: SourceFactory] { state.withLock { $0.sources } }
+    var sinkTypes: [String: SinkFactory] { state.withLock { $0.sinks } }
 }

@@ -1,10 +1,10 @@
-public import SluiceConfig
-public import SluiceCore
+import SluiceConfig
+import SluiceCore
 
 extension ConfigReader {
     /// An expression (`where`, `when`), parsed now so a mistake is reported at startup with its
     /// column; nil when absent.
-    public func expression(_ key: String) -> Expression? {
+    func expression(_ key: String) -> Expression? {
         guard let text = optionalString(key) else { return nil }
         do {
             return try ExpressionParser.parse(text)

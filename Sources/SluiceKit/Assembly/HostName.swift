@@ -5,8 +5,8 @@ import Darwin
 #endif
 
 /// This machine's name as events report it in `host`.
-public enum HostName {
-    public static let current: String = {
+enum HostName {
+    static let current: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -1,50 +1,50 @@
-public import SluiceConfig
-public import SluiceCore
+import SluiceConfig
+import SluiceCore
 import SluiceSources
 import Synchronization
-public import SluiceSinks
+import SluiceSinks
 
 /// A fully validated configuration, ready to build: nothing has been opened yet.
-public struct RuntimeConfiguration {
-    public struct PlannedSource {
-        public let name: String
-        public let type: String
-        public let build: @Sendable () throws -> any Source
+struct RuntimeConfiguration {
+    struct PlannedSource {
+        let name: String
+        let type: String
+        let build: @Sendable () throws -> any Source
     }
 
-    public struct PlannedSink {
-        public let name: String
-        public let type: String
-        public let configuration: SinkRunner.Configuration
-        public let build: () throws -> any Sink
+    struct PlannedSink {
+        let name: String
+        let type: String
+        let configuration: SinkRunner.Configuration
+        let build: () throws -> any Sink
         /// An alert sink's rules (for `sluice test`).
-        public var alertRules: [AlertRule]?
+        var alertRules: [AlertRule]?
     }
 
-    public var sources: [PlannedSource]
-    public var sinks: [PlannedSink]
+    var sources: [PlannedSource]
+    var sinks: [PlannedSink]
     /// Wrap mode (`sluice -- app ARG...`): the index of the wrapped program's source.
-    public var wrappedSourceIndex: Int?
+    var wrappedSourceIndex: Int?
     /// `buffer.max_bytes`: what the ring may hold, in bytes of encoded events.
-    public var bufferMaxBytes: Int
+    var bufferMaxBytes: Int
     /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
-    public var gracePeriodNanoseconds: UInt64
+    var gracePeriodNanoseconds: UInt64
     /// `metrics.address` when `metrics.enabled`: where `/metrics`, `/healthz` and `/readyz` are served.
-    public var metricsAddress: String?
+    var metricsAddress: String?
     /// `metrics.unhealthy_after`: a sink failing this long makes `/readyz` answer 503.
-    public var unhealthyAfterNanoseconds: UInt64 = 30_000_000_000
-    public let context: ConfigContext
+    var unhealthyAfterNanoseconds: UInt64 = 30_000_000_000
+    let context: ConfigContext
 
     /// Ring slots for `bufferMaxBytes`: one batch per slot, each batch at most about
     /// `assumedBatchBytes` of encoded events.
-    public var ringCapacity: Int {
+    var ringCapacity: Int {
         max(8, bufferMaxBytes / Self.assumedBatchBytes)
     }
 
     static let assumedBatchBytes = 512 * 1024
 
     /// The configuration used when neither `--config` nor `$SLUICE_CONFIG` names a file.
-    public static let builtInDefault = """
+    static let builtInDefault = """
         sources:
           stdin: { type: stdin, format: auto }
         sinks:
@@ -52,19 +52,19 @@ public struct RuntimeConfiguration {
         """
 
     /// The same for wrap mode: the wrapped program is the source (Sluice's stdin belongs to it).
-    public static let builtInWrapDefault = """
+    static let builtInWrapDefault = """
         sinks:
           console: { type: console }
         """
 
     /// The source name wrap mode gives the wrapped program. `sources.app` in a file may set its
     /// format, labels, line limit and multiline rule (not its type or command).
-    public static let wrappedSourceName = "app"
+    static let wrappedSourceName = "app"
 
     /// Loads, merges and validates configuration files (later files deep-merge over earlier
     /// ones), with environment overrides. Without files, `$SLUICE_CONFIG` names one; without
     /// that, the built-in default applies.
-    public static func load(
+    static func load(
         files: [String],
         environment: [String: String],
         wrappedCommand: [String] = [],

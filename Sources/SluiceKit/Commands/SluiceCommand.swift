@@ -1,9 +1,10 @@
-public import ArgumentParser
+import ArgumentParser
+import Glibc
 import SluiceConfig
 
 /// `sluice`: the log router, and its one-off admin commands from the same binary.
-public struct SluiceCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+struct SluiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Route an app's log stream: parse each line into an event and fan it out to sinks.",
         discussion: """
@@ -16,7 +17,7 @@ public struct SluiceCommand: ParsableCommand {
         defaultSubcommand: RunCommand.self
     )
 
-    public init() {}
+    init() {}
 }
 
 /// `--config FILE`, repeatable: later files deep-merge over earlier ones.
@@ -42,9 +43,53 @@ struct ConfigurationOptions: ParsableArguments {
 /// EX_CONFIG from sysexits.h: the configuration is invalid.
 let exitConfigurationError: Int32 = 78
 
-/// The `sluice` program: parses the command line and runs it, exiting with its status.
+/// The `sluice` program, with every command, option and behaviour of the stock binary.
+///
+/// A team's own build adds types of its own and keeps everything else:
+///
+/// ```swift
+/// import SluiceKit
+///
+/// Sluice.main(extensions: [
+///     .sink("lines-to-file") { settings in
+///         let path = settings.requiredString("path", hint: "where to append events")
+///         return { try LinesToFile(path: path) }
+///     },
+/// ])
+/// ```
 public enum Sluice {
-    public static func main(arguments: [String]? = nil) {
-        SluiceCommand.main(arguments)
+    /// Parses the command line (the process's when `arguments` is nil), runs it, and exits
+    /// with its status.
+    public static func main(arguments: [String]? = nil, extensions: [SluiceExtension] = []) -> Never {
+        exit(run(arguments: arguments ?? Array(CommandLine.arguments.dropFirst()), extensions: extensions))
+    }
+
+    /// The same without exiting: returns the exit status (0, 1, 78 for an invalid
+    /// configuration, the wrapped program's status in wrap mode).
+    public static func run(arguments: [String], extensions: [SluiceExtension] = []) -> Int32 {
+        register(extensions)
+        do {
+            var command = try SluiceCommand.parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch {
+            let code = SluiceCommand.exitCode(for: error)
+            let message = SluiceCommand.fullMessage(for: error)
+            if !message.isEmpty && code == .success {
+                print(message)
+            } else if !message.isEmpty {
+                var output = StandardError()
+                print(message, to: &output)
+            }
+            return code.rawValue
+        }
+    }
+
+    private static func register(_ extensions: [SluiceExtension]) {
+        let builtIn = Set(ComponentRegistry.builtInSourceTypes + ComponentRegistry.builtInSinkTypes)
+        for item in extensions {
+            precondition(!builtIn.contains(item.type), "\"\(item.type)\" is a built-in type; give the extension a name of its own")
+            item.register(ComponentRegistry.shared)
+        }
     }
 }

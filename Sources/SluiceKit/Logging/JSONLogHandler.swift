@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 import SluiceCore
 import Synchronization
 
@@ -10,32 +10,32 @@ import Darwin
 
 /// Sluice's own log: one JSON object per line on stderr, never on stdout (which may carry the
 /// routed events). Known secrets are replaced with `<redacted>` wherever they appear.
-public struct JSONLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+struct JSONLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
     private let label: String
     private let descriptor: Int32
 
     /// Secret values (from the configuration) that must never reach the log.
     static let secrets = Mutex<[String]>([])
 
-    public init(label: String, level: Logger.Level, descriptor: Int32 = 2) {
+    init(label: String, level: Logger.Level, descriptor: Int32 = 2) {
         self.label = label
         self.logLevel = level
         self.descriptor = descriptor
     }
 
-    public static func redact(_ values: some Sequence<String>) {
+    static func redact(_ values: some Sequence<String>) {
         let added = values.filter { $0.count >= 4 }
         secrets.withLock { $0.append(contentsOf: added) }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    func log(event: LogEvent) {
         var line = ByteWriter(capacity: 256)
         line.append("{\"@timestamp\":\"")
         line.append(EventTimestamp.format(EventTimestamp.nowMilliseconds()))
@@ -110,10 +110,14 @@ public struct JSONLogHandler: LogHandler {
 
     /// Installs the handler for the whole process, at the level named by `SLUICE_LOG_LEVEL`
     /// (trace, debug, info, notice, warning, error, critical; default info).
-    public static func bootstrap(environment: [String: String]) {
+    /// Installs this handler for the process, once (a library user may run several commands).
+    static func bootstrap(environment: [String: String]) {
+        guard bootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
         let level = environment["SLUICE_LOG_LEVEL"].flatMap(parseLevel) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     }
+
+    private static let bootstrapped = Mutex(false)
 
     static func parseLevel(_ text: String) -> Logger.Level? {
         switch text.lowercased() {

@@ -1,5 +1,5 @@
 import Glibc
-public import SluiceCore
+import SluiceCore
 import SluiceRing
 import SluiceSinks
 import Synchronization

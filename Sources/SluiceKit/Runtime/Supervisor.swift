@@ -1,6 +1,6 @@
 import CLinux
 import Logging
-public import SluiceConfig
+import SluiceConfig
 import SluiceCore
 import SluiceRing
 import SluiceSources
@@ -16,21 +16,21 @@ import Glibc
 /// closes and every sink writes out everything published. A second signal ends the grace
 /// period at once. SIGHUP reloads (see `Supervisor+Reload.swift`). The last log line reports
 /// what was read, delivered and dropped.
-public final class Supervisor {
+final class Supervisor {
     /// The configuration running now; a reload replaces it.
     var configuration: RuntimeConfiguration
     /// Loads the configuration again from where it came from (nil: SIGHUP only reopens files).
     let reload: (() throws(ConfigurationError) -> RuntimeConfiguration)?
     let logger = Logger(label: "sluice")
 
-    public init(configuration: RuntimeConfiguration, reload: (() throws(ConfigurationError) -> RuntimeConfiguration)? = nil) {
+    init(configuration: RuntimeConfiguration, reload: (() throws(ConfigurationError) -> RuntimeConfiguration)? = nil) {
         self.configuration = configuration
         self.reload = reload
     }
 
     /// Runs to the end and returns the process exit status: in wrap mode the wrapped program's
     /// (128 + N when signal N ended it; 127 or 126 when it could not be started).
-    public func run() throws -> Int32 {
+    func run() throws -> Int32 {
         let signals = SignalWatcher()
         let sources = try configuration.sources.map { try $0.build() }
         let wrapped = configuration.wrappedSourceIndex.flatMap { sources[$0] as? ExecSource }

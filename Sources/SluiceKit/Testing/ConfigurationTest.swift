@@ -1,4 +1,4 @@
-public import SluiceConfig
+import SluiceConfig
 import SluiceCore
 
 /// One case of a `sluice test` file.
@@ -18,16 +18,16 @@ import SluiceCore
 ///       console: [0, 1]
 ///     alerts: [error-burst]             # alert rules that fire, each time they fire
 /// ```
-public struct ConfigurationTest: Sendable {
-    public var name: String
-    public var source: String?
-    public var lines: [String]
-    public var events: [[(path: String, value: String)]]?
-    public var sinks: [(name: String, events: [Int])]?
-    public var alerts: [String]?
+struct ConfigurationTest: Sendable {
+    var name: String
+    var source: String?
+    var lines: [String]
+    var events: [[(path: String, value: String)]]?
+    var sinks: [(name: String, events: [Int])]?
+    var alerts: [String]?
 
     /// Reads the cases; problems go to the reader's context, with file and line.
-    public static func cases(reading reader: ConfigReader) -> [ConfigurationTest] {
+    static func cases(reading reader: ConfigReader) -> [ConfigurationTest] {
         defer { reader.rejectUnknownKeys() }
         guard let items = reader.list(ofMapsAt: "tests"), !items.isEmpty else {
             reader.reportInvalid("tests", "a test file needs a list of tests")

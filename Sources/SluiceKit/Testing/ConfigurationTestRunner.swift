@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 import SluiceRing
 import SluiceSinks
 import SluiceSources
@@ -6,11 +6,11 @@ import SluiceSources
 /// Runs `sluice test` cases against a loaded configuration, in process and without I/O: lines go
 /// through the source's own framing, multiline joining and encoding; each sink's `inputs` and
 /// `where` decide what reaches it; alert rules run on a clock that does not move.
-public struct ConfigurationTestRunner {
-    public let configuration: RuntimeConfiguration
+struct ConfigurationTestRunner {
+    let configuration: RuntimeConfiguration
     private let sources: [(name: String, settings: SourceSettings)]
 
-    public init(configuration: RuntimeConfiguration) throws {
+    init(configuration: RuntimeConfiguration) throws {
         self.configuration = configuration
         sources = try configuration.sources.map { planned in
             let settings = (try planned.build() as? any SettingsCarrying)?.settings ?? SourceSettings()
@@ -19,7 +19,7 @@ public struct ConfigurationTestRunner {
     }
 
     /// The problems of one case (empty when it passes).
-    public func run(_ test: ConfigurationTest) -> [String] {
+    func run(_ test: ConfigurationTest) -> [String] {
         guard let sourceIndex = sourceIndex(for: test.source) else {
             let names = sources.map(\.name).joined(separator: ", ")
             return [test.source.map { "no source is named \"\($0)\" (sources: \(names))" } ?? "name the source: there are several (\(names))"]
