@@ -80,6 +80,10 @@ public final class FakeBulkServer: Sendable {
     }
 
     public var url: String { server.url }
+
+    public func stop() {
+        server.stop()
+    }
     public var port: Int { server.port }
     public var requests: [BulkRequest] { shared.state.withLock { $0.requests } }
     /// Times each id was indexed (201); exactly-once means every value is 1.

@@ -32,6 +32,7 @@ final class Supervisor {
     /// (128 + N when signal N ended it; 127 or 126 when it could not be started).
     func run() throws -> Int32 {
         let signals = SignalWatcher()
+        let openFileLimit = ProcessLimits.raiseOpenFileLimit()
         let sources = try configuration.sources.map { try $0.build() }
         let wrapped = configuration.wrappedSourceIndex.flatMap { sources[$0] as? ExecSource }
         if wrapped != nil {
@@ -50,6 +51,7 @@ final class Supervisor {
             "sources": .array(configuration.sources.map { .string("\($0.name) (\($0.type))") }),
             "sinks": .array(configuration.sinks.map { .string("\($0.name) (\($0.type))") }),
             "ring_slots": "\(pipeline.ring.capacity)",
+            "open_file_limit": "\(openFileLimit)",
         ])
         supervise(pipeline, signals: signals, forwarders: sources.compactMap { $0 as? any SignalForwarding })
         logSummary(pipeline)
