@@ -44,13 +44,14 @@ struct ChaosTests {
         return try #require(port)
     }
 
-    /// Scrapes `/metrics` once the sinks have settled (their totals stopped moving and reach
-    /// what was read).
-    private func settledMetrics(_ port: Int, sources: [String], sinks: [String]) -> String {
+    /// Scrapes `/metrics` once the sources have read `expected` events (when given) and every
+    /// sink has accounted for all that was read.
+    private func settledMetrics(_ port: Int, sources: [String], sinks: [String], expected: Int? = nil) -> String {
         var text = ""
         _ = Eventually.wait(seconds: 60) {
             text = (try? HTTPGet.get(port: port, path: "/metrics").body) ?? ""
             let read = sources.map { HTTPGet.metric(text, #"sluice_source_events_total{source="\#($0)"}"#) ?? -1 }.reduce(0, +)
+            if let expected, Int(read) != expected { return false }
             return sinks.allSatisfy { sink in
                 let delivered = HTTPGet.metric(text, #"sluice_sink_events_total{sink="\#(sink)"}"#) ?? 0
                 let dropped = text.split(separator: "\n")
@@ -98,6 +99,7 @@ struct ChaosTests {
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .pipe)
         let metrics = try metricsPort(sluice)
         let sent = Atomic<Int>(0)
+        let writing = Atomic<Bool>(true)
         let writer = Thread {
             var next = 0
             let until = Date().addingTimeInterval(Double(phase * 4) / 1000)
@@ -108,6 +110,7 @@ struct ChaosTests {
                 ChildProcess.pause(milliseconds: 20)
             }
             sluice.closeStdin()
+            writing.store(false, ordering: .releasing)
         }
         writer.start()
         // Refused for one phase, then a server that answers 503, then slowly, then well.
@@ -125,7 +128,8 @@ struct ChaosTests {
         mode.withLock { $0 = 1 }
         ChildProcess.pause(milliseconds: phase)
         mode.withLock { $0 = 2 }
-        let text = settledMetrics(metrics, sources: ["app"], sinks: ["search", "all"])
+        #expect(Eventually.wait { !writing.load(ordering: .acquiring) })
+        let text = settledMetrics(metrics, sources: ["app"], sinks: ["search", "all"], expected: sent.load(ordering: .relaxed))
         let accounts = Self.accountingHolds(text, sources: ["app"], sinks: ["search", "all"])
         #expect(sluice.wait().exitStatus == 0)
         let total = sent.load(ordering: .relaxed)
@@ -180,7 +184,7 @@ struct ChaosTests {
             let slowDelivered = HTTPGet.metric(text, #"sluice_sink_events_total{sink="slow"}"#) ?? 0
             #expect(slowDelivered < Double(total) / 2, "the slow sink held the others back")
         }
-        let text = settledMetrics(metrics, sources: ["net"], sinks: ["slow", "fast", "archive"])
+        let text = settledMetrics(metrics, sources: ["net"], sinks: ["slow", "fast", "archive"], expected: total)
         let accounts = Self.accountingHolds(text, sources: ["net"], sinks: ["slow", "fast", "archive"])
         #expect(accounts["fast"]?.delivered == total)
         #expect(accounts["archive"]?.delivered == total)
@@ -243,7 +247,7 @@ struct ChaosTests {
         ChildProcess.pause(milliseconds: 1600)
         for client in slow { close(client) }
         // Each slow client's partial line becomes an event when it leaves.
-        let text = settledMetrics(metrics, sources: ["net"], sinks: ["all"])
+        let text = settledMetrics(metrics, sources: ["net"], sinks: ["all"], expected: 10_040)
         #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 10_040)
         sluice.send(SIGTERM)
         #expect(sluice.wait().exitStatus == 0)
@@ -266,7 +270,7 @@ struct ChaosTests {
             SocketClient.send(client, "cycle \(cycle)\n")
             close(client)
         }
-        let text = settledMetrics(metrics, sources: ["net"], sinks: ["all"])
+        let text = settledMetrics(metrics, sources: ["net"], sinks: ["all"], expected: 10_000)
         #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 10_000)
         #expect(Eventually.wait {
             ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(sluice.pid)/fd").count) ?? .max) <= descriptorsBefore
@@ -294,7 +298,7 @@ struct ChaosTests {
             }
         }
         for client in clients { close(client) }
-        let text = settledMetrics(metrics, sources: ["sock"], sinks: ["archive"])
+        let text = settledMetrics(metrics, sources: ["sock"], sinks: ["archive"], expected: 100_000)
         Self.accountingHolds(text, sources: ["sock"], sinks: ["archive"])
         #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="archive"}"#) == 100_000)
         sluice.send(SIGTERM)
