@@ -20,6 +20,7 @@ struct ChaosTests {
     @discardableResult
     static func accountingHolds(_ text: String, sources: [String], sinks: [String], file: String = #fileID, line: Int = #line) -> [String: (delivered: Int, dropped: Int)] {
         let read = sources.map { Int(HTTPGet.metric(text, #"sluice_source_events_total{source="\#($0)"}"#) ?? -1) }.reduce(0, +)
+        #expect(read > 0, "no scrape of a running Sluice to account from")
         var result: [String: (Int, Int)] = [:]
         for sink in sinks {
             let delivered = Int(HTTPGet.metric(text, #"sluice_sink_events_total{sink="\#(sink)"}"#) ?? -1)
@@ -109,7 +110,6 @@ struct ChaosTests {
                 sent.store(next, ordering: .relaxed)
                 ChildProcess.pause(milliseconds: 20)
             }
-            sluice.closeStdin()
             writing.store(false, ordering: .releasing)
         }
         writer.start()
@@ -131,6 +131,7 @@ struct ChaosTests {
         #expect(Eventually.wait { !writing.load(ordering: .acquiring) })
         let text = settledMetrics(metrics, sources: ["app"], sinks: ["search", "all"], expected: sent.load(ordering: .relaxed))
         let accounts = Self.accountingHolds(text, sources: ["app"], sinks: ["search", "all"])
+        sluice.closeStdin()
         #expect(sluice.wait().exitStatus == 0)
         let total = sent.load(ordering: .relaxed)
         let summary = events(sluice.standardErrorLines).last ?? [:]

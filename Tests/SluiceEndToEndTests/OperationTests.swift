@@ -42,7 +42,9 @@ struct OperationTests {
         var text = ""
         #expect(Eventually.wait {
             text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
+            // Each sink reads the ring at its own pace: wait for the slowest.
             return HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 101
+                && HTTPGet.metric(text, #"sluice_sink_events_total{sink="alerts"}"#) == 101
         })
         #expect(HTTPGet.metric(text, #"sluice_source_events_total{source="net"}"#) == 101)
         #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="errors"}"#) == 10)
