@@ -60,8 +60,23 @@ public final class ConfigContext: @unchecked Sendable {
         }
     }
 
-    /// Throws every problem found, if there is any.
+    /// Throws every problem found, if there is any. A problem that quotes a value never shows
+    /// a secret, even one interpolated into a key that is not secret itself.
     public func validate() throws(ConfigurationError) {
-        if !issues.isEmpty { throw ConfigurationError(issues) }
+        guard !issues.isEmpty else { return }
+        throw ConfigurationError(issues.map { issue in
+            var redacted = issue
+            redacted.message = Self.redact(secrets, in: issue.message)
+            return redacted
+        })
+    }
+
+    /// `text` with every occurrence of each secret replaced by `<redacted>`.
+    public static func redact(_ secrets: some Collection<String>, in text: String) -> String {
+        var result = text
+        for secret in secrets where !secret.isEmpty && result.contains(secret) {
+            result = result.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "<redacted>")
+        }
+        return result
     }
 }

@@ -50,9 +50,9 @@ public final class FakeBulkServer: Sendable {
         let state = Mutex<State>(State())
     }
 
-    public init(port: Int = 0, responder: @escaping @Sendable (BulkRequest) -> Reply = { _ in .index }) throws {
+    public init(port: Int = 0, tls: TestCertificate? = nil, responder: @escaping @Sendable (BulkRequest) -> Reply = { _ in .index }) throws {
         let state = shared
-        server = try HTTPTestServer(port: port) { request in
+        server = try HTTPTestServer(port: port, tls: tls) { request in
             guard request.method == "POST", request.uri.hasSuffix("/_bulk") else {
                 return .init(status: 200, body: #"{"name":"fake","version":{"number":"8.13.0"}}"#)
             }

@@ -1,11 +1,12 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A real HTTP/1.1 server on 127.0.0.1 and a port the kernel picks, for tests: it records every
 /// request and answers with whatever the test's handler says (status, body, delay, or closing
-/// the connection without an answer).
+/// the connection without an answer). Given a certificate, it speaks HTTPS.
 public final class HTTPTestServer: Sendable {
     public struct Request: Sendable {
         public let method: String
@@ -38,6 +39,7 @@ public final class HTTPTestServer: Sendable {
     }
 
     public let port: Int
+    private let scheme: String
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let recorder = Recorder()
@@ -49,20 +51,32 @@ public final class HTTPTestServer: Sendable {
 
     /// - Parameter port: 0 lets the kernel pick (the usual case); a fixed port brings a server
     ///   back where a stopped one was.
-    public init(port: Int = 0, handler: @escaping @Sendable (Request) -> Response) throws {
+    /// - Parameter tls: a certificate to serve HTTPS with; nil serves plain HTTP.
+    public init(port: Int = 0, tls: TestCertificate? = nil, handler: @escaping @Sendable (Request) -> Response) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let recorder = self.recorder
         let recorded: @Sendable (Request) -> Void = { request in recorder.requests.withLock { $0.append(request) } }
+        let sslContext = try tls.map { certificate in
+            try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: NIOSSLCertificate.fromPEMFile(certificate.certificatePath).map { .certificate($0) },
+                privateKey: .privateKey(NIOSSLPrivateKey(file: certificate.keyPath, format: .pem))
+            ))
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(RequestHandler(handler: handler, record: recorded))
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(RequestHandler(handler: handler, record: recorded))
                 }
             }
         channel = try bootstrap.bind(host: "127.0.0.1", port: port).wait()
         self.group = group
         self.port = channel.localAddress?.port ?? 0
+        self.scheme = tls == nil ? "http" : "https"
     }
 
     deinit {
@@ -76,7 +90,7 @@ public final class HTTPTestServer: Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
     public var requests: [Request] { recorder.requests.withLock { $0 } }
 
     private final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -110,7 +124,7 @@ public final class HTTPTestServer: Sendable {
                 record(request)
                 let response = handler(request)
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let respond = {
+                let respond: @Sendable () -> Void = {
                     let (handler, context) = loopBound.value
                     handler.write(response, context: context)
                 }

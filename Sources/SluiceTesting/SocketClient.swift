@@ -89,12 +89,20 @@ public enum SocketClient {
 extension ChildProcess {
     /// The port a running `sluice` logged for source `name` ("listening" line).
     public func listeningPort(of name: String, seconds: Double = 30) -> Int? {
+        loggedPort(seconds: seconds) { $0.contains("\"listening\"") && $0.contains("\"source\":\"\(name)\"") }
+    }
+
+    /// The port a running `sluice` serves `/metrics` on ("metrics listening" line).
+    public func metricsPort(seconds: Double = 30) -> Int? {
+        loggedPort(seconds: seconds) { $0.contains("\"metrics listening\"") }
+    }
+
+    private func loggedPort(seconds: Double = 30, where matches: (String) -> Bool) -> Int? {
         var port: Int?
         _ = Eventually.wait(seconds: seconds) {
-            for line in standardErrorLines where line.contains("\"listening\"") && line.contains("\"source\":\"\(name)\"") {
+            for line in standardErrorLines where matches(line) {
                 if let range = line.firstRange(of: "\"port\":") {
-                    let digits = line[range.upperBound...].prefix { $0.isNumber }
-                    port = Int(digits)
+                    port = Int(line[range.upperBound...].prefix { $0.isNumber })
                 }
             }
             return port != nil

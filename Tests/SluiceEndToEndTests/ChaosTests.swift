@@ -34,17 +34,6 @@ struct ChaosTests {
         return result
     }
 
-    private func metricsPort(_ sluice: ChildProcess) throws -> Int {
-        var port: Int?
-        _ = Eventually.wait {
-            for line in sluice.standardErrorLines where line.contains("\"metrics listening\"") {
-                if let range = line.firstRange(of: "\"port\":") { port = Int(line[range.upperBound...].prefix { $0.isNumber }) }
-            }
-            return port != nil
-        }
-        return try #require(port)
-    }
-
     /// Scrapes `/metrics` once the sources have read `expected` events (when given) and every
     /// sink has accounted for all that was read.
     private func settledMetrics(_ port: Int, sources: [String], sinks: [String], expected: Int? = nil) -> String {
@@ -98,7 +87,7 @@ struct ChaosTests {
               all: { type: blackhole }
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .pipe)
-        let metrics = try metricsPort(sluice)
+        let metrics = try #require(sluice.metricsPort())
         let sent = Atomic<Int>(0)
         let writing = Atomic<Bool>(true)
         let writer = Thread {
@@ -168,7 +157,7 @@ struct ChaosTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
         let port = try #require(sluice.listeningPort(of: "net"))
-        let metrics = try metricsPort(sluice)
+        let metrics = try #require(sluice.metricsPort())
         let client = try SocketClient.tcp(port: port)
         let total = policy == "block" ? 4_000 : 100_000
         for start in stride(from: 0, to: total, by: 1000) {
@@ -211,6 +200,10 @@ struct ChaosTests {
         #expect(Eventually.wait { FileManager.default.fileExists(atPath: fifo) })
         let dying = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "printf 'whole line\\nhalf a li' > \"$0\"; kill -9 $$", fifo])
         #expect(dying.wait().signal == SIGKILL)
+        // A FIFO has no writers of its own: the end of a writer shows only as end of file, once
+        // no writer has it open. A next writer that opens it before Sluice reads that end
+        // continues the same byte stream, so the test waits for the half line first.
+        #expect(Eventually.wait { sluice.standardOutputLines.count == 2 })
         let next = try ChildProcess(executable: "/bin/sh", arguments: ["-c", "printf 'next writer\\n' > \"$0\"", fifo])
         #expect(next.wait().exitStatus == 0)
         #expect(Eventually.wait { sluice.standardOutputLines.count == 3 })
@@ -229,7 +222,7 @@ struct ChaosTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
         let port = try #require(sluice.listeningPort(of: "net"))
-        let metrics = try metricsPort(sluice)
+        let metrics = try #require(sluice.metricsPort())
         let slow = try (0..<40).map { _ in try SocketClient.tcp(port: port) }
         let drip = Thread {
             for _ in 0..<30 {
@@ -264,7 +257,7 @@ struct ChaosTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
         let port = try #require(sluice.listeningPort(of: "net"))
-        let metrics = try metricsPort(sluice)
+        let metrics = try #require(sluice.metricsPort())
         let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(sluice.pid)/fd").count
         for cycle in 0..<10_000 {
             let client = try SocketClient.tcp(port: port)
@@ -291,7 +284,7 @@ struct ChaosTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
         #expect(Eventually.wait { sluice.standardError.contains("\"listening\"") })
-        let metrics = try metricsPort(sluice)
+        let metrics = try #require(sluice.metricsPort())
         let clients = try (0..<1000).map { _ in try SocketClient.unix(path: path) }
         for line in 0..<100 {
             for (writer, client) in clients.enumerated() {

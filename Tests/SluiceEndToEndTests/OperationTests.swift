@@ -7,17 +7,6 @@ import Testing
 struct OperationTests {
     let directory = TemporaryDirectory()
 
-    private func metricsPort(_ sluice: ChildProcess) -> Int? {
-        var port: Int?
-        _ = Eventually.wait {
-            for line in sluice.standardErrorLines where line.contains("\"metrics listening\"") {
-                if let range = line.firstRange(of: "\"port\":") { port = Int(line[range.upperBound...].prefix { $0.isNumber }) }
-            }
-            return port != nil
-        }
-        return port
-    }
-
     @Test func metricsCountWhatWasReadDeliveredAndDropped() throws {
         let config = directory.write("m.yaml", """
             sources:
@@ -32,7 +21,7 @@ struct OperationTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
         let port = try #require(sluice.listeningPort(of: "net"))
-        let metrics = try #require(metricsPort(sluice))
+        let metrics = try #require(sluice.metricsPort())
         #expect(try HTTPGet.get(port: metrics, path: "/healthz").status == 200)
         #expect(Eventually.wait { (try? HTTPGet.get(port: metrics, path: "/readyz").status) == 200 })
         let client = try SocketClient.tcp(port: port)
@@ -45,6 +34,7 @@ struct OperationTests {
             // Each sink reads the ring at its own pace: wait for the slowest.
             return HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 101
                 && HTTPGet.metric(text, #"sluice_sink_events_total{sink="alerts"}"#) == 101
+                && HTTPGet.metric(text, #"sluice_sink_events_total{sink="errors"}"#) == 10
         })
         #expect(HTTPGet.metric(text, #"sluice_source_events_total{source="net"}"#) == 101)
         #expect(HTTPGet.metric(text, #"sluice_sink_events_total{sink="errors"}"#) == 10)
@@ -70,7 +60,7 @@ struct OperationTests {
             """)
         let sluice = try SluiceBinary.launch(["--config", config])
         sluice.write("one event\n")
-        let metrics = try #require(metricsPort(sluice))
+        let metrics = try #require(sluice.metricsPort())
         var answer = (status: 0, body: "")
         #expect(Eventually.wait {
             answer = (try? HTTPGet.get(port: metrics, path: "/readyz")) ?? (0, "")

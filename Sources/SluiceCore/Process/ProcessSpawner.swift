@@ -72,11 +72,17 @@ public enum ProcessSpawner {
 
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let variables = environment ?? currentEnvironment()
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        let result: Int32
+        if let environment {
+            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { envp.forEach { free($0) } }
+            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        } else {
+            // Sluice's own environment byte for byte, in its order (not through a dictionary,
+            // which would reorder it and repair values that are not UTF-8).
+            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        }
         guard result == 0 else { throw SpawnError(command: arguments[0], errorNumber: result) }
         return pid
     }

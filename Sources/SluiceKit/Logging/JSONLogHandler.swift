@@ -1,4 +1,5 @@
 import Logging
+import SluiceConfig
 import SluiceCore
 import Synchronization
 
@@ -88,12 +89,7 @@ struct JSONLogHandler: LogHandler {
 
     static func redacted(_ text: String) -> String {
         let secrets = Self.secrets.withLock { $0 }
-        guard !secrets.isEmpty else { return text }
-        var result = text
-        for secret in secrets where result.contains(secret) {
-            result = result.split(separator: secret, omittingEmptySubsequences: false).joined(separator: "<redacted>")
-        }
-        return result
+        return secrets.isEmpty ? text : ConfigContext.redact(secrets, in: text)
     }
 
     private static func name(of level: Logger.Level) -> String {

@@ -86,14 +86,14 @@ public final class NotificationDispatcher: Sendable {
                 if attempt == settings.retries || queue.isPastDeadline {
                     counters.failed.add(1)
                     logger.error("alert notification failed; giving up", metadata: [
-                        "notifier": "\(notifier.name)", "rule": "\(notification.rule)", "attempts": "\(attempt + 1)", "error": "\(error)",
+                        "notifier": "\(notifier.name)", "rule": "\(notification.rule)", "attempts": "\(attempt + 1)", "error": "\(TransportErrorDescription.describe(error))",
                     ])
                     return
                 }
                 counters.retried.add(1)
                 logger.warning("alert notification failed; retrying", metadata: [
                     "notifier": "\(notifier.name)", "rule": "\(notification.rule)", "attempt": "\(attempt + 1)",
-                    "retry_in_ms": "\(backoff / 1_000_000)", "error": "\(error)",
+                    "retry_in_ms": "\(backoff / 1_000_000)", "error": "\(TransportErrorDescription.describe(error))",
                 ])
                 // Jitter keeps many groups from retrying in step.
                 queue.pause(nanoseconds: backoff / 2 + UInt64.random(in: 0...(backoff / 2)))

@@ -12,6 +12,8 @@ final class DeliveryClient: Sendable {
     let settings: HTTPDeliverySettings
     let sinkName: String
 
+    static let connectTimeoutNanoseconds: UInt64 = 5_000_000_000
+
     init(settings: HTTPDeliverySettings, sinkName: String) throws {
         self.settings = settings
         self.sinkName = sinkName
@@ -28,6 +30,10 @@ final class DeliveryClient: Sendable {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, settings.maxInFlight * 2)
         configuration.decompression = .disabled
         configuration.redirectConfiguration = .disallow
+        // The client keeps retrying a connection that fails (refused, TLS handshake) until this
+        // timeout, and only then reports why: bound it so a wrong certificate or address shows
+        // in the log within seconds, however long `timeout` allows a request to take.
+        configuration.timeout.connect = .nanoseconds(Int64(min(settings.requestTimeoutNanoseconds, Self.connectTimeoutNanoseconds)))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

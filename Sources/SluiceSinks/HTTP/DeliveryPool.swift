@@ -81,7 +81,7 @@ final class DeliveryPool: @unchecked Sendable {
                     }
                     outcome = format.interpret(status: response.status, body: response.body, itemCount: items.count)
                 } catch {
-                    outcome = .retryable("\(error)")
+                    outcome = .retryable(TransportErrorDescription.describe(error))
                 }
                 machine.handle(outcome)
             case .wait(let nanoseconds, let reason):

@@ -91,7 +91,7 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
                 }
             } catch {
                 logger.warning("search cluster not reachable yet; events wait and are retried", metadata: [
-                    "sink": "\(name)", "endpoint": "\(client.settings.endpoint)", "error": "\(error)",
+                    "sink": "\(name)", "endpoint": "\(client.settings.endpoint)", "error": "\(TransportErrorDescription.describe(error))",
                 ])
             }
         }
