@@ -42,6 +42,12 @@ public final class NamedThread: Sendable {
         #endif
     }
 
+    /// Starts `body` on a thread nobody waits for: its resources go back to the system when it
+    /// ends (a thread neither joined nor detached keeps its stack until the process exits).
+    public static func detached(name: String, _ body: @escaping @Sendable () -> Void) {
+        pthread_detach(NamedThread(name: name, body).handle)
+    }
+
     /// Waits for the thread to end.
     public func join() {
         pthread_join(handle, nil)

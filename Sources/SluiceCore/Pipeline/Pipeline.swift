@@ -106,7 +106,7 @@ public final class Pipeline: @unchecked Sendable {
                 _ = write(sourceEndedPipe.write, &byte, 1)
             }
         }
-        _ = NamedThread(name: "drain") { [self] in
+        NamedThread.detached(name: "drain") { [self] in
             for thread in sourceThreads { thread.join() }
             stageChange.withLock {
                 route.end()

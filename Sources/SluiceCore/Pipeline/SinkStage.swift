@@ -44,7 +44,7 @@ public final class SinkStage: @unchecked Sendable {
             if !drainWatched {
                 drainWatched = true
                 let running = threads.withLock { $0 }
-                _ = NamedThread(name: "stage-drain") { [self] in
+                NamedThread.detached(name: "stage-drain") { [self] in
                     for thread in running { thread.join() }
                     drainState.withLock {
                         drained = true

@@ -74,7 +74,7 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
         let client = client
         let logger = logger
         let name = sinkName
-        _ = NamedThread(name: "check-\(name)") {
+        NamedThread.detached(name: "check-\(name)") {
             do {
                 let response = try client.get(path: "/")
                 let version = response.body.withUnsafeBytes { body -> String in

@@ -222,7 +222,7 @@ final class StandardErrorLines: Sendable {
         var logger = Logger(label: "sluice.program")
         logger[metadataKey: "sink"] = .string(sinkName)
         logger[metadataKey: "pid"] = "\(pid)"
-        _ = NamedThread(name: "err-\(sinkName)") { [self, logger] in
+        NamedThread.detached(name: "err-\(sinkName)") { [self, logger] in
             defer {
                 close(descriptor)
                 endedSignal.withLock {
