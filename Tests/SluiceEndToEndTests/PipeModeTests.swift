@@ -81,6 +81,38 @@ struct PipeModeTests {
         #expect(closed + delivered == 20_000)
     }
 
+    /// A fast writer fills each read with hundreds of lines, which two encoders share (see
+    /// `HelperEncoder`): every line still comes out once, in order, and the bad-input counts of
+    /// both halves add up.
+    @Test func linesEncodedOnTwoCoresComeOutInOrder() throws {
+        let count = 200_000
+        var input: [UInt8] = []
+        for index in 0..<count {
+            switch index % 3 {
+            case 0: input += Array(#"{"n":\#(index),"level":"info"}"#.utf8)
+            case 1: input += Array("plain \(index)".utf8)
+            default: input += Array("bad \(index) ".utf8) + [0xFF]
+            }
+            input.append(0x0A)
+        }
+        let directory = TemporaryDirectory()
+        let sluice = try SluiceBinary.launch(stdin: .file(directory.write("in.log", input)))
+        #expect(sluice.wait(seconds: 120).exitStatus == 0)
+        var expected = 0
+        var outOfOrder = 0
+        for line in sluice.standardOutputLines {
+            let event = events([line]).first ?? [:]
+            let number = event["n"] as? Int ?? Int((event["message"] as? String ?? "").split(separator: " ").dropFirst().first ?? "") ?? -1
+            if number != expected { outOfOrder += 1 }
+            expected = number + 1
+        }
+        #expect(outOfOrder == 0)
+        #expect(sluice.standardOutputLines.count == count)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        let problems = summary["input_problems"] as? [String: Any]
+        #expect((problems?["stdin"] as? [String: Any])?["invalid_utf8_lines"] as? Int == count / 3, "\(String(describing: problems))")
+    }
+
     @Test func memoryStaysFlatForALargeInput() throws {
         let line = #"{"ts":"2024-06-01T00:00:00.000Z","level":"info","svc":"checkout","msg":"request completed","path":"/api/v1/orders/12345","status":200,"dur_ms":12.5}"#
         let chunk = String(repeating: line + "\n", count: 10_000)

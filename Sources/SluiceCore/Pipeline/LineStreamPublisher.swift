@@ -92,19 +92,31 @@ public struct BatchEncoding: ~Copyable {
     /// A batch is published early once it holds this much, so a 100 MB burst never becomes one
     /// 100 MB batch.
     private let maxBatchBytes: Int
+    private let format: InputFormat
+    private let metadata: EventMetadata
+    /// The second core's encoder, started on the first read of many lines.
+    private var helper: HelperEncoder?
+    private var lines: [FramedLine] = []
 
     public init(context: SourceContext, format: InputFormat, metadata: EventMetadata, readSize: Int = 256 * 1024) {
         self.context = context
+        self.format = format
+        self.metadata = metadata
         encoder = EventEncoder(format: format, metadata: metadata)
         initialCapacity = readSize + readSize / 2
         maxBatchBytes = max(readSize * 2, 64 * 1024)
         builder = EventBatchBuilder(byteCapacity: initialCapacity)
     }
 
+    deinit {
+        helper?.stop()
+    }
+
     /// Encodes the stream's complete lines (at the end, also the unterminated last one and any
     /// open group), publishing whenever the batch fills. False when the pipeline is closed.
     public mutating func encodeLines(from stream: inout StreamFraming, atEnd: Bool) -> Bool {
         encoder.setReadTime(EventTimestamp.nowMilliseconds())
+        if !atEnd && !stream.joiner.isEnabled { return encodeSplitting(&stream.framer) }
         let now = stream.joiner.isEnabled ? MonotonicClock.nowNanoseconds() : 0
         while let line = atEnd ? stream.framer.finish() : stream.framer.nextLine() {
             if stream.joiner.isEnabled {
@@ -119,6 +131,40 @@ public struct BatchEncoding: ~Copyable {
         }
         if atEnd, stream.joiner.close() { encodeGroup(stream.joiner.completedGroup) }
         return true
+    }
+
+    /// Encodes one read's complete lines, half of them on the helper thread when there are
+    /// many, and publishes them in order. (Multiline groups and the end of a stream take the
+    /// line-by-line path: a group can span reads.)
+    private mutating func encodeSplitting(_ framer: inout LineFramer) -> Bool {
+        var lines: [FramedLine] = []
+        swap(&lines, &self.lines)
+        defer {
+            lines.removeAll(keepingCapacity: true)
+            swap(&lines, &self.lines)
+        }
+        while let line = framer.nextLine() { lines.append(line) }
+        guard lines.count >= HelperEncoder.minimumLines else {
+            for line in lines {
+                encoder.encode(line, into: &builder)
+                if builder.ndjson.count >= maxBatchBytes, !publish() { return false }
+            }
+            return true
+        }
+        guard publish() else { return false }
+        let helper = self.helper ?? HelperEncoder(
+            name: "enc " + metadata.sourceName, format: format, metadata: metadata, capacity: initialCapacity
+        )
+        self.helper = helper
+        let half = lines.count / 2
+        return lines.withUnsafeBufferPointer { all in
+            helper.start(UnsafeBufferPointer(rebasing: all[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds)
+            for line in all[half...] { encoder.encode(line, into: &builder) }
+            let (first, counts) = helper.finish(sourceIndex: context.sourceIndex)
+            context.counters.add(counts)
+            guard context.publish(first) else { return false }
+            return publish()
+        }
     }
 
     /// Encodes the stream's open multiline group now (its timeout passed).

@@ -1,0 +1,87 @@
+import SluiceRing
+
+/// A second encoder on its own thread, so one busy stream parses on two cores: for a read that
+/// completed many lines, the helper encodes the first half while the reading thread encodes the
+/// second, and the reading thread publishes the helper's batch first, so order is kept.
+///
+/// Encoding (JSON scan, timestamps, copying) is most of a stream's cost; reading and framing
+/// are a few percent. The thread starts on the first large read, so quiet sources never have
+/// one, and sleeps on a condition variable between reads.
+///
+/// `@unchecked Sendable`: `job`, `encoder` and `builder` belong to the helper thread from
+/// `start` until `finish` sees it done, and to the reading thread otherwise; the lock orders
+/// each hand-over.
+final class HelperEncoder: @unchecked Sendable {
+    /// Reads with fewer complete lines are encoded on the reading thread alone: handing over
+    /// costs a wake-up or two (tens of microseconds), worth it only for a few hundred lines.
+    static let minimumLines = 256
+
+    private let lock = ConditionLock()
+    private var job: UnsafeBufferPointer<FramedLine>?
+    private var readTime: Int64 = 0
+    private var done = true
+    private var stopping = false
+    private var thread: NamedThread?
+    private let name: String
+    var encoder: EventEncoder
+    var builder: EventBatchBuilder
+    private let capacity: Int
+
+    init(name: String, format: InputFormat, metadata: EventMetadata, capacity: Int) {
+        self.name = name
+        encoder = EventEncoder(format: format, metadata: metadata)
+        builder = EventBatchBuilder(byteCapacity: capacity)
+        self.capacity = capacity
+    }
+
+    /// Hands `lines` (valid until `finish` returns) to the helper thread.
+    func start(_ lines: UnsafeBufferPointer<FramedLine>, readTimeMilliseconds: Int64) {
+        if thread == nil {
+            thread = NamedThread(name: name) { [self] in run() }
+        }
+        lock.withLock {
+            job = lines
+            readTime = readTimeMilliseconds
+            done = false
+        }
+        lock.broadcast()
+    }
+
+    /// Waits for the helper to finish and returns its events as a batch of source
+    /// `sourceIndex`, with the counts it gathered.
+    func finish(sourceIndex: Int) -> (EventBatch, EncodingCounts) {
+        lock.withLock {
+            while !done { _ = lock.wait(deadlineNanoseconds: nil) }
+        }
+        var full = EventBatchBuilder(byteCapacity: capacity)
+        swap(&full, &builder)
+        return (EventBatch(sourceIndex: sourceIndex, builder: full), encoder.takeCounts())
+    }
+
+    /// Ends the helper thread (after any job in progress).
+    func stop() {
+        guard let thread else { return }
+        lock.withLock { stopping = true }
+        lock.broadcast()
+        thread.join()
+        self.thread = nil
+    }
+
+    private func run() {
+        while true {
+            var lines: UnsafeBufferPointer<FramedLine>?
+            lock.withLock {
+                while job == nil && !stopping { _ = lock.wait(deadlineNanoseconds: nil) }
+                lines = job
+            }
+            guard let lines else { return }
+            encoder.setReadTime(readTime)
+            for line in lines { encoder.encode(line, into: &builder) }
+            lock.withLock {
+                job = nil
+                done = true
+            }
+            lock.broadcast()
+        }
+    }
+}
