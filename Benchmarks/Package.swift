@@ -13,33 +13,25 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .executableTarget(
-            name: "RingBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "SluiceRing", package: "sluice"),
-            ],
-            path: "Benchmarks/RingBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/BenchmarkSupport"
         ),
-        .executableTarget(
-            name: "ParsingBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "SluiceCore", package: "sluice"),
-            ],
-            path: "Benchmarks/ParsingBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "ExpressionBenchmarks",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "SluiceCore", package: "sluice"),
-                .product(name: "SluiceSinks", package: "sluice"),
-            ],
-            path: "Benchmarks/ExpressionBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        benchmark("RingBenchmarks", using: ["SluiceRing"]),
+        benchmark("ParsingBenchmarks", using: ["SluiceCore"]),
+        benchmark("SinkBenchmarks", using: ["SluiceCore", "SluiceSinks"]),
+        benchmark("ExpressionBenchmarks", using: ["SluiceCore", "SluiceSinks"]),
     ]
 )
+
+/// One package-benchmark executable in `Benchmarks/<name>`, using Sluice's `products`.
+func benchmark(_ name: String, using products: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["BenchmarkSupport", .product(name: "Benchmark", package: "benchmark")]
+            + products.map { .product(name: $0, package: "sluice") },
+        path: "Benchmarks/\(name)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}

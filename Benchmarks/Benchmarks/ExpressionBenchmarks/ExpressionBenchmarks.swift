@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Glibc
 import SluiceCore
 import SluiceSinks
@@ -39,15 +40,11 @@ let regexSubjects = messages.map { "2024-06-01 ERROR [checkout] upstream: \($0) 
 let regexSources = [#"timeout|refused"#, #"pool exhausted"#, #"\d+ms"#, #"^2024-\d\d-\d\d ERROR"#]
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .mallocCountTotal],
-        scalingFactor: .kilo,
-        maxDuration: .seconds(2)
-    )
+    Benchmark.defaultConfiguration = .perEvent
     let batch = encodedBatch()
 
     // Throughput in events per second: each iteration runs 1000 events through 20 rules.
-    Benchmark("alert engine, 20 rules (5 regex)") { benchmark in
+    Benchmark("alert_engine_20_rules_5_regex") { benchmark in
         let rules = ruleConditions.enumerated().map { index, condition in
             AlertRule(name: "rule\(index)", condition: try! ExpressionParser.parse(condition), threshold: 100, windowNanoseconds: 60_000_000_000,
                       groupBy: index % 2 == 0 ? [FieldPath(["svc"])] : [])
@@ -61,7 +58,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("where filter, one comparison") { benchmark in
+    Benchmark("where_one_comparison") { benchmark in
         let matcher = EventMatcher([try! ExpressionParser.parse("level >= warn and status >= 400")])
         benchmark.startMeasurement()
         for _ in 0..<benchmark.scaledIterations.count / 1000 {
@@ -77,7 +74,7 @@ let benchmarks: @Sendable () -> Void = {
     // The regex engines side by side: 4 patterns over 1000 log lines per iteration (so the
     // throughput is in thousands of matches per second... of 4 patterns per line).
     let subjects = (0..<1000).map { Array(regexSubjects[$0 % regexSubjects.count].utf8) }
-    Benchmark("regex: PCRE2 with JIT (Sluice's Pattern)") { benchmark in
+    Benchmark("regex_pcre2_jit") { benchmark in
         let matchers = regexSources.map { try! Pattern($0).matcher() }
         benchmark.startMeasurement()
         for _ in 0..<benchmark.scaledIterations.count / 1000 {
@@ -91,7 +88,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("regex: POSIX regexec (glibc)") { benchmark in
+    Benchmark("regex_posix_regexec") { benchmark in
         let posixSources = [#"timeout|refused"#, #"pool exhausted"#, #"[0-9]+ms"#, #"^2024-[0-9][0-9]-[0-9][0-9] ERROR"#]
         let compiled: [UnsafeMutablePointer<regex_t>] = posixSources.map { source in
             let expression = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
@@ -113,7 +110,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("regex: Swift Regex") { benchmark in
+    Benchmark("regex_swift_regex") { benchmark in
         let expressions = regexSources.map { try! Regex($0) }
         let strings = subjects.map { String(decoding: $0, as: UTF8.self) }
         benchmark.startMeasurement()

@@ -1,9 +1,13 @@
 import Benchmark
+import BenchmarkSupport
 import SluiceCore
 
 /// A slice of the shape of the shared JSON corpus (gen_corpus.py --flavour json).
 let jsonLines = (0..<1000).map { index in
     #"{"ts":"2024-06-01T00:00:\#(String(format2: index % 60)).\#(String(format3: index % 1000))Z","level":"info","svc":"checkout","msg":"request completed","req_id":"8eb714f11b591e81","path":"/api/v1/orders/\#(index)","status":200,"dur_ms":154.11,"ua":"Go-http-client/1.1","ctx":{"user":\#(index * 7),"region":"eu-west-1"}}"#
+}
+let logfmtLines = (0..<1000).map { index in
+    #"ts=2024-06-01T00:00:00.\#(String(format3: index % 1000))Z level=info svc=checkout msg="request completed" req_id=8eb714f11b591e81 path=/api/v1/orders/\#(index) status=200 dur_ms=154.11"#
 }
 let textLines = (0..<1000).map { index in
     #"34.227.210.\#(index % 255) - - [01/Jun/2024:00:00:00 +0000] "GET /api/v1/orders/\#(index) HTTP/1.1" 200 57013 "-" "Chrome/124""#
@@ -21,15 +25,11 @@ func corpus(_ lines: [String]) -> [UInt8] {
 /// Each benchmark iteration processes the 1000 lines of its corpus once, so with
 /// `scalingFactor: .kilo` the throughput column reads in lines per second.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .mallocCountTotal],
-        scalingFactor: .kilo,
-        maxDuration: .seconds(2)
-    )
+    Benchmark.defaultConfiguration = .perEvent
     let json = corpus(jsonLines)
     let text = corpus(textLines)
 
-    Benchmark("frame lines (json corpus)") { benchmark in
+    Benchmark("frame_lines_json") { benchmark in
         var framer = LineFramer(maxLineBytes: 1 << 20, readSize: 1 << 20)
         var lines = 0
         benchmark.startMeasurement()
@@ -40,7 +40,7 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(lines)
     }
 
-    Benchmark("scan JSON objects") { benchmark in
+    Benchmark("scan_json_objects") { benchmark in
         var scanner = JSONObjectScanner()
         let lines = jsonLines.map { Array($0.utf8) }
         benchmark.startMeasurement()
@@ -51,9 +51,12 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    for (name, input) in [("encode JSON lines", json), ("encode plain lines", text)] {
+    let cases: [(String, [UInt8], InputFormat)] = [
+        ("encode_json_lines", json, .auto), ("encode_plain_lines", text, .auto), ("encode_logfmt_lines", corpus(logfmtLines), .logfmt),
+    ]
+    for (name, input, format) in cases {
         Benchmark(name) { benchmark in
-            var encoder = EventEncoder(format: .auto, metadata: EventMetadata(host: "bench", sourceName: "app"))
+            var encoder = EventEncoder(format: format, metadata: EventMetadata(host: "bench", sourceName: "app"))
             var framer = LineFramer(maxLineBytes: 1 << 20, readSize: 1 << 20)
             benchmark.startMeasurement()
             for _ in 0..<benchmark.scaledIterations.count / 1000 {

@@ -45,16 +45,20 @@ func transfer(totalEvents: Int, batchSize: Int, producers: Int, consumers: Int) 
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .cpuTotal, .mallocCountTotal],
+        metrics: [.throughput, .mallocCountTotal],
         scalingFactor: .mega,
         maxDuration: .seconds(3),
-        maxIterations: 20
+        maxIterations: 20,
+        // Checked against Benchmarks/Thresholds (p90): allocations are exact (two more is a
+        // regression); threads handing batches across two shared cores vary up to 3× in speed
+        // between runs, so only a larger throughput loss fails the check.
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 2]), .throughput: .init(relative: [.p90: 80])]
     )
     for (producers, consumers) in [(1, 1), (2, 1), (1, 3)] {
         for batchSize in [1, 64, 1024] {
             // Each iteration moves one million events (scalingFactor .mega), rounded down to
             // whole batches: throughput reads in events per second.
-            Benchmark("ring \(producers)->\(consumers) batch \(batchSize)") { benchmark in
+            Benchmark("ring_\(producers)_to_\(consumers)_batch_\(batchSize)") { benchmark in
                 for _ in 0..<(benchmark.scaledIterations.count / 1_000_000) {
                     transfer(totalEvents: 1_000_000, batchSize: batchSize, producers: producers, consumers: consumers)
                 }

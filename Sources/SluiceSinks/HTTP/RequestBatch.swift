@@ -17,7 +17,7 @@ public final class RequestBatch {
     private var occurrences: [EventHashKey: Int] = [:]
     public let createdAtNanoseconds: UInt64
 
-    init(capacity: Int, nowNanoseconds: UInt64) {
+    public init(capacity: Int, nowNanoseconds: UInt64) {
         bytes = ByteWriter(capacity: capacity)
         createdAtNanoseconds = nowNanoseconds
     }

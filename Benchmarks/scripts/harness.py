@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""Sluice's end-to-end benchmark harness: the release binary over the shared corpora, in the
+scenarios of ../shared/bench/bench.py, beside the physical references (cat, gzip, pigz) and,
+when installed, the Debian-packaged routers (rsyslog, syslog-ng, driven by bench.py itself),
+all in one run on one machine.
+
+    swift build -c release
+    python3 Benchmarks/scripts/harness.py --lines 1000000 --reps 3 \\
+        --json Benchmarks/results/latest.json --markdown Benchmarks/results/latest.md
+    python3 Benchmarks/scripts/chart.py Benchmarks/results/latest.json Benchmarks/results/throughput.svg
+
+Every figure is the median of --reps runs with the min-max shown. Wall time runs from spawning
+Sluice to its exit for stdin cases (start-up, draining and the final fsync included), and from
+the first byte sent to the last event counted on /metrics for socket cases. CPU seconds and
+peak RSS are Sluice's own (wait4 rusage), never the feeder's. Ratios compare each scenario
+with its reference measured in the same run: `cat` for passthrough, `gzip -N` and
+`pigz -p 2 -N` for archives, the slowest single sink for fan-out.
+
+--outage adds a 60-second indexer outage and reports Sluice's RSS across it; start-up and
+idle figures come from startup_idle.py (run with --startup).
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SHARED_BENCH = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench"))
+
+
+# ------------------------------------------------------------------ measuring
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait4(process):
+    """Waits for `process`; returns (exit status, CPU seconds) of it alone. (Its ru_maxrss
+    would count the forked Python before exec: peak RSS comes from elsewhere.)"""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
+def metric(port, name):
+    try:
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def logged_port(log_path, message, deadline=10.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        with open(log_path, errors="replace") as log:
+            for line in log:
+                if '"%s"' % message in line:
+                    found = re.search(r'"port":(\d+)', line)
+                    if found:
+                        return int(found.group(1))
+        time.sleep(0.01)
+    raise RuntimeError("sluice did not log %r; see %s" % (message, log_path))
+
+
+class Run:
+    def __init__(self, seconds, cpu, rss_kib, check=""):
+        self.seconds, self.cpu, self.rss_kib, self.check = seconds, cpu, rss_kib, check
+
+
+def run_reference(argv, stdin_path):
+    """A reference tool reading the corpus on stdin, output discarded; peak RSS from GNU time."""
+    with open(stdin_path, "rb") as source, tempfile.NamedTemporaryFile("r") as measured:
+        start = time.perf_counter()
+        process = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", measured.name] + argv,
+                                   stdin=source, stdout=subprocess.DEVNULL)
+        status, cpu = wait4(process)
+        seconds = time.perf_counter() - start
+        rss = int(measured.read().split()[-1])
+    if status != 0:
+        raise RuntimeError("%s exited %d" % (argv, status))
+    return Run(seconds, cpu, rss)
+
+
+def run_sluice_stdin(sluice, config, corpus, work, expect_out=None):
+    """`cat corpus | sluice --config config > work/stdout.ndjson`, timed from spawn to exit."""
+    log_path = os.path.join(work, "sluice.log")
+    with open(log_path, "w") as log, open(os.path.join(work, "stdout.ndjson"), "wb") as output:
+        start = time.perf_counter()
+        feeder = subprocess.Popen(["cat", corpus], stdout=subprocess.PIPE)
+        process = subprocess.Popen([sluice, "--config", config], stdin=feeder.stdout,
+                                   stdout=output, stderr=log, env=sluice_env())
+        feeder.stdout.close()
+        status, cpu = wait4(process)
+        seconds = time.perf_counter() - start
+        feeder.wait()
+    if status != 0:
+        raise RuntimeError("sluice exited %d; see %s" % (status, log_path))
+    check, rss = exit_summary(log_path, expect_out)
+    return Run(seconds, cpu, rss, check)
+
+
+def exit_summary(log_path, expect_out):
+    """Sluice's exit summary: checks that every sink delivered `expect_out` events, and returns
+    the check and Sluice's peak RSS (VmHWM, its own, in KiB)."""
+    with open(log_path, errors="replace") as log:
+        lines = [line for line in log if '"stopped' in line]
+    if not lines:
+        raise RuntimeError("no exit summary in %s" % log_path)
+    summary = json.loads(lines[-1])
+    delivered = summary.get("events_out", {})
+    if expect_out is not None and any(count != expect_out for count in delivered.values()):
+        raise RuntimeError("sinks delivered %s, expected %d each" % (delivered, expect_out))
+    return "out=" + ",".join("%s:%d" % item for item in sorted(delivered.items())), summary["peak_rss_kib"]
+
+
+def run_sluice_tcp(sluice, corpus, lines, work):
+    """A TCP source on loopback fed by socat, timed from the first byte to the last event."""
+    config = write(work, "tcp.yaml", [
+        'sources: { net: { type: tcp, address: "127.0.0.1:0" } }',
+        "sinks: { discard: { type: blackhole } }",
+    ])
+    log_path = os.path.join(work, "sluice.log")
+    environment = sluice_env()
+    environment["SLUICE_METRICS_ENABLED"] = "true"
+    environment["SLUICE_METRICS_ADDRESS"] = "127.0.0.1:0"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sluice, "--config", config], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log, env=environment)
+    port = logged_port(log_path, "listening")
+    metrics = logged_port(log_path, "metrics listening")
+    start = time.perf_counter()
+    subprocess.run(["socat", "-u", "-b", "262144", "FILE:" + corpus, "TCP:127.0.0.1:%d" % port], check=True)
+    while (metric(metrics, 'sluice_sink_events_total{sink="discard"}') or 0) < lines:
+        time.sleep(0.002)
+    seconds = time.perf_counter() - start
+    process.send_signal(signal.SIGTERM)
+    status, cpu = wait4(process)
+    if status != 0:
+        raise RuntimeError("sluice exited %d; see %s" % (status, log_path))
+    check, rss = exit_summary(log_path, lines)
+    return Run(seconds, cpu, rss, check)
+
+
+def sluice_env():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    environment["SLUICE_METRICS_ENABLED"] = "false"
+    return environment
+
+
+def write(work, name, lines):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+# ------------------------------------------------------------------ scenarios
+
+class FakeIndexer:
+    """fake_bulk_server.py on a free port, for the elasticsearch scenarios."""
+
+    def __enter__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_bulk_server.py"), str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the fake indexer did not start")
+
+    def __exit__(self, *_):
+        self.process.terminate()
+        self.process.wait()
+
+
+# Sinks in YAML flow style, formatted with the run's work directory and the indexer's port.
+ARCHIVE = '{{ type: archive, path: "{work}/out/{{source}}.ndjson.gz", gzip_level: LEVEL }}'
+SEARCH = '{{ type: elasticsearch, endpoint: "http://127.0.0.1:{port}", compression: gzip }}'
+# Three rules of the kinds people write: a burst of errors, slow requests per service, and a
+# regex over messages of one service.
+ALERT = ("{{ type: alert, notifiers: {{}}, rules: ["
+         "{{ name: errors, when: 'level >= error', threshold: 100, window: 1m, cooldown: 5m }}, "
+         "{{ name: slow, when: 'dur_ms > 900', threshold: 50, window: 1m, group_by: [svc] }}, "
+         "{{ name: payments, when: 'svc == \"payments\" and msg =~ /fail|timeout/i' }}] }}")
+
+
+def sluice_case(**sinks):
+    """A scenario: stdin into the named sinks."""
+    def run(context, corpus, lines, work, port):
+        config = write(work, "case.yaml", ["sources: { app: { type: stdin } }", "sinks:"] + [
+            "  %s: %s" % (name, sink.format(work=work, port=port)) for name, sink in sinks.items()])
+        return run_sluice_stdin(context.sluice, config, corpus, work, expect_out=lines)
+    return run
+
+
+# id -> (flavour, reference id or None, how to run)
+SCENARIOS = {
+    "stdin-blackhole/json": ("json", "cat", sluice_case(discard="{{ type: blackhole }}")),
+    "stdin-blackhole/text": ("text", "cat", sluice_case(discard="{{ type: blackhole }}")),
+    "stdin-console/json": ("json", "cat", sluice_case(console="{{ type: console }}")),
+    "stdin-archive-gzip1/json": ("json", "pigz -p 2 -1", sluice_case(archive=ARCHIVE.replace("LEVEL", "1"))),
+    "stdin-archive-gzip6/json": ("json", "pigz -p 2 -6", sluice_case(archive=ARCHIVE.replace("LEVEL", "6"))),
+    "stdin-archive-gzip6/text": ("text", "pigz -p 2 -6", sluice_case(archive=ARCHIVE.replace("LEVEL", "6"))),
+    "tcp-blackhole/text": ("text", "cat", None),
+    "tcp-blackhole/json": ("json", "cat", None),
+    "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
+    "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
+    "fanout-archive+elasticsearch+alert/json": ("json", "slowest sink alone", sluice_case(
+        archive=ARCHIVE.replace("LEVEL", "6"), search=SEARCH, alerts=ALERT)),
+}
+FANOUT_PARTS = ["stdin-archive-gzip6/json", "stdin-elasticsearch/json", "stdin-alert/json"]
+
+REFERENCES = {
+    "cat": ["cat"],
+    "gzip -1": ["gzip", "-1"],
+    "gzip -6": ["gzip", "-6"],
+    "pigz -p 2 -1": ["pigz", "-p", "2", "-1"],
+    "pigz -p 2 -6": ["pigz", "-p", "2", "-6"],
+}
+
+
+# ------------------------------------------------------------------ reporting
+
+def summarise(name, kind, flavour, runs, lines, size):
+    seconds = [r.seconds for r in runs]
+    median = statistics.median(seconds)
+    middle = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+    return {
+        "id": name, "kind": kind, "flavour": flavour, "reps": len(runs),
+        "median_s": median, "min_s": min(seconds), "max_s": max(seconds),
+        "lines_per_s": lines / median, "mb_per_s": size / median / 1e6,
+        "cpu_s": statistics.median(r.cpu for r in runs),
+        "rss_mib": statistics.median(r.rss_kib for r in runs) / 1024,
+        "check": middle.check,
+    }
+
+
+def render(rows):
+    out = ["| scenario | corpus | median s (min-max) | lines/s | MB/s | CPU s | peak RSS MiB | reference | reference s / Sluice s |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        reference, ratio = row.get("reference") or "", ""
+        if row.get("ratio") is not None:
+            ratio = "%.2f×" % row["ratio"]
+        out.append("| %s | %s | %.3f (%.3f-%.3f) | %s | %.0f | %.2f | %.1f | %s | %s |" % (
+            row["id"].split("/")[0] if row["kind"] == "sluice" else row["id"], row["flavour"],
+            row["median_s"], row["min_s"], row["max_s"], format(round(row["lines_per_s"]), ","),
+            row["mb_per_s"], row["cpu_s"], row["rss_mib"], reference, ratio))
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ main
+
+class Context:
+    pass
+
+
+def ensure_corpus(workdir, flavour, lines):
+    directory = os.path.join(workdir, "corpus")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "corpus.%s.%d.log" % (flavour, lines))
+    if not os.path.exists(path):
+        subprocess.check_call([sys.executable, os.path.join(SHARED_BENCH, "gen_corpus.py"),
+                               "--flavour", flavour, "--lines", str(lines), "--out", path])
+    return path
+
+
+def run_peers(args, workdir):
+    """rsyslog and syslog-ng through bench.py, when installed: the same corpora, same run."""
+    if args.no_peers or not os.path.exists(os.path.join(SHARED_BENCH, "bench.py")):
+        return []
+    output = os.path.join(workdir, "peers.json")
+    environment = dict(os.environ, QUIET_MAX_WAIT=os.environ.get("QUIET_MAX_WAIT", "20"))
+    command = [sys.executable, os.path.join(SHARED_BENCH, "bench.py"), "--lines", str(args.lines),
+               "--reps", str(args.reps), "--workdir", workdir, "--only", args.peers, "--json", output]
+    if subprocess.run(command, env=environment, stdout=subprocess.DEVNULL).returncode != 0 or not os.path.exists(output):
+        print("peers: bench.py failed or found no tool; skipped", file=sys.stderr)
+        return []
+    return json.load(open(output))["summary"]
+
+
+def outage_rss(sluice, corpus, work, seconds=60):
+    """RSS of a stdin -> elasticsearch Sluice fed without end while its indexer is down for
+    `seconds`, then while it recovers: (peak during outage, peak overall) in MiB."""
+    port = free_port()
+    config = write(work, "outage.yaml", [
+        "sources: { app: { type: stdin } }",
+        'sinks: { search: { type: elasticsearch, endpoint: "http://127.0.0.1:%d", compression: gzip } }' % port,
+    ])
+    feeder = subprocess.Popen("while :; do cat '%s'; done" % corpus, shell=True, stdout=subprocess.PIPE)
+    process = subprocess.Popen([sluice, "--config", config], stdin=feeder.stdout, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=sluice_env())
+    feeder.stdout.close()
+
+    def rss():
+        with open("/proc/%d/status" % process.pid) as status:
+            return int(next(l for l in status if l.startswith("VmRSS")).split()[1]) / 1024
+    time.sleep(5)  # start-up, and the ring filling until the sink holds the source back
+    during = []
+    end = time.time() + seconds
+    while time.time() < end:
+        during.append(rss())
+        time.sleep(1)
+    after = []
+    with FakeIndexerAt(port):
+        for _ in range(15):
+            after.append(rss())
+            time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)
+    feeder.kill()
+    process.wait()
+    return {"outage_s": seconds, "rss_mib_outage_min": round(min(during), 1), "rss_mib_outage_max": round(max(during), 1),
+            "rss_mib_recovered_max": round(max(after), 1)}
+
+
+class FakeIndexerAt(FakeIndexer):
+    def __init__(self, port):
+        self.fixed = port
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_bulk_server.py"), str(self.fixed)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--workdir", default="/tmp/logbench")
+    parser.add_argument("--sluice", default=os.path.join(ROOT, ".build", "release", "sluice"))
+    parser.add_argument("--only", help="regex over scenario ids")
+    parser.add_argument("--peers", default="/(rsyslog|syslog-ng)/", help="bench.py --only regex for the routers run beside Sluice")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--outage", action="store_true", help="also measure RSS across a 60 s indexer outage")
+    parser.add_argument("--startup", action="store_true", help="also run startup_idle.py")
+    parser.add_argument("--json")
+    parser.add_argument("--markdown")
+    args = parser.parse_args()
+
+    if not os.access(args.sluice, os.X_OK):
+        sys.exit("no release binary at %s: run `swift build -c release` first" % args.sluice)
+    context = Context()
+    context.sluice = args.sluice
+    scenarios = {k: v for k, v in SCENARIOS.items() if not args.only or re.search(args.only, k)}
+    if any(k.startswith("fanout") for k in scenarios):
+        for part in FANOUT_PARTS:
+            scenarios.setdefault(part, SCENARIOS[part])
+    flavours = sorted({flavour for flavour, _, _ in scenarios.values()})
+    corpora = {flavour: ensure_corpus(args.workdir, flavour, args.lines) for flavour in flavours}
+    sizes = {flavour: os.path.getsize(path) for flavour, path in corpora.items()}
+    needed = {(flavour, reference) for flavour, reference, _ in scenarios.values() if reference in REFERENCES}
+    needed |= {(flavour, "gzip -" + r.split()[-1][1:]) for flavour, r in needed if r.startswith("pigz")}
+
+    results, by_id = [], {}
+    with FakeIndexer() as indexer:
+        for flavour, reference in sorted(needed):
+            runs = [run_reference(REFERENCES[reference], corpora[flavour]) for _ in range(args.reps)]
+            row = summarise(reference, "reference", flavour, runs, args.lines, sizes[flavour])
+            by_id[(reference, flavour)] = row
+            results.append(row)
+            print("%-45s %s %.3fs" % (reference, flavour, row["median_s"]), file=sys.stderr)
+        for name, (flavour, reference, run) in scenarios.items():
+            runs = []
+            for _ in range(args.reps):
+                work = tempfile.mkdtemp(prefix="sluice-bench-")
+                try:
+                    if name.startswith("tcp-"):
+                        runs.append(run_sluice_tcp(args.sluice, corpora[flavour], args.lines, work))
+                    else:
+                        runs.append(run(context, corpora[flavour], args.lines, work, indexer.port))
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+            row = summarise(name, "sluice", flavour, runs, args.lines, sizes[flavour])
+            row["reference"] = reference
+            if reference in REFERENCES:
+                row["ratio"] = by_id[(reference, flavour)]["median_s"] / row["median_s"]
+                if reference.startswith("pigz"):
+                    gzip = "gzip -" + reference.split()[-1][1:]
+                    row["ratio_to_" + gzip.replace(" ", "")] = by_id[(gzip, flavour)]["median_s"] / row["median_s"]
+            by_id[(name, flavour)] = row
+            results.append(row)
+            print("%-45s %s %.3fs cpu %.2fs rss %.1f MiB %s" % (name, flavour, row["median_s"], row["cpu_s"], row["rss_mib"], row["check"]), file=sys.stderr)
+    for row in results:
+        if row["id"].startswith("fanout"):
+            slowest = max(by_id[(part, "json")]["median_s"] for part in FANOUT_PARTS)
+            row["ratio"] = slowest / row["median_s"]
+
+    peers = run_peers(args, args.workdir)
+    extra = {}
+    if args.outage:
+        work = tempfile.mkdtemp(prefix="sluice-outage-")
+        extra["outage"] = outage_rss(args.sluice, corpora.get("json") or ensure_corpus(args.workdir, "json", args.lines), work)
+        shutil.rmtree(work, ignore_errors=True)
+    if args.startup:
+        output = subprocess.run([sys.executable, os.path.join(HERE, "startup_idle.py"), "--sluice", args.sluice],
+                                capture_output=True, text=True)
+        extra["startup_idle"] = output.stdout.strip()
+
+    table = render(results)
+    machine = "%s, %d cores, %s" % (os.uname().release, os.cpu_count(), subprocess.run(
+        ["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip())
+    report = ["Sluice end-to-end benchmarks: %d lines per corpus, %d reps, medians (min-max)." % (args.lines, args.reps),
+              "Machine: %s. Date: %s." % (machine, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), "", table]
+    if peers:
+        report += ["", "Routers run beside Sluice in the same session (bench.py):", "",
+                   "| scenario | tool | corpus | processing | median s (min-max) | lines/s | MB/s | CPU s | peak RSS MiB |",
+                   "|---|---|---|---|---|---|---|---|---|"]
+        for peer in peers:
+            report.append("| %s | %s | %s | %s | %.3f (%.3f-%.3f) | %s | %.0f | %.2f | %.1f |" % (
+                peer["scenario"], peer["tool"], peer["flavour"], peer["label"], peer["median_s"], peer["min_s"],
+                peer["max_s"], format(round(peer["lines_per_s"]), ","), peer["mb_per_s"], peer["cpu_s"], peer["rss_mb"]))
+    for key, value in extra.items():
+        report += ["", "%s: %s" % (key, json.dumps(value) if not isinstance(value, str) else value)]
+    print("\n".join(report))
+    if args.markdown:
+        os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(report) + "\n")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump({"lines": args.lines, "reps": args.reps, "machine": machine, "results": results,
+                       "peers": peers, **extra}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
