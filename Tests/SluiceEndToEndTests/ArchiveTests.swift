@@ -154,6 +154,33 @@ struct ArchiveTests {
         #expect(delivered + busy + (dropped["shutdown"] as? Int ?? 0) == 300_000)
     }
 
+    /// Someone removes the archive directory while Sluice writes into it: the directory is
+    /// created again and every event after the removal is in it; nothing is counted as lost.
+    @Test func anArchiveDirectoryRemovedWhileRunningIsCreatedAgain() throws {
+        let config = directory.write("gone.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              archive: { type: archive, path: "\(directory.path)/out/{source}.ndjson.gz", gzip_level: 1, flush_interval: 100ms }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        let metrics = try #require(sluice.metricsPort())
+        sluice.write((0..<5000).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        // Written and flushed into the first file (events counted, then two flush intervals).
+        #expect(Eventually.wait {
+            HTTPGet.metric((try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? "", #"sluice_sink_events_total{sink="archive"}"#) == 5000
+        })
+        ChildProcess.pause(milliseconds: 300)
+        #expect(try ChildProcess(executable: "/bin/rm", arguments: ["-rf", directory.path + "/out"]).wait().exitStatus == 0)
+        sluice.write((5000..<10_000).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        let numbers = events(try gunzip(archives()).standardOutputLines).compactMap { $0["n"] as? Int }
+        #expect(numbers == Array(5000..<10_000))
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect((summary["events_out"] as? [String: Any])?["archive"] as? Int == 10_000)
+        #expect(summary["dropped"] == nil)
+    }
+
     @Test func verifyReportsWhereAFileIsDamaged() throws {
         let config = directory.write("v.yaml", """
             sources: { app: { type: stdin } }
