@@ -17,7 +17,10 @@ public enum YAMLLoader {
     public static func parse(_ text: String, file: String) -> Result<ConfigNode, ConfigIssue> {
         let document: Node?
         do {
-            document = try Yams.compose(yaml: text)
+            // `.basic`: no implicit tags. Sluice reads every scalar as the text written and types
+            // it itself (with errors naming the key); the default resolver would also compile
+            // its tag regexes through Foundation and ICU at start-up, megabytes of code pages.
+            document = try Yams.compose(yaml: text, .basic)
         } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             return .failure(ConfigIssue(path: "", message: "YAML syntax error in \(file): \(message)"))
