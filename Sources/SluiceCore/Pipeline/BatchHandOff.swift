@@ -1,45 +1,27 @@
-import SluiceRing
-
 /// A small bounded queue between a `drop_newest` sink's ring reader and its writer: the reader
 /// never waits (a full queue means the batch is dropped), the writer parks when it is empty.
-///
-/// `@unchecked Sendable`: the queue and the closed flag are only touched under `lock`.
-final class BatchHandOff: BatchFeed, @unchecked Sendable {
-    private let capacity: Int
-    private var queue: [FedBatch] = []
-    private var closed = false
-    private let lock = ConditionLock()
+final class BatchHandOff: BatchFeed, Sendable {
+    private let queue: BoundedQueue<FedBatch>
 
     init(capacity: Int) {
-        self.capacity = capacity
+        queue = BoundedQueue(capacity: capacity)
     }
 
     /// Queues the batch if there is room. Never blocks.
     func offer(_ item: FedBatch) -> Bool {
-        lock.withLock {
-            guard queue.count < capacity else { return false }
-            queue.append(item)
-            lock.signal()
-            return true
-        }
+        queue.offer(item)
     }
 
     func close() {
-        lock.withLock {
-            closed = true
-            lock.broadcast()
-        }
+        queue.close()
     }
 
     /// The writer flushes when it takes the last queued batch: `endOfRun` is derived here.
     func next(deadlineNanoseconds: UInt64?) -> FeedItem {
-        lock.withLock {
-            while queue.isEmpty {
-                if closed { return .finished }
-                if !lock.wait(deadlineNanoseconds: deadlineNanoseconds) { return .timedOut }
-            }
-            let item = queue.removeFirst()
-            return .batch(FedBatch(batch: item.batch, sequence: item.sequence, endOfRun: queue.isEmpty))
+        switch queue.take(deadlineNanoseconds: deadlineNanoseconds) {
+        case .element(let item, let isLast): .batch(FedBatch(batch: item.batch, sequence: item.sequence, endOfRun: isLast))
+        case .closed: .finished
+        case .timedOut: .timedOut
         }
     }
 

@@ -16,7 +16,8 @@ final class ArchiveChunk {
 /// written to its file in order. Members are independent, so the cores work in parallel; the
 /// bounded queue makes the submitter (the sink's thread) wait when the workers fall behind.
 ///
-/// `@unchecked Sendable`: the queue and free list are only touched under `lock`.
+/// `@unchecked Sendable`: the queue synchronises itself; the free list is only touched under
+/// `freeListLock`.
 final class CompressionPool: @unchecked Sendable {
     private struct Job {
         let chunk: ArchiveChunk
@@ -26,18 +27,16 @@ final class CompressionPool: @unchecked Sendable {
     }
 
     let chunkBytes: Int
-    private let lock = ConditionLock()
-    private var queue: [Job] = []
+    private let queue: BoundedQueue<Job>
+    private let freeListLock = ConditionLock()
     private var freeChunks: [ArchiveChunk] = []
-    private var closed = false
-    private let capacity: Int
     private var workers: [NamedThread] = []
     private let report: DeliveryReportSlot
 
     init(threads: Int, level: Int32, chunkBytes: Int, sinkName: String, report: DeliveryReportSlot) {
         self.chunkBytes = chunkBytes
         self.report = report
-        capacity = max(1, threads)
+        queue = BoundedQueue(capacity: threads)
         workers = (0..<max(1, threads)).map { index in
             NamedThread(name: "gz\(index)-\(sinkName)") { [self] in work(level: level) }
         }
@@ -45,32 +44,24 @@ final class CompressionPool: @unchecked Sendable {
 
     /// A chunk to fill (recycled when one is free).
     func takeChunk() -> ArchiveChunk {
-        lock.withLock { freeChunks.popLast() } ?? ArchiveChunk(capacity: chunkBytes + chunkBytes / 4)
+        freeListLock.withLock { freeChunks.popLast() } ?? ArchiveChunk(capacity: chunkBytes + chunkBytes / 4)
     }
 
     /// Queues a chunk for `file`, waiting while the queue is full.
     func submit(_ chunk: ArchiveChunk, to file: ArchiveFile, sync: Bool) {
-        let sequence = file.reserveSequence()
-        lock.withLock {
-            while queue.count >= capacity { _ = lock.wait(deadlineNanoseconds: nil) }
-            queue.append(Job(chunk: chunk, file: file, sequence: sequence, sync: sync))
-            lock.broadcast()
-        }
+        queue.put(Job(chunk: chunk, file: file, sequence: file.reserveSequence(), sync: sync))
     }
 
     /// Lets the workers finish the queue, then stops them.
     func close() {
-        lock.withLock {
-            closed = true
-            lock.broadcast()
-        }
+        queue.close()
         for worker in workers { worker.join() }
     }
 
     private func work(level: Int32) {
         var compressor = GzipMemberCompressor(level: level)
         var member = ByteWriter(capacity: chunkBytes / 2)
-        while let job = next() {
+        while let job = queue.take() {
             member.removeAll()
             compressor.compressMember(job.chunk.bytes.bytes, into: &member)
             let report = report.current
@@ -83,23 +74,11 @@ final class CompressionPool: @unchecked Sendable {
         }
     }
 
-    private func next() -> Job? {
-        lock.withLock {
-            while queue.isEmpty {
-                if closed { return nil }
-                _ = lock.wait(deadlineNanoseconds: nil)
-            }
-            let job = queue.removeFirst()
-            lock.broadcast()
-            return job
-        }
-    }
-
     private func recycle(_ chunk: ArchiveChunk) {
         chunk.bytes.removeAll()
         chunk.events = 0
-        lock.withLock {
-            if freeChunks.count < capacity + 1 { freeChunks.append(chunk) }
+        freeListLock.withLock {
+            if freeChunks.count < queue.capacity + 1 { freeChunks.append(chunk) }
         }
     }
 }

@@ -8,11 +8,9 @@ import SluiceRing
 /// retries count against `max_in_flight` and never pile up: when every thread is busy, the sink
 /// waits, and under `block` so do the sources.
 final class DeliveryPool: @unchecked Sendable {
-    // @unchecked: the queue is only touched under `lock`; everything else is immutable or
-    // thread-safe (the client, the slot, the dead-letter file).
-    private let lock = ConditionLock()
-    private var queue: [RequestBatch] = []
-    private var closed = false
+    // @unchecked: the queue synchronises itself; everything else is immutable or thread-safe
+    // (the client, the slot, the dead-letter file).
+    private let queue: BoundedQueue<RequestBatch>
     private var workers: [NamedThread] = []
     private let client: DeliveryClient
     private let format: any DeliveryFormat
@@ -29,43 +27,25 @@ final class DeliveryPool: @unchecked Sendable {
         self.settings = settings
         self.sinkName = sinkName
         deadLetters = settings.deadLetterPath.map { DeadLetterFile(path: $0, sinkName: sinkName) }
+        queue = BoundedQueue(capacity: settings.maxInFlight)
         workers = (0..<max(1, settings.maxInFlight)).map { index in
             NamedThread(name: "http\(index)-\(sinkName)") { [self] in
                 var compressor = settings.gzipLevel.map { GzipMemberCompressor(level: $0) }
                 var scratch = ByteWriter(capacity: 1 << 20)
-                while let batch = next() { deliver(batch, compressor: &compressor, scratch: &scratch) }
+                while let batch = queue.take() { deliver(batch, compressor: &compressor, scratch: &scratch) }
             }
         }
     }
 
     /// Hands a batch to a worker, waiting while all of them are busy.
     func submit(_ batch: RequestBatch) {
-        lock.withLock {
-            while queue.count >= workers.count { _ = lock.wait(deadlineNanoseconds: nil) }
-            queue.append(batch)
-            lock.broadcast()
-        }
+        queue.put(batch)
     }
 
     /// Lets the workers settle every batch (or give up at shutdown), then stops them.
     func close() {
-        lock.withLock {
-            closed = true
-            lock.broadcast()
-        }
+        queue.close()
         for worker in workers { worker.join() }
-    }
-
-    private func next() -> RequestBatch? {
-        lock.withLock {
-            while queue.isEmpty {
-                if closed { return nil }
-                _ = lock.wait(deadlineNanoseconds: nil)
-            }
-            let batch = queue.removeFirst()
-            lock.broadcast()
-            return batch
-        }
     }
 
     private func deliver(_ batch: RequestBatch, compressor: inout GzipMemberCompressor?, scratch: inout ByteWriter) {
