@@ -204,6 +204,19 @@ ALERT = ("{{ type: alert, notifiers: {{}}, rules: ["
          "{{ name: slow, when: 'dur_ms > 900', threshold: 50, window: 1m, group_by: [svc] }}, "
          "{{ name: payments, when: 'svc == \"payments\" and msg =~ /fail|timeout/i' }}] }}")
 
+# The micro benchmark's twenty rules (ExpressionBenchmarks.swift), five with regexes, every
+# other one grouped by service: the alert sink's goal is set on this shape.
+ALERT_20_CONDITIONS = [
+    "level >= error", "status >= 500", "status == 404", "dur_ms > 100", 'svc == "checkout"',
+    'level == warn and svc == "auth"', "exists(error)", 'error.kind == "UpstreamError"', "status == 429",
+    'ctx.region == "eu-west-1" and level >= warn', "dur_ms > 250 and status < 400", 'svc == "billing" and status >= 400',
+    'level == debug and svc == "search"', "not exists(ctx)", "status >= 300 and status < 400",
+    "msg =~ /timeout|refused/", r"path =~ /^\/api\/v2\//", "ua =~ /curl/", "msg =~ /pool exhausted/", "ctx.region =~ /^ap-/",
+]
+ALERT_20 = "{{ type: alert, notifiers: {{}}, rules: [%s] }}" % ", ".join(
+    "{{ name: rule%d, when: '%s', threshold: 100, window: 1m%s }}" % (index, condition, ", group_by: [svc]" if index % 2 == 0 else "")
+    for index, condition in enumerate(ALERT_20_CONDITIONS))
+
 
 def sluice_case(**sinks):
     """A scenario: stdin into the named sinks."""
@@ -226,6 +239,7 @@ SCENARIOS = {
     "tcp-blackhole/json": ("json", "cat", None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
     "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
+    "stdin-alert-20-rules/json": ("json", None, sluice_case(alerts=ALERT_20)),
     "fanout-archive+elasticsearch+alert/json": ("json", "slowest sink alone", sluice_case(
         archive=ARCHIVE.replace("LEVEL", "6"), search=SEARCH, alerts=ALERT)),
 }

@@ -52,6 +52,16 @@ private func holds(_ expression: String, _ line: String, format: InputFormat = .
         #expect(try holds("exists(service)", event), "labels are fields")
     }
 
+    @Test func keysOfOneLengthAndVeryLongKeysAreToldApart() throws {
+        let long = String(repeating: "k", count: 70)
+        let longer = long + "x"
+        let line = #"{"sva":1,"svc":"a","svd":3,"\#(longer)":"no","\#(long)":"yes","svc":"second"}"#
+        #expect(try holds(#"svc == "a""#, line), "the first of two equal keys counts")
+        #expect(try holds("sva == 1 and svd == 3", line))
+        #expect(try holds(#"\#(long) == "yes" and \#(longer) == "no""#, line))
+        #expect(try !holds("exists(sv)", line))
+    }
+
     @Test func regexMatchesWithFlagsAndPrefilters() throws {
         #expect(try holds("msg =~ /time(out)?/", event))
         #expect(try holds("msg =~ /TIMEOUT/i", event))

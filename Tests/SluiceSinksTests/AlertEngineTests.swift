@@ -78,6 +78,19 @@ private let second: UInt64 = 1_000_000_000
         #expect(engine.tick(now: 200 * second).isEmpty, "resolved once")
     }
 
+    @Test func aForgottenGroupStartsAfreshBesideNewOnes() throws {
+        let engine = AlertEngine(rules: [try rule("level >= error", threshold: 2, window: 10, groupBy: ["service"])])
+        #expect(engine.process(batch([#"{"level":"error","service":"a"}"#]), now: 1 * second).isEmpty)
+        #expect(engine.tick(now: 30 * second).isEmpty)
+        #expect(engine.trackedGroups(ofRule: 0) == 0, "quiet past its window: forgotten")
+        // "b" takes the freed place; "a" comes back with an empty window.
+        #expect(engine.process(batch([#"{"level":"error","service":"b"}"#, #"{"level":"error","service":"a"}"#]), now: 31 * second).isEmpty)
+        let fired = engine.process(batch([#"{"level":"error","service":"a"}"#]), now: 32 * second)
+        #expect(fired.map(\.groupDescription) == ["service=a"])
+        #expect(fired.first?.count == 2)
+        #expect(engine.trackedGroups(ofRule: 0) == 2)
+    }
+
     @Test func groupsBeyondTheCapAreCountedNotTracked() throws {
         let engine = AlertEngine(rules: [try rule("exists(id)", threshold: 5, groupBy: ["id"], maxGroups: 3)])
         _ = engine.process(batch((0..<10).map { #"{"id":\#($0)}"# }), now: second)

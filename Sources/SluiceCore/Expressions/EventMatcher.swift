@@ -42,26 +42,33 @@ public final class EventMatcher {
     private var record = EventRecord(json: UnsafeRawBufferPointer(start: nil, count: 0), timestampMilliseconds: 0, level: .unknown)
     private var scanned = false
     private var scratch = ByteWriter(capacity: 256)
-    /// Bit `n` set when some wanted top-level key is `n` bytes long.
-    private let topKeyLengths: UInt64
+    /// The wanted top-level keys by length: `keysOfLength[n]` is the range of `keysByLength`
+    /// holding the indices of the keys `n` bytes long (the last entry: 64 bytes or longer), so
+    /// a key in the event is compared with only the few wanted keys of its length.
+    private let keysOfLength: UnsafeMutableBufferPointer<(start: Int32, end: Int32)>
+    private let keysByLength: UnsafeMutableBufferPointer<Int32>
+    private static let longKeyBucket = 64
     /// Shorter values go straight to the regex (its JIT finds first characters fast); the
     /// literal prefilter pays off on longer ones.
     private static let prefilterMinimumBytes = 64
 
+    /// Laid out widest first (32 bytes, no padding inside) because it is copied on every field
+    /// access.
     struct FieldValue {
+        /// The value read as a number, once `numberState` is 1.
+        var number: Double = 0
         var start: Int32
         var end: Int32
-        var kind: JSONObjectScanner.ValueKind
-        var present: Bool
-        /// The value read as a number, once some comparison needed it: 0 not yet, 1 a number,
-        /// 2 not a number.
-        var numberState: UInt8 = 0
-        var number: Double = 0
-        /// A string's content range without quotes, once known: 0 not yet, 1 plain (the range
-        /// is the content), 2 has escapes (decoded on use).
-        var contentState: UInt8 = 0
+        /// A string's content range without quotes, once `contentState` is 1.
         var contentStart: Int32 = 0
         var contentEnd: Int32 = 0
+        var kind: JSONObjectScanner.ValueKind
+        var present: Bool
+        /// 0 not read as a number yet, 1 a number, 2 not a number.
+        var numberState: UInt8 = 0
+        /// 0 content not looked at yet, 1 plain (the range is the content), 2 has escapes
+        /// (decoded on use).
+        var contentState: UInt8 = 0
 
         static let missing = FieldValue(start: 0, end: 0, kind: .null, present: false)
     }
@@ -100,10 +107,14 @@ public final class EventMatcher {
         }
         nameBytes = .copying(names)
         topKeys = .copying(keys)
-        topKeyLengths = keys.reduce(0) { mask, key in
-            let length = Int(key.end - key.start)
-            return length < 64 ? mask | (1 << UInt64(length)) : mask | (1 << 63)
-        }
+        let bucket = { (key: (start: Int32, end: Int32)) in min(Int(key.end - key.start), Self.longKeyBucket) }
+        let ordered = keys.indices.sorted { bucket(keys[$0]) < bucket(keys[$1]) }
+        keysByLength = .copying(ordered.map { Int32($0) })
+        keysOfLength = .copying((0...Self.longKeyBucket).map { length in
+            let first = ordered.firstIndex { bucket(keys[$0]) == length } ?? 0
+            let count = ordered.count { bucket(keys[$0]) == length }
+            return (Int32(first), Int32(first + count))
+        })
         slotTopKey = .copying(topKeyOfSlot)
         slotNested = .copying(nested)
         componentRanges = .copying(components)
@@ -122,6 +133,8 @@ public final class EventMatcher {
         roots.deallocateAndForget()
         nameBytes.deallocateAndForget()
         topKeys.deallocateAndForget()
+        keysOfLength.deallocateAndForget()
+        keysByLength.deallocateAndForget()
         slotTopKey.deallocateAndForget()
         slotNested.deallocateAndForget()
         componentRanges.deallocateAndForget()
@@ -154,7 +167,17 @@ public final class EventMatcher {
     /// The raw JSON text of `path` in the loaded event; nil when the event has no such field.
     /// `path` must be one of the expressions' fields or the `extraFields`.
     public func rawValue(of path: FieldPath) -> UnsafeRawBufferPointer? {
-        guard let slot = program.paths.firstIndex(of: path) else { return nil }
+        slot(of: path).flatMap(rawValue(ofSlot:))
+    }
+
+    /// Where `path` (one of the expressions' fields or the `extraFields`) is kept, for callers
+    /// that read the same field of every event and should not compare paths each time.
+    public func slot(of path: FieldPath) -> Int? {
+        program.paths.firstIndex(of: path)
+    }
+
+    /// The raw JSON text of the field in `slot` (from `slot(of:)`) in the loaded event.
+    public func rawValue(ofSlot slot: Int) -> UnsafeRawBufferPointer? {
         let value = self.value(Int32(slot))
         guard value.present else { return nil }
         return UnsafeRawBufferPointer(rebasing: record.json[Int(value.start)..<Int(value.end)])
@@ -259,19 +282,20 @@ public final class EventMatcher {
             cursor.skipWhitespace()
             let valueStart = cursor.index
             JSONLookup.skipValidValue(&cursor)
-            let lengthBit: UInt64 = keyLength < 64 ? 1 << UInt64(keyLength) : 1 << 63
-            guard topKeyLengths & lengthBit != 0 else {
-                cursor.skipWhitespace()
-                guard cursor.take(UInt8(ascii: ",")) else { return }
-                continue
-            }
-            for index in topKeys.indices where !topValues[index].present {
+            let candidates = keysOfLength[min(keyLength, Self.longKeyBucket)]
+            let firstByte = cursor.base[keyStart]
+            for position in Int(candidates.start)..<Int(candidates.end) {
+                let index = Int(keysByLength[position])
                 let key = topKeys[index]
-                guard Int(key.end - key.start) == keyLength,
-                      memcmp(base + keyStart, names.baseAddress! + Int(key.start), keyLength) == 0 else { continue }
+                // The first byte rules out nearly every other key of this length without a call.
+                guard Int(key.end - key.start) == keyLength, !topValues[index].present,
+                      keyLength == 0 || names[Int(key.start)] == firstByte
+                        && (keyLength == 1 || memcmp(base + keyStart + 1, names.baseAddress! + Int(key.start) + 1, keyLength - 1) == 0)
+                else { continue }
                 topValues[index] = FieldValue(start: Int32(valueStart), end: Int32(cursor.index), kind: Self.kind(of: record.json[valueStart]), present: true)
                 missing -= 1
                 if missing == 0 { return }
+                break
             }
             cursor.skipWhitespace()
             guard cursor.take(UInt8(ascii: ",")) else { return }

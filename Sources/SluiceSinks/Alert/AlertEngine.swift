@@ -9,16 +9,21 @@ public import SluiceCore
 public final class AlertEngine {
     public let rules: [AlertRule]
     private let matcher: EventMatcher
-    private var groups: [[String: GroupState]]
+    /// Every group's state; per rule, its groups' indices in it by key.
+    private let table = AlertGroupTable()
+    private var groups: [[String: Int32]]
     /// The per-match numbers of each rule, apart from `rules` so a match copies nothing.
     private let limits: UnsafeMutableBufferPointer<(threshold: Int, window: UInt64, cooldown: UInt64, grouped: Bool)>
-    /// Per rule, readable from any thread (metrics).
+    /// Per rule, readable from any thread (metrics). Matches, suppressions and overflows are
+    /// tallied in `tallies` while a batch runs and added here once at its end, so the per-match
+    /// work touches no atomics.
     public let counters: [RuleCounters]
-    /// The one group of each rule without `group_by`.
-    private var ungrouped: [GroupState?]
+    private let tallies: UnsafeMutableBufferPointer<(matches: Int, suppressed: Int, overflow: Int)>
+    /// The one group of each rule without `group_by` (-1 until its first match).
+    private let ungrouped: UnsafeMutableBufferPointer<Int32>
     /// Distinct `group_by` lists; each rule's index into them; and the loaded event's key for
     /// each, built once per event however many rules share it.
-    private let groupSets: [[FieldPath]]
+    private let groupSetSlots: [[Int]]
     private let ruleGroupSet: [Int]
     private var groupKeys: [String]
     private var groupKeyEvent: [Int]
@@ -46,78 +51,26 @@ public final class AlertEngine {
         public var groupOverflow = 0
     }
 
-    /// One group's window, samples and cooldown. A class, mutated in place: a struct copied out
-    /// of the dictionary would copy its buffers on every match.
-    final class GroupState {
-        let group: [(field: String, value: String)]
-        /// The arrival times and `@timestamp`s of the last `threshold` matches, as rings.
-        private var arrivals: [UInt64]
-        private var timestamps: [Int64]
-        private var stored = 0
-        private var next = 0
-        /// The last `samples` matching events; their buffers are reused.
-        private var samples: [[UInt8]]
-        private var samplesStored = 0
-        private var nextSample = 0
-        var cooldownUntil: UInt64 = 0
-        var suppressed = 0
-        var firing = false
-        var lastMatch: UInt64 = 0
-
-        init(group: [(field: String, value: String)], threshold: Int, samples: Int) {
-            self.group = group
-            arrivals = Array(repeating: 0, count: threshold)
-            timestamps = Array(repeating: 0, count: threshold)
-            self.samples = Array(repeating: [], count: samples)
-        }
-
-        func record(arrival: UInt64, timestamp: Int64, event: UnsafeRawBufferPointer) {
-            arrivals[next] = arrival
-            timestamps[next] = timestamp
-            next = (next + 1) % arrivals.count
-            stored = min(stored + 1, arrivals.count)
-            guard !samples.isEmpty else { return }
-            samples[nextSample].removeAll(keepingCapacity: true)
-            samples[nextSample].append(contentsOf: event)
-            nextSample = (nextSample + 1) % samples.count
-            samplesStored = min(samplesStored + 1, samples.count)
-        }
-
-        var count: Int { stored }
-        /// The oldest kept arrival (the ring is full once the threshold is reached).
-        var oldestArrival: UInt64 { arrivals[stored < arrivals.count ? 0 : next] }
-        var oldestTimestamp: Int64 { timestamps[stored < timestamps.count ? 0 : next] }
-        var newestTimestamp: Int64 { timestamps[(next + timestamps.count - 1) % timestamps.count] }
-
-        var sampleTexts: [String] {
-            let start = samplesStored < samples.count ? 0 : nextSample
-            return (0..<samplesStored).map { String(decoding: samples[(start + $0) % samples.count], as: UTF8.self) }
-        }
-
-        func reset() {
-            stored = 0
-            next = 0
-            samplesStored = 0
-            nextSample = 0
-        }
-    }
-
     public init(rules: [AlertRule]) {
         self.rules = rules
-        matcher = EventMatcher(rules.map(\.condition), extraFields: rules.flatMap(\.groupBy))
+        let matcher = EventMatcher(rules.map(\.condition), extraFields: rules.flatMap(\.groupBy))
+        self.matcher = matcher
         groups = Array(repeating: [:], count: rules.count)
-        ungrouped = Array(repeating: nil, count: rules.count)
+        ungrouped = .allocate(capacity: max(1, rules.count))
+        ungrouped.initialize(repeating: -1)
         var sets: [[FieldPath]] = []
         ruleGroupSet = rules.map { rule in
             if let index = sets.firstIndex(of: rule.groupBy) { return index }
             sets.append(rule.groupBy)
             return sets.count - 1
         }
-        groupSets = sets
+        groupSetSlots = sets.map { paths in paths.map { matcher.slot(of: $0)! } }
         groupKeys = Array(repeating: "", count: sets.count)
         groupKeyEvent = Array(repeating: -1, count: sets.count)
         limits = .allocate(capacity: max(1, rules.count))
         counters = rules.map { _ in RuleCounters() }
+        tallies = .allocate(capacity: max(1, rules.count))
+        tallies.initialize(repeating: (0, 0, 0))
         for (index, rule) in rules.enumerated() {
             limits[index] = (rule.threshold, rule.windowNanoseconds, rule.cooldownNanoseconds, !rule.groupBy.isEmpty)
         }
@@ -125,6 +78,8 @@ public final class AlertEngine {
 
     deinit {
         limits.deallocate()
+        tallies.deallocate()
+        ungrouped.deallocate()
     }
 
     /// Runs every rule over every event of the batch that arrived at `now` (monotonic ns).
@@ -140,7 +95,18 @@ public final class AlertEngine {
                 }
             }
         }
+        publishTallies()
         return notifications
+    }
+
+    private func publishTallies() {
+        for index in tallies.indices {
+            let tally = tallies[index]
+            counters[index].matches.add(tally.matches)
+            counters[index].suppressed.add(tally.suppressed)
+            counters[index].groupOverflow.add(tally.overflow)
+            tallies[index] = (0, 0, 0)
+        }
     }
 
     /// Sends `resolved` notices for quiet groups and forgets groups that no longer matter.
@@ -148,13 +114,14 @@ public final class AlertEngine {
         var notifications: [AlertNotification] = []
         for (index, rule) in rules.enumerated() {
             let idleLimit = max(rule.windowNanoseconds, rule.cooldownNanoseconds, rule.resolveAfterNanoseconds ?? 0)
-            var all = groups[index].map { (key: $0.key, state: $0.value) }
-            if let single = ungrouped[index] { all.append(("", single)) }
-            for (key, state) in all {
+            var all = groups[index].map { (key: $0.key, group: $0.value) }
+            if ungrouped[index] >= 0 { all.append(("", ungrouped[index])) }
+            for (key, group) in all {
+                let state = table.state(group).pointee
                 let quiet = now &- state.lastMatch
                 if state.firing, let resolveAfter = rule.resolveAfterNanoseconds, quiet >= resolveAfter {
                     notifications.append(AlertNotification(
-                        rule: rule.name, status: .resolved, group: state.group, count: 0, suppressed: state.suppressed,
+                        rule: rule.name, status: .resolved, group: table.labels[Int(group)], count: 0, suppressed: state.suppressed,
                         windowNanoseconds: rule.windowNanoseconds, samples: [], notify: rule.notify
                     ))
                     counters[index].notifications.add(1)
@@ -168,71 +135,78 @@ public final class AlertEngine {
     }
 
     /// Groups currently tracked by rule `index`.
-    public func trackedGroups(ofRule index: Int) -> Int { groups[index].count + (ungrouped[index] == nil ? 0 : 1) }
+    public func trackedGroups(ofRule index: Int) -> Int { groups[index].count + (ungrouped[index] < 0 ? 0 : 1) }
 
     private func forget(rule index: Int, key: String) {
-        if limits[index].grouped { groups[index][key] = nil } else { ungrouped[index] = nil }
+        if limits[index].grouped {
+            if let group = groups[index].removeValue(forKey: key) { table.remove(group) }
+        } else if ungrouped[index] >= 0 {
+            table.remove(ungrouped[index])
+            ungrouped[index] = -1
+        }
     }
 
     private func match(rule index: Int, record: EventRecord, now: UInt64) -> AlertNotification? {
         let limit = limits[index]
-        counters[index].matches.add(1)
-        let found = limit.grouped ? group(for: index) : (ungrouped[index] ?? newUngroupedState(index))
-        guard let state = found else {
-            counters[index].groupOverflow.add(1)
+        tallies[index].matches += 1
+        let found = limit.grouped ? group(for: index) : ungrouped[index] >= 0 ? ungrouped[index] : newUngroupedGroup(index)
+        guard let group = found else {
+            tallies[index].overflow += 1
             return nil
         }
-        state.lastMatch = now
-        state.record(arrival: now, timestamp: record.timestampMilliseconds, event: record.json)
-        guard now >= state.cooldownUntil else {
-            state.suppressed += 1
-            counters[index].suppressed.add(1)
+        let state = table.state(group)
+        state.pointee.lastMatch = now
+        state.pointee.record(arrival: now, timestamp: record.timestampMilliseconds, event: record.json)
+        guard now >= state.pointee.cooldownUntil else {
+            state.pointee.suppressed += 1
+            tallies[index].suppressed += 1
             return nil
         }
-        guard state.count >= limit.threshold, limit.window == 0 || now - state.oldestArrival <= limit.window else {
+        guard state.pointee.count >= limit.threshold, limit.window == 0 || now - state.pointee.oldestArrival <= limit.window else {
             return nil
         }
         let rule = rules[index]
         let notification = AlertNotification(
-            rule: rule.name, status: .firing, group: state.group, count: state.count, suppressed: state.suppressed,
-            windowNanoseconds: rule.windowNanoseconds, firstTimestampMilliseconds: state.oldestTimestamp,
-            lastTimestampMilliseconds: state.newestTimestamp, samples: state.sampleTexts, notify: rule.notify
+            rule: rule.name, status: .firing, group: table.labels[Int(group)], count: state.pointee.count,
+            suppressed: state.pointee.suppressed, windowNanoseconds: rule.windowNanoseconds,
+            firstTimestampMilliseconds: state.pointee.oldestTimestamp, lastTimestampMilliseconds: state.pointee.newestTimestamp,
+            samples: state.pointee.sampleTexts, notify: rule.notify
         )
         counters[index].notifications.add(1)
-        state.reset()
-        state.suppressed = 0
-        state.cooldownUntil = now + rule.cooldownNanoseconds
-        state.firing = true
+        state.pointee.reset()
+        state.pointee.suppressed = 0
+        state.pointee.cooldownUntil = now + rule.cooldownNanoseconds
+        state.pointee.firing = true
         return notification
     }
 
-    private func newUngroupedState(_ index: Int) -> GroupState {
-        let state = GroupState(group: [], threshold: rules[index].threshold, samples: rules[index].samples)
-        ungrouped[index] = state
-        return state
+    private func newUngroupedGroup(_ index: Int) -> Int32 {
+        let group = table.add(AlertGroupState(threshold: rules[index].threshold, samples: rules[index].samples), labels: [])
+        ungrouped[index] = group
+        return group
     }
 
     /// The loaded event's group for rule `index`, created when new; nil beyond `max_groups`.
-    private func group(for index: Int) -> GroupState? {
+    private func group(for index: Int) -> Int32? {
         let key = groupKey(set: ruleGroupSet[index])
-        if let state = groups[index][key] { return state }
+        if let group = groups[index][key] { return group }
         let rule = rules[index]
         guard groups[index].count < rule.maxGroups else { return nil }
         let values = zip(rule.groupBy, key.split(separator: "\u{1F}", omittingEmptySubsequences: false)).map {
             (field: $0.description, value: String($1))
         }
-        let state = GroupState(group: values, threshold: rule.threshold, samples: rule.samples)
-        groups[index][key] = state
-        return state
+        let group = table.add(AlertGroupState(threshold: rule.threshold, samples: rule.samples), labels: values)
+        groups[index][key] = group
+        return group
     }
 
     /// The loaded event's values of a `group_by` list, joined by U+001F.
     private func groupKey(set: Int) -> String {
         if groupKeyEvent[set] == eventNumber { return groupKeys[set] }
         var key = ""
-        for (position, path) in groupSets[set].enumerated() {
+        for (position, slot) in groupSetSlots[set].enumerated() {
             if position > 0 { key.append("\u{1F}") }
-            if let raw = matcher.rawValue(of: path) { key.append(Self.display(raw)) }
+            if let raw = matcher.rawValue(ofSlot: slot) { key.append(Self.display(raw)) }
         }
         groupKeys[set] = key
         groupKeyEvent[set] = eventNumber
@@ -241,8 +215,8 @@ public final class AlertEngine {
 
     /// A group value for people: a string's content, anything else as its JSON.
     private static func display(_ raw: UnsafeRawBufferPointer) -> String {
-        let text = String(decoding: raw, as: UTF8.self)
-        guard text.count >= 2, text.first == "\"", text.last == "\"" else { return text }
-        return String(text.dropFirst().dropLast())
+        let quote = UInt8(ascii: "\"")
+        guard raw.count >= 2, raw[0] == quote, raw[raw.count - 1] == quote else { return String(decoding: raw, as: UTF8.self) }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: raw[1..<(raw.count - 1)]), as: UTF8.self)
     }
 }
