@@ -18,8 +18,12 @@ extension ConfigReader {
             for (key, value) in extra { environment?[key] = value }
         }
         let workingDirectory = optionalString("working_directory")
-        if mustExist, let program = arguments.first, ProgramCommand.locate(program, searchPath: (environment ?? context.environment)["PATH"]) == nil {
-            reportInvalid("command", program.contains("/") ? "\"\(program)\" is not an executable file" : "no program \"\(program)\" in PATH")
+        if mustExist, let program = arguments.first {
+            // A relative path is run from the working directory, so it is checked from there.
+            let checked = program.contains("/") && !program.hasPrefix("/") && workingDirectory != nil ? "\(workingDirectory!)/\(program)" : program
+            if ProgramCommand.locate(checked, searchPath: (environment ?? context.environment)["PATH"]) == nil {
+                reportInvalid("command", program.contains("/") ? "\"\(program)\" is not an executable file" : "no program \"\(program)\" in PATH")
+            }
         }
         return ProgramCommand(arguments: arguments, environment: environment, workingDirectory: workingDirectory)
     }

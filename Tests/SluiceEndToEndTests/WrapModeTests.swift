@@ -85,4 +85,20 @@ struct WrapModeTests {
         #expect(Set(output.compactMap { $0["message"] as? String }) == ["from one", "hello from two"])
         #expect(output.contains { $0["source"] as? String == "two" && $0["stream"] as? String == "stderr" })
     }
+
+    @Test func anExecSourcesMissingProgramIsAConfigurationError() throws {
+        let config = directory.write("missing.yaml", """
+            sources:
+              job: { type: exec, command: [no-such-program-here] }
+              relative: { type: exec, command: [./bin/env], working_directory: /usr }
+              elsewhere: { type: exec, command: [./bin/env] }
+            sinks:
+              out: { type: console }
+            """)
+        let sluice = try SluiceBinary.launch(["validate", "--config", config], stdin: .null)
+        #expect(sluice.wait().exitStatus == 78)
+        #expect(sluice.standardError.contains(#"sources.job.command: no program "no-such-program-here" in PATH"#))
+        #expect(sluice.standardError.contains(#"sources.elsewhere.command: "./bin/env" is not an executable file"#))
+        #expect(!sluice.standardError.contains("sources.relative"), "a relative path is looked up from the working directory")
+    }
 }

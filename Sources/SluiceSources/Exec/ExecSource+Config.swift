@@ -12,7 +12,9 @@ extension ExecSource {
     ///
     /// Plus the keys of every source (`SourceSettings`).
     public convenience init(name: String, reading reader: ConfigReader, host: String) {
-        let command = reader.programCommand()
+        // A program that is not there is a configuration error (`sluice validate` names it),
+        // not a source that stops at start.
+        let command = reader.programCommand(mustExist: true)
         self.init(
             name: name, command: command.arguments, environment: command.environment,
             workingDirectory: command.workingDirectory, settings: SourceSettings(reading: reader), host: host
