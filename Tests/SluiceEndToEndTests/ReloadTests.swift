@@ -41,6 +41,47 @@ struct ReloadTests {
         #expect(numbers == Array(0..<2000))
     }
 
+    /// logrotate sends SIGHUP daily: an alert in its cooldown must not fire again because of it.
+    @Test func alertCooldownsSurviveAReloadUnlessTheRuleChanges() throws {
+        let file = directory.path + "/alerts.yaml"
+        let rules = """
+            sources: { app: { type: stdin } }
+            sinks:
+              alerts:
+                type: alert
+                notifiers: { dev: { type: console } }
+                rules: [{ name: errors, when: 'level >= error', cooldown: 1h, notify: [dev] }]
+            """
+        _ = directory.write("alerts.yaml", rules)
+        let sluice = try SluiceBinary.launch(["--config", file])
+        let metrics = try #require(sluice.metricsPort())
+        let fired = { messages(sluice).filter { $0 == "alert firing: errors" }.count }
+        let reloads = { messages(sluice).filter { $0 == "alert state kept across the reload" }.count }
+        let counted = { (name: String) in
+            HTTPGet.metric((try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? "", #"sluice_alert_\#(name)_total{sink="alerts",rule="errors"}"#)
+        }
+        sluice.write(#"{"level":"error","n":1}"# + "\n")
+        #expect(Eventually.wait { fired() == 1 })
+
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { reloads() == 1 })
+        sluice.write(#"{"level":"error","n":2}"# + "\n")
+        #expect(Eventually.wait { counted("suppressed") == 1 }, "the second error falls in the carried cooldown")
+        #expect(counted("matches") == 2, "counts continue")
+
+        // A changed cooldown starts the rule afresh: the next error fires.
+        _ = directory.write("alerts.yaml", rules.replacingOccurrences(of: "cooldown: 1h", with: "cooldown: 2h"))
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { reloads() == 2 })
+        sluice.write(#"{"level":"error","n":3}"# + "\n")
+        #expect(Eventually.wait { fired() == 2 })
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(fired() == 2)
+        let summary = events(sluice.standardErrorLines).last { $0["message"] as? String == "alert rule summary" }
+        #expect(summary?["matches"] as? Int == 1, "counts restart with a changed rule")
+    }
+
     @Test func aValidChangeAppliesAndAnInvalidOneKeepsTheRunningConfiguration() throws {
         let file = directory.path + "/live.yaml"
         let base = """

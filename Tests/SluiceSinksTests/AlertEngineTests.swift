@@ -91,6 +91,33 @@ private let second: UInt64 = 1_000_000_000
         #expect(engine.trackedGroups(ofRule: 0) == 2)
     }
 
+    @Test func aReloadKeepsTheStateOfUnchangedRulesOnly() throws {
+        func rules(burstThreshold: Int) throws -> [AlertRule] {
+            var burst = try rule("level >= error", threshold: burstThreshold, window: 60, groupBy: ["service"])
+            burst.name = "burst"
+            var quiet = try rule("level >= warn", cooldown: 300)
+            quiet.name = "quiet"
+            return [burst, quiet]
+        }
+        let running = AlertEngine(rules: try rules(burstThreshold: 2))
+        let error = #"{"level":"error","service":"a"}"#
+        #expect(running.process(batch([error]), now: 1 * second).map(\.rule) == ["quiet"])
+
+        let unchanged = AlertEngine(rules: try rules(burstThreshold: 2))
+        #expect(unchanged.adopt(running).sorted() == ["burst", "quiet"])
+        // The burst window holds the first error, and the cooldown still runs.
+        #expect(unchanged.process(batch([error]), now: 2 * second).map(\.rule) == ["burst"])
+        #expect(unchanged.statistics[1].matches == 2)
+        #expect(unchanged.statistics[1].suppressed == 1)
+
+        var changed = try rules(burstThreshold: 3)
+        changed[1].notify = ["other"]
+        let reloaded = AlertEngine(rules: changed)
+        #expect(reloaded.adopt(unchanged) == ["quiet"], "a new threshold starts the rule afresh; new notifiers do not")
+        #expect(reloaded.trackedGroups(ofRule: 0) == 0)
+        #expect(reloaded.process(batch([error]), now: 3 * second).isEmpty)
+    }
+
     @Test func groupsBeyondTheCapAreCountedNotTracked() throws {
         let engine = AlertEngine(rules: [try rule("exists(id)", threshold: 5, groupBy: ["id"], maxGroups: 3)])
         _ = engine.process(batch((0..<10).map { #"{"id":\#($0)}"# }), now: second)

@@ -135,6 +135,11 @@ public final class Pipeline: @unchecked Sendable {
                 old.shutdown.stopNow()
                 old.waitUntilDrained()
             }
+            for runner in next.runners {
+                guard let heir = runner.sink as? any ReloadInheriting,
+                      let previous = old.runners.first(where: { $0.counters.name == runner.counters.name }) else { continue }
+                heir.inherit(from: previous.sink)
+            }
             next.start()
             stage.withLock { $0 = next }
             route.install(next.ring)

@@ -106,3 +106,11 @@ public final class DeliveryReportSlot: Sendable {
         self.report.withLock { $0 = report }
     }
 }
+
+/// A sink with state worth keeping across a SIGHUP reload (alert windows and cooldowns): the
+/// sink built from the reloaded configuration is handed the one of the same name it replaces,
+/// after that one has finished and before the new one starts, on the reloading thread.
+public protocol ReloadInheriting: AnyObject {
+    /// Takes over what still applies of `previous`'s state; a sink of another kind is ignored.
+    func inherit(from previous: any Sink)
+}

@@ -15,9 +15,10 @@ import SluiceRing
 ///
 /// What a reload does not change: sources (their open connections and listening sockets
 /// would be lost, so a changed `sources` section is refused with an error, and a restart
-/// applies it), `metrics.*` and `shutdown.grace_period` of the running process. Alert windows
-/// start empty, and sink-specific metrics (alert matches, indexer retries) restart from zero;
-/// the per-sink event counters continue.
+/// applies it), `metrics.*` and `shutdown.grace_period` of the running process. Sinks that
+/// conform to `ReloadInheriting` take over the state of the sink they replace (an alert sink
+/// keeps the windows, cooldowns and counts of its unchanged rules); other sink-specific
+/// metrics (indexer retries) restart from zero; the per-sink event counters continue.
 extension Supervisor {
     func reloadOnHangUp(_ pipeline: Pipeline) {
         guard !pipeline.shutdown.isDraining else {

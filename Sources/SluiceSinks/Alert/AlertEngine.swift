@@ -134,6 +134,35 @@ public final class AlertEngine {
         return notifications
     }
 
+    /// Takes over, from the engine this one replaces at a reload, the groups (windows, samples,
+    /// cooldowns) and counts of every rule whose definition did not change (its `notify` list
+    /// may); a changed rule starts empty. Returns the names of the rules kept. Both engines
+    /// are idle: the old sink has finished and the new one has not started.
+    func adopt(_ previous: AlertEngine) -> [String] {
+        var kept: [String] = []
+        for (index, rule) in rules.enumerated() {
+            guard let old = previous.rules.firstIndex(where: { $0.name == rule.name }),
+                  previous.rules[old].tracksLike(rule) else { continue }
+            if previous.ungrouped[old] >= 0 {
+                let moved = previous.table.take(previous.ungrouped[old])
+                previous.ungrouped[old] = -1
+                ungrouped[index] = table.add(moved.state, labels: moved.labels)
+            }
+            for (key, group) in previous.groups[old] {
+                let moved = previous.table.take(group)
+                groups[index][key] = table.add(moved.state, labels: moved.labels)
+            }
+            previous.groups[old] = [:]
+            let counts = previous.counters[old].snapshot
+            counters[index].matches.add(counts.matches)
+            counters[index].notifications.add(counts.notifications)
+            counters[index].suppressed.add(counts.suppressed)
+            counters[index].groupOverflow.add(counts.groupOverflow)
+            kept.append(rule.name)
+        }
+        return kept
+    }
+
     /// Groups currently tracked by rule `index`.
     public func trackedGroups(ofRule index: Int) -> Int { groups[index].count + (ungrouped[index] < 0 ? 0 : 1) }
 

@@ -47,6 +47,14 @@ final class AlertGroupTable {
         states + Int(index)
     }
 
+    /// Moves group `index` out, its memory now the caller's (to add to another table).
+    func take(_ index: Int32) -> (state: AlertGroupState, labels: [(field: String, value: String)]) {
+        let taken = (states[Int(index)], labels[Int(index)])
+        labels[Int(index)] = []
+        freed.append(index)
+        return taken
+    }
+
     func remove(_ index: Int32) {
         states[Int(index)].deallocate()
         labels[Int(index)] = []

@@ -37,6 +37,17 @@ public struct AlertRule: Sendable {
     }
 }
 
+extension AlertRule {
+    /// Whether `other` keeps groups exactly as this rule does, so its windows, samples and
+    /// cooldowns carry over a reload: everything but the notifiers is the same.
+    func tracksLike(_ other: AlertRule) -> Bool {
+        name == other.name && condition == other.condition && threshold == other.threshold
+            && windowNanoseconds == other.windowNanoseconds && groupBy == other.groupBy
+            && cooldownNanoseconds == other.cooldownNanoseconds && resolveAfterNanoseconds == other.resolveAfterNanoseconds
+            && maxGroups == other.maxGroups && samples == other.samples
+    }
+}
+
 /// What an alert sends.
 public struct AlertNotification: Sendable, Equatable {
     public enum Status: String, Sendable {

@@ -5,7 +5,7 @@ public import SluiceRing
 /// Matches events against alert rules in-line and hands notifications to notifiers, which send
 /// them from their own queues: alerting never slows the pipeline down, and a failing webhook
 /// never loses events (only notifications, counted).
-public final class AlertSink: Sink, MetricsProviding {
+public final class AlertSink: Sink, MetricsProviding, ReloadInheriting {
     public let engine: AlertEngine
     private let dispatchers: [String: NotificationDispatcher]
     private let sinkName: String
@@ -68,6 +68,15 @@ public final class AlertSink: Sink, MetricsProviding {
             }
         }
         return samples
+    }
+
+    /// A reload keeps the windows, cooldowns and counts of every rule it did not change.
+    public func inherit(from previous: any Sink) {
+        guard let previous = previous as? AlertSink else { return }
+        let kept = engine.adopt(previous.engine)
+        logger.info("alert state kept across the reload", metadata: [
+            "sink": "\(sinkName)", "rules_kept": .array(kept.map { .string($0) }),
+        ])
     }
 
     private func dispatch(_ notifications: [AlertNotification]) {
