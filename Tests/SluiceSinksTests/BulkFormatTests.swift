@@ -39,6 +39,15 @@ private func body(_ format: BulkFormat, _ batch: EventBatch) -> [[String: Any]] 
         #expect((again[0]["create"] as? [String: String])?["_id"] == first?["_id"])
     }
 
+    /// Ids are part of the contract with the index: an upgraded Sluice replaying old archives
+    /// must produce the same ids, or `create` would index the events twice.
+    @Test func idsAreTheSameAcrossVersions() {
+        let batch = records([#"{"ts":"2024-06-01T23:59:59Z","msg":"a"}"#, #"{"ts":"2024-06-01T23:59:59Z","msg":"a"}"#])
+        let lines = body(BulkFormat(target: .dataStream("logs")), batch)
+        #expect((lines[0]["create"] as? [String: String])?["_id"] == "JLpDwfjbIqM0qKzWNWmLAJ")
+        #expect((lines[2]["create"] as? [String: String])?["_id"] == "JLpDwfjbIqM0qKzWNWmLAJ-1")
+    }
+
     @Test func identicalEventsInOneRequestGetDistinctIDs() {
         let lines = body(BulkFormat(target: .dataStream("logs-{source}-default")), records([#"{"msg":"same"}"#, #"{"msg":"same"}"#]))
         let ids = [lines[0], lines[2]].compactMap { ($0["create"] as? [String: String])?["_id"] }

@@ -36,17 +36,21 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
         }
     }
 
+    /// `{"create":{"_index":"NAME","_id":"ID"}}`, a newline, the event and a newline, written
+    /// straight into the request (the event hashed once, nothing allocated per event).
     public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
-        var prefix = actionPrefix(sourceName: sourceName, timestamp: record.timestampMilliseconds)
+        let action = actionPrefix(sourceName: sourceName, timestamp: record.timestampMilliseconds)
         let hash = EventID.hash(record.json)
-        EventID.append(record.json, to: &prefix)
         let occurrence = batch.occurrence(of: hash)
-        if occurrence > 0 {
-            prefix.append(UInt8(ascii: "-"))
-            prefix.append(contentsOf: Array(String(occurrence).utf8))
+        batch.append(event: record.json, suffix: "\n") { bytes in
+            bytes.append(action)
+            EventID.append(hash, to: &bytes)
+            if occurrence > 0 {
+                bytes.append(UInt8(ascii: "-"))
+                bytes.append(decimal: occurrence)
+            }
+            bytes.append("\"}}\n")
         }
-        prefix.append(contentsOf: Array("\"}}\n".utf8))
-        batch.append(prefix: prefix, event: record.json, suffix: "\n")
     }
 
     /// `{"create":{"_index":"NAME","_id":"` for the event's source and time.

@@ -69,7 +69,7 @@ public struct PlainFormat: DeliveryFormat {
     }
 
     public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
-        batch.append(prefix: [], event: record.json, suffix: encoding == .ndjson ? "\n" : "")
+        batch.append(event: record.json, suffix: encoding == .ndjson ? "\n" : "")
     }
 
     public var sendsItemsAsWritten: Bool { encoding == .ndjson }

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Deterministic document ids: a 128-bit hash of the event's bytes, as 22 URL-safe base64
 /// characters. The same event gets the same id whether it is sent live, retried or replayed from
 /// an archive, so `create` with that id can never index it twice.
@@ -39,15 +41,18 @@ enum EventID {
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// Appends the id of `bytes` (22 characters) to `output`.
-    static func append(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
-        let (high, low) = hash(bytes)
-        for word in [high, low] {
-            var value = word
-            for _ in 0..<11 {
-                output.append(alphabet[Int(value & 63)])
-                value >>= 6
-            }
+    /// Appends the id for `hash` (from `hash(_:)`; 22 characters) to `output`.
+    static func append(_ hash: (UInt64, UInt64), to output: inout ByteWriter) {
+        append(word: hash.0, to: &output)
+        append(word: hash.1, to: &output)
+    }
+
+    /// Eleven characters, six bits each, lowest first.
+    private static func append(word: UInt64, to output: inout ByteWriter) {
+        var value = word
+        for _ in 0..<11 {
+            output.append(alphabet[Int(value & 63)])
+            value >>= 6
         }
     }
 }

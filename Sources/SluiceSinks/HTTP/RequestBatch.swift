@@ -29,10 +29,10 @@ public final class RequestBatch {
     /// Bytes of the events alone (what was delivered).
     var eventBytes: Int { items.reduce(0) { $0 + Int($1.eventEnd - $1.eventStart) } }
 
-    /// Appends an item: `prefix`, then the event, then `suffix`.
-    func append(prefix: [UInt8], event: UnsafeRawBufferPointer, suffix: StaticString) {
+    /// Appends an item: what `writePrefix` writes, then the event, then `suffix`.
+    func append(event: UnsafeRawBufferPointer, suffix: StaticString, prefix writePrefix: (inout ByteWriter) -> Void = { _ in }) {
         let start = Int32(bytes.count)
-        bytes.append(prefix)
+        writePrefix(&bytes)
         let eventStart = Int32(bytes.count)
         bytes.append(event)
         let eventEnd = Int32(bytes.count)
