@@ -4,8 +4,11 @@ import Glibc
 
 /// The `sluice` executable built next to the test bundle, and ways to run it.
 public enum SluiceBinary {
-    /// `.build/<configuration>/sluice`, found from the running test binary's location.
+    /// `$SLUICE_TEST_BINARY` when set (CI runs the end-to-end suite again against the static
+    /// build the container ships), else `.build/<configuration>/sluice`, found from the running
+    /// test binary's location.
     public static var path: String {
+        if let chosen = getenv("SLUICE_TEST_BINARY").map({ String(cString: $0) }), !chosen.isEmpty { return chosen }
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
