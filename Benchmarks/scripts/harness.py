@@ -218,10 +218,10 @@ ALERT_20 = "{{ type: alert, notifiers: {{}}, rules: [%s] }}" % ", ".join(
     for index, condition in enumerate(ALERT_20_CONDITIONS))
 
 
-def sluice_case(**sinks):
-    """A scenario: stdin into the named sinks."""
+def sluice_case(source="{ type: stdin }", **sinks):
+    """A scenario: stdin (`source`, a YAML flow mapping) into the named sinks."""
     def run(context, corpus, lines, work, port):
-        config = write(work, "case.yaml", ["sources: { app: { type: stdin } }", "sinks:"] + [
+        config = write(work, "case.yaml", ["sources: { app: %s }" % source, "sinks:"] + [
             "  %s: %s" % (name, sink.format(work=work, port=port)) for name, sink in sinks.items()])
         return run_sluice_stdin(context.sluice, config, corpus, work, expect_out=lines)
     return run
@@ -231,6 +231,7 @@ def sluice_case(**sinks):
 SCENARIOS = {
     "stdin-blackhole/json": ("json", "cat", sluice_case(discard="{{ type: blackhole }}")),
     "stdin-blackhole/text": ("text", "cat", sluice_case(discard="{{ type: blackhole }}")),
+    "stdin-blackhole/logfmt": ("logfmt", "cat", sluice_case(source="{ type: stdin, format: logfmt }", discard="{{ type: blackhole }}")),
     "stdin-console/json": ("json", "cat", sluice_case(console="{{ type: console }}")),
     "stdin-archive-gzip1/json": ("json", "pigz -p 2 -1", sluice_case(archive=ARCHIVE.replace("LEVEL", "1"))),
     "stdin-archive-gzip6/json": ("json", "pigz -p 2 -6", sluice_case(archive=ARCHIVE.replace("LEVEL", "6"))),
