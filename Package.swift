@@ -18,7 +18,9 @@ import Glibc
 /// - the static build does not export its symbols (`--static-swift-stdlib` asks for
 ///   `-export-dynamic`, whose 2 MB symbol tables the loader searched on every lookup). Nothing
 ///   looks Sluice's symbols up at run time; the Swift runtime finds its metadata through
-///   registered sections. A no-op for the dynamic build.
+///   registered sections (fully static Swift executables, which have no dynamic symbols at
+///   all, run Foundation the same way). A no-op for the dynamic build. CI runs the end-to-end
+///   suite against this build.
 var compactCodeLayout: [LinkerSetting] {
     #if os(Linux)
     var text = [CChar](repeating: 0, count: 64)
