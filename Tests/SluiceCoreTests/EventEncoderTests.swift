@@ -37,6 +37,17 @@ import Testing
         #expect(result.objects[3]["ts"] as? String == "not a time")
     }
 
+    @Test func anUnreadableTimeFieldFallsThroughExceptAnExplicitAtTimestamp() {
+        let result = encode([
+            #"{"timestamp":"soon","time":"2024-06-01T00:00:05Z"}"#,
+            #"{"@timestamp":"garbage","ts":"2024-06-01T00:00:06Z"}"#,
+        ])
+        #expect(result.timestamps[0] == 1_717_200_005_000)
+        // The app's own @timestamp wins even unreadable: the event keeps it, indexed at read time.
+        #expect(result.timestamps[1] != 1_717_200_006_000)
+        #expect(result.objects[1]["@timestamp"] as? String == "garbage")
+    }
+
     @Test func aLevelUnderAnotherKeyIsAddedNormalised() {
         let result = encode([
             #"{"lvl":"WARNING"}"#, #"{"severity":"crit"}"#, #"{"level":50}"#, #"{"log":{"level":"debug"}}"#, #"{"severity":3}"#,

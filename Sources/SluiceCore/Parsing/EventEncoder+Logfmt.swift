@@ -7,7 +7,7 @@ extension EventEncoder {
     /// repeated keys wins.
     mutating func encodeLogfmt(_ text: UnsafeRawBufferPointer, into batch: inout EventBatchBuilder) {
         let fields = logfmt.fields
-        let known = KnownFields(fields, in: text, metadata: metadataForFields)
+        let known = KnownFields.find(in: fields, text: text, metadata: metadataForFields)
         let timestamp = known.timestamp(in: text)
         let (level, writeLevel) = known.level(in: text)
         var needsComma = openObject(known, timestamp: timestamp, level: level, writeLevel: writeLevel, into: &batch)

@@ -192,7 +192,7 @@ public struct EventEncoder: ~Copyable {
     /// `flatteningNewlines`: the object spans several joined lines; its raw line breaks (which
     /// valid JSON only allows between tokens) become spaces, so the event stays one NDJSON line.
     private mutating func encodeObject(_ text: UnsafeRawBufferPointer, flatteningNewlines: Bool, into batch: inout EventBatchBuilder) {
-        let known = KnownFields(scanner.fields, in: text, metadata: metadataForFields)
+        let known = KnownFields.find(in: scanner.fields, text: text, metadata: metadataForFields)
         let timestamp = known.timestamp(in: text)
         let (level, writeLevel) = known.level(in: text)
         let wroteField = openObject(known, timestamp: timestamp, level: level, writeLevel: writeLevel, into: &batch)

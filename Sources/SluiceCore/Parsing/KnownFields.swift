@@ -9,7 +9,7 @@ import Darwin
 struct KnownFields {
     var atTimestamp: JSONObjectScanner.Field?
     /// `timestamp`, `time` and `ts`, in that order of preference.
-    var timestampCandidates: (JSONObjectScanner.Field?, JSONObjectScanner.Field?, JSONObjectScanner.Field?)
+    var timestampCandidates: (JSONObjectScanner.Field?, JSONObjectScanner.Field?, JSONObjectScanner.Field?) = (nil, nil, nil)
     var level: JSONObjectScanner.Field?
     /// `lvl`, `severity` and `log` (for `log.level`), in that order of preference.
     var lvl: JSONObjectScanner.Field?
@@ -17,7 +17,15 @@ struct KnownFields {
     var log: JSONObjectScanner.Field?
     var metadataCollisions: UInt64 = 0
 
-    init(_ fields: [JSONObjectScanner.Field], in text: UnsafeRawBufferPointer, metadata: EncodedMetadata) {
+    /// The known fields among `fields`. A static function, not an initializer: its arguments
+    /// are borrowed, where an initializer's would be retained and released for every event.
+    static func find(in fields: [JSONObjectScanner.Field], text: UnsafeRawBufferPointer, metadata: EncodedMetadata) -> KnownFields {
+        var known = KnownFields()
+        known.collect(fields, in: text, metadata: metadata)
+        return known
+    }
+
+    private mutating func collect(_ fields: [JSONObjectScanner.Field], in text: UnsafeRawBufferPointer, metadata: EncodedMetadata) {
         let base = text.baseAddress!
         for field in fields {
             let keyLength = Int(field.keyEnd - field.keyStart)
@@ -40,13 +48,13 @@ struct KnownFields {
         }
     }
 
-    /// Milliseconds from the first time field that parses; nil when none does.
+    /// Milliseconds from `@timestamp` when the event has one (nil when it does not parse), else
+    /// from the first of `timestamp`, `time` and `ts` that parses.
     func timestamp(in text: UnsafeRawBufferPointer) -> Int64? {
-        for candidate in [atTimestamp, timestampCandidates.0, timestampCandidates.1, timestampCandidates.2] {
-            guard let field = candidate else { continue }
-            if let milliseconds = Self.parseTime(field, in: text) { return milliseconds }
-            if atTimestamp != nil { return nil }
-        }
+        if let atTimestamp { return Self.parseTime(atTimestamp, in: text) }
+        if let field = timestampCandidates.0, let milliseconds = Self.parseTime(field, in: text) { return milliseconds }
+        if let field = timestampCandidates.1, let milliseconds = Self.parseTime(field, in: text) { return milliseconds }
+        if let field = timestampCandidates.2, let milliseconds = Self.parseTime(field, in: text) { return milliseconds }
         return nil
     }
 
