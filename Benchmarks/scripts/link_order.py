@@ -15,6 +15,9 @@ is placed after the listed ones as before. Regenerate it after large changes:
     swift build -c release --static-swift-stdlib --product sluice --scratch-path .build-static
     python3 Benchmarks/scripts/link_order.py
 
+SwiftPM does not see the file as an input of the link: remove a built `sluice` to have it linked
+again in the new order.
+
 Needs valgrind (callgrind) and the corpora of ../shared/bench/gen_corpus.py (see harness.py).
 The static build is profiled because it contains the standard library's functions as well,
 so one list orders both builds.
