@@ -74,8 +74,9 @@ public final class AlertSink: Sink, MetricsProviding, ReloadInheriting {
     public func inherit(from previous: any Sink) {
         guard let previous = previous as? AlertSink else { return }
         let kept = engine.adopt(previous.engine)
-        logger.info("alert state kept across the reload", metadata: [
-            "sink": "\(sinkName)", "rules_kept": .array(kept.map { .string($0) }),
+        let fresh = engine.rules.map(\.name).filter { !kept.contains($0) }
+        logger.info(kept.isEmpty ? "alert rules start afresh after the reload" : "alert state kept across the reload", metadata: [
+            "sink": "\(sinkName)", "rules_kept": .array(kept.map { .string($0) }), "rules_fresh": .array(fresh.map { .string($0) }),
         ])
     }
 
