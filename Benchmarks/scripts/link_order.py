@@ -12,15 +12,16 @@ they fill a few hundred windows instead.
 The list is a layout hint, not a correctness input: a function missing from it (renamed, new)
 is placed after the listed ones as before. Regenerate it after large changes:
 
-    swift build -c release --static-swift-stdlib --product sluice --scratch-path .build-static
+    swift build -c release --static-swift-stdlib --product sluice
     python3 Benchmarks/scripts/link_order.py
 
 SwiftPM does not see the file as an input of the link: remove a built `sluice` to have it linked
 again in the new order.
 
 Needs valgrind (callgrind) and the corpora of ../shared/bench/gen_corpus.py (see harness.py).
-The static build is profiled because it contains the standard library's functions as well,
-so one list orders both builds.
+The release build (static: the Swift runtime and standard library inside) is profiled, so the
+list orders the standard library's functions as well; a build without --static-swift-stdlib
+uses the same list.
 """
 
 import argparse
@@ -131,7 +132,7 @@ def self_costs(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sluice", default=os.path.join(ROOT, ".build-static", "release", "sluice"))
+    parser.add_argument("--sluice", default=os.path.join(ROOT, ".build", "release", "sluice"))
     parser.add_argument("--corpus-dir", default="/tmp/logbench/corpus")
     parser.add_argument("--output", default=os.path.join(ROOT, "Sources", "sluice", "link-order.txt"))
     args = parser.parse_args()
