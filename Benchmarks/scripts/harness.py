@@ -4,14 +4,15 @@ scenarios of ../shared/bench/bench.py, beside the physical references (cat, gzip
 when installed, the Debian-packaged routers (rsyslog, syslog-ng, driven by bench.py itself),
 all in one run on one machine.
 
-    swift build -c release
+    swift build -c release --static-swift-stdlib --product sluice
     python3 Benchmarks/scripts/harness.py --lines 1000000 --reps 3 \\
         --json Benchmarks/results/latest.json --markdown Benchmarks/results/latest.md
     python3 Benchmarks/scripts/chart.py Benchmarks/results/latest.json Benchmarks/results/throughput.svg
 
 Every figure is the median of --reps runs with the min-max shown. Wall time runs from spawning
 Sluice to its exit for stdin cases (start-up, draining and the final fsync included), and from
-the first byte sent to the last event counted on /metrics for socket cases. CPU seconds and
+the first byte sent to the last event counted on /metrics for socket cases (TCP: one
+connection from socat; Unix: 100 concurrent writers, a slice of the corpus each). CPU seconds and
 peak RSS are Sluice's own (wait4 rusage), never the feeder's. Ratios compare each scenario
 with its reference measured in the same run: `cat` for passthrough, `gzip -N` and
 `pigz -p 2 -N` for archives, the slowest single sink for fan-out.
@@ -31,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -66,17 +68,26 @@ def metric(port, name):
     return None
 
 
-def logged_port(log_path, message, deadline=10.0):
+def logged_line(log_path, message, deadline=10.0):
+    """The first line of Sluice's log with `message` (and a port, when `port` is set)."""
     end = time.time() + deadline
     while time.time() < end:
         with open(log_path, errors="replace") as log:
             for line in log:
                 if '"%s"' % message in line:
-                    found = re.search(r'"port":(\d+)', line)
-                    if found:
-                        return int(found.group(1))
+                    return line
         time.sleep(0.01)
     raise RuntimeError("sluice did not log %r; see %s" % (message, log_path))
+
+
+def logged_port(log_path, message):
+    end = time.time() + 10
+    while time.time() < end:
+        found = re.search(r'"port":(\d+)', logged_line(log_path, message))
+        if found:
+            return int(found.group(1))
+        time.sleep(0.01)
+    raise RuntimeError("sluice logged %r without a port; see %s" % (message, log_path))
 
 
 class Run:
@@ -130,10 +141,11 @@ def exit_summary(log_path, expect_out):
     return "out=" + ",".join("%s:%d" % item for item in sorted(delivered.items())), summary["peak_rss_kib"]
 
 
-def run_sluice_tcp(sluice, corpus, lines, work):
-    """A TCP source on loopback fed by socat, timed from the first byte to the last event."""
-    config = write(work, "tcp.yaml", [
-        'sources: { net: { type: tcp, address: "127.0.0.1:0" } }',
+def run_sluice_socket(sluice, source, listening, feed, lines, work):
+    """Sluice with one socket source (`source`, a YAML flow mapping) into a blackhole, fed by
+    `feed(listening(log_path))`; timed from the first byte sent to the last event counted."""
+    config = write(work, "socket.yaml", [
+        "sources: { net: %s }" % source,
         "sinks: { discard: { type: blackhole } }",
     ])
     log_path = os.path.join(work, "sluice.log")
@@ -143,10 +155,10 @@ def run_sluice_tcp(sluice, corpus, lines, work):
     with open(log_path, "w") as log:
         process = subprocess.Popen([sluice, "--config", config], stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=log, env=environment)
-    port = logged_port(log_path, "listening")
     metrics = logged_port(log_path, "metrics listening")
+    target = listening(log_path)
     start = time.perf_counter()
-    subprocess.run(["socat", "-u", "-b", "262144", "FILE:" + corpus, "TCP:127.0.0.1:%d" % port], check=True)
+    feed(target)
     while (metric(metrics, 'sluice_sink_events_total{sink="discard"}') or 0) < lines:
         time.sleep(0.002)
     seconds = time.perf_counter() - start
@@ -156,6 +168,48 @@ def run_sluice_tcp(sluice, corpus, lines, work):
         raise RuntimeError("sluice exited %d; see %s" % (status, log_path))
     check, rss = exit_summary(log_path, lines)
     return Run(seconds, cpu, rss, check)
+
+
+def run_sluice_tcp(sluice, corpus, lines, work):
+    """A TCP source on loopback fed by socat in one connection."""
+    def feed(port):
+        subprocess.run(["socat", "-u", "-b", "262144", "FILE:" + corpus, "TCP:127.0.0.1:%d" % port], check=True)
+    return run_sluice_socket(sluice, '{ type: tcp, address: "127.0.0.1:0" }',
+                             lambda log_path: logged_port(log_path, "listening"), feed, lines, work)
+
+
+def run_sluice_unix_writers(sluice, corpus, lines, work, writers=100):
+    """A Unix stream socket fed by `writers` concurrent clients, each sending its own
+    line-aligned slice of the corpus with sendfile(2) (the feeding costs the kernel, not Python)."""
+    path = os.path.join(work, "sluice.sock")
+    size = os.path.getsize(corpus)
+    with open(corpus, "rb") as f:
+        cuts = [0]
+        for index in range(1, writers):
+            f.seek(size * index // writers)
+            f.readline()
+            cuts.append(max(f.tell(), cuts[-1]))
+        cuts.append(size)
+
+    def send_slice(begin, end):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client, open(corpus, "rb") as f:
+            client.connect(path)
+            offset = begin
+            while offset < end:
+                offset += os.sendfile(client.fileno(), f.fileno(), offset, end - offset)
+
+    def listening(log_path):
+        logged_line(log_path, "listening")
+        return path
+
+    def feed(_):
+        threads = [threading.Thread(target=send_slice, args=(cuts[i], cuts[i + 1])) for i in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return run_sluice_socket(sluice, '{ type: unix, path: "%s", max_connections: %d }' % (path, writers),
+                             listening, feed, lines, work)
 
 
 def sluice_env():
@@ -238,6 +292,8 @@ SCENARIOS = {
     "stdin-archive-gzip6/text": ("text", "pigz -p 2 -6", sluice_case(archive=ARCHIVE.replace("LEVEL", "6"))),
     "tcp-blackhole/text": ("text", "cat", None),
     "tcp-blackhole/json": ("json", "cat", None),
+    "unix-100-writers-blackhole/text": ("text", "cat", None),
+    "unix-100-writers-blackhole/json": ("json", "cat", None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
     "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
     "stdin-alert-20-rules/json": ("json", None, sluice_case(alerts=ALERT_20)),
@@ -376,7 +432,7 @@ def main():
     args = parser.parse_args()
 
     if not os.access(args.sluice, os.X_OK):
-        sys.exit("no release binary at %s: run `swift build -c release` first" % args.sluice)
+        sys.exit("no release binary at %s: run `swift build -c release --static-swift-stdlib --product sluice` first" % args.sluice)
     context = Context()
     context.sluice = args.sluice
     scenarios = {k: v for k, v in SCENARIOS.items() if not args.only or re.search(args.only, k)}
@@ -404,6 +460,8 @@ def main():
                 try:
                     if name.startswith("tcp-"):
                         runs.append(run_sluice_tcp(args.sluice, corpora[flavour], args.lines, work))
+                    elif name.startswith("unix-100-writers"):
+                        runs.append(run_sluice_unix_writers(args.sluice, corpora[flavour], args.lines, work))
                     else:
                         runs.append(run(context, corpora[flavour], args.lines, work, indexer.port))
                 finally:
