@@ -3,16 +3,21 @@ import Testing
 @testable import SluiceCore
 
 /// Feeds chunks to a framer and returns what it framed, as strings with part markers.
-private func frame(_ chunks: [String], maxLineBytes: Int = 1024, readSize: Int = 64) -> [String] {
-    var framer = LineFramer(maxLineBytes: maxLineBytes, readSize: readSize)
+/// With `lending`, the framer starts with a tiny buffer and borrows a large one for each chunk,
+/// as every connection of a socket source does.
+private func frame(_ chunks: [String], maxLineBytes: Int = 1024, readSize: Int = 64, lending: Bool = false) -> [String] {
+    var framer = LineFramer(maxLineBytes: maxLineBytes, readSize: readSize, initialCapacity: lending ? 4 : nil)
+    var lent = ReadBuffer(capacity: readSize * 2)
     var lines: [String] = []
     func take(_ line: FramedLine) {
         let text = String(decoding: line.bytes, as: UTF8.self)
         lines.append(line.part == 0 ? text : "\(text)#\(line.part)\(line.isLastPart ? "$" : "")")
     }
     for chunk in chunks {
+        if lending { framer.exchangeBuffer(with: &lent) }
         Array(chunk.utf8).withUnsafeBytes { framer.append($0) }
         while let line = framer.nextLine() { take(line) }
+        if lending { framer.exchangeBuffer(with: &lent) }
     }
     while let line = framer.finish() { take(line) }
     return lines
@@ -68,6 +73,14 @@ private func frame(_ chunks: [String], maxLineBytes: Int = 1024, readSize: Int =
         #expect(frame([String(repeating: "z", count: 40)], maxLineBytes: 16) == [
             String(repeating: "z", count: 16) + "#1", String(repeating: "z", count: 16) + "#2", "zzzzzzzz#3$",
         ])
+    }
+
+    @Test func aBorrowedBufferFramesAsTheFramersOwn() {
+        let long = String(repeating: "é", count: 70)  // 140 bytes: parts, and pending beyond the small buffer
+        let chunks = ["one\ntw", "o\n" + long.prefix(30), long.dropFirst(30) + "\nthr", "ee\r\n", "\nlast"]
+        let owned = frame(chunks, maxLineBytes: 100)
+        #expect(frame(chunks, maxLineBytes: 100, lending: true) == owned)
+        #expect(owned.first == "one" && owned.last == "last" && owned.count == 7)
     }
 
     @Test func discardingPendingBytesReportsThem() {

@@ -53,11 +53,13 @@ public struct LineFramer: ~Copyable {
     /// Bytes still to come of the current octet-counted frame.
     private var frameRemaining = 0
 
-    public init(maxLineBytes: Int, readSize: Int = 256 * 1024, framing: Framing = .newline) {
+    /// - Parameter initialCapacity: the buffer's first size (default: two reads). A framer that
+    ///   borrows a large buffer for each read (`exchangeBuffer(with:)`) starts small.
+    public init(maxLineBytes: Int, readSize: Int = 256 * 1024, framing: Framing = .newline, initialCapacity: Int? = nil) {
         self.maxLineBytes = max(maxLineBytes, 16)
         self.readSize = readSize
         self.framing = framing
-        capacity = readSize * 2
+        capacity = initialCapacity ?? readSize * 2
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
@@ -91,6 +93,21 @@ public struct LineFramer: ~Copyable {
 
     public mutating func didRead(_ byteCount: Int) {
         end += byteCount
+    }
+
+    /// Trades buffers with `other`, moving the pending bytes into the one the framer keeps
+    /// (`other` grows first if they do not fit). Many streams read by one thread lend one large
+    /// buffer to whichever stream is read and keep only their unfinished line between reads.
+    /// Lines handed out before are invalid from here on.
+    public mutating func exchangeBuffer(with other: inout ReadBuffer) {
+        let pending = end - start
+        if other.capacity < pending { other.replace(capacity: pending) }
+        if pending > 0 { other.pointer.copyMemory(from: buffer + start, byteCount: pending) }
+        swap(&buffer, &other.pointer)
+        swap(&capacity, &other.capacity)
+        scanFrom -= start
+        end = pending
+        start = 0
     }
 
     /// Appends bytes that did not come from a read into `spaceForRead()`.
@@ -228,5 +245,27 @@ public struct LineFramer: ~Copyable {
             lineEnd -= 1
         }
         return UnsafeRawBufferPointer(start: buffer + lineStart, count: lineEnd - lineStart)
+    }
+}
+
+/// A buffer a `LineFramer` takes in exchange for its own (`LineFramer.exchangeBuffer(with:)`).
+public struct ReadBuffer: ~Copyable {
+    fileprivate var pointer: UnsafeMutableRawPointer
+    fileprivate var capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        pointer.deallocate()
+    }
+
+    /// A new, larger buffer in place of this one; the contents are not kept.
+    fileprivate mutating func replace(capacity newCapacity: Int) {
+        pointer.deallocate()
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        capacity = newCapacity
     }
 }

@@ -64,8 +64,10 @@ public struct StreamFraming: ~Copyable {
     public var framer: LineFramer
     var joiner: MultilineJoiner
 
-    public init(maxLineBytes: Int, readSize: Int, framing: Framing = .newline, multiline: MultilineSettings?) {
-        framer = LineFramer(maxLineBytes: maxLineBytes, readSize: readSize, framing: framing)
+    public init(
+        maxLineBytes: Int, readSize: Int, framing: Framing = .newline, multiline: MultilineSettings?, initialCapacity: Int? = nil
+    ) {
+        framer = LineFramer(maxLineBytes: maxLineBytes, readSize: readSize, framing: framing, initialCapacity: initialCapacity)
         joiner = MultilineJoiner(settings: multiline)
     }
 

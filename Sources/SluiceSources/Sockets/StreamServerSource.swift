@@ -40,6 +40,11 @@ public final class StreamServerSource: Source, SettingsCarrying {
     private let listeningPort = Mutex<Int?>(nil)
     private let logger = Logger(label: "sluice.source")
     static let readSize = 64 * 1024
+    /// What a connection keeps between reads: its unfinished line (the buffer grows for a
+    /// longer one). The reads themselves go into one buffer the server lends to each
+    /// connection in turn, so a thousand clients cost a thousand small buffers, not a thousand
+    /// read buffers.
+    static let connectionBufferBytes = 4 * 1024
 
     public init(
         name: String, endpoint: Endpoint, settings: SourceSettings, host: String,
@@ -94,6 +99,8 @@ public final class StreamServerSource: Source, SettingsCarrying {
         var epoll: Epoll
         var encoding: BatchEncoding
         var connections: [Int32: Connection] = [:]
+        /// The read buffer, lent to the connection being read (`LineFramer.exchangeBuffer`).
+        var readBuffer = ReadBuffer(capacity: StreamServerSource.readSize * 2)
         var acceptingPaused = false
         var warnedAtLimit = false
 
@@ -145,7 +152,8 @@ public final class StreamServerSource: Source, SettingsCarrying {
                 connections[descriptor] = Connection(
                     framing: StreamFraming(
                         maxLineBytes: source.settings.maxLineBytes, readSize: StreamServerSource.readSize,
-                        framing: source.framing, multiline: source.settings.multiline
+                        framing: source.framing, multiline: source.settings.multiline,
+                        initialCapacity: StreamServerSource.connectionBufferBytes
                     ),
                     now: MonotonicClock.nowNanoseconds()
                 )
@@ -172,6 +180,8 @@ public final class StreamServerSource: Source, SettingsCarrying {
 
         /// One read from a ready connection. False when the pipeline is closed.
         private mutating func read(_ connection: Connection, descriptor: Int32) -> Bool {
+            connection.framing.framer.exchangeBuffer(with: &readBuffer)
+            defer { connection.framing.framer.exchangeBuffer(with: &readBuffer) }
             let space = connection.framing.framer.spaceForRead()
             let count = Glibc.read(descriptor, space.baseAddress, space.count)
             if count > 0 {
