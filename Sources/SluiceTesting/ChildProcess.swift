@@ -1,5 +1,5 @@
 import SluiceCore
-import Synchronization
+import SluiceRing
 import Glibc
 
 
@@ -186,7 +186,7 @@ public struct ChildProcessError: Error, CustomStringConvertible {
 /// Reads a descriptor to EOF on its own thread.
 private final class Capture: @unchecked Sendable {
     // @unchecked: `bytes` is behind the mutex; the thread handle is set once in init.
-    private let bytes = Mutex<[UInt8]>([])
+    private let bytes = Locked<[UInt8]>([])
     private var thread = pthread_t()
 
     init(descriptor: Int32) {

@@ -1,6 +1,6 @@
 import CZlib
 import Foundation
-import Synchronization
+import SluiceRing
 
 /// An Elasticsearch bulk endpoint for tests: every request is parsed (gzip bodies inflated),
 /// its NDJSON action/source pairs validated, and answered by a scripted responder. By default it
@@ -47,7 +47,7 @@ public final class FakeBulkServer: Sendable {
     }
 
     final class Shared: Sendable {
-        let state = Mutex<State>(State())
+        let state = Locked<State>(State())
     }
 
     public init(port: Int = 0, tls: TestCertificate? = nil, responder: @escaping @Sendable (BulkRequest) -> Reply = { _ in .index }) throws {

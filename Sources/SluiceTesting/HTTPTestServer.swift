@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SluiceRing
 import Synchronization
 
 /// A real HTTP/1.1 server on 127.0.0.1 and a port the kernel picks, for tests: it records every
@@ -46,7 +47,7 @@ public final class HTTPTestServer: Sendable {
     private let stopped = Atomic<Bool>(false)
 
     private final class Recorder: Sendable {
-        let requests = Mutex<[Request]>([])
+        let requests = Locked<[Request]>([])
     }
 
     /// - Parameter port: 0 lets the kernel pick (the usual case); a fixed port brings a server

@@ -1,10 +1,11 @@
 public import SluiceCore
+import SluiceRing
 import Synchronization
 
 /// A sink that keeps every event it receives as a JSON string, for tests. It can be told to
 /// fail its next writes, to check retry and drop policies.
 public final class InMemorySink: Sink, Sendable {
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     private struct State {
         var events: [String] = []

@@ -71,7 +71,7 @@ public final class SinkCounters: Sendable {
     /// Writes retried after a failure.
     public let retries = Counter()
     private let droppedByReason: [DropReason: Counter]
-    private let problem = Mutex<(description: String, sinceNanoseconds: UInt64)?>(nil)
+    private let problem = Locked<(description: String, sinceNanoseconds: UInt64)?>(nil)
 
     public init(name: String) {
         self.name = name

@@ -1,5 +1,4 @@
 public import SluiceRing
-import Synchronization
 import Logging
 import CLinux
 
@@ -37,11 +36,11 @@ public final class Pipeline: @unchecked Sendable {
     public let sourceCounters: [SourceCounters]
     private let sources: [any Source]
     private let route: PublishRoute
-    private let stage: Mutex<SinkStage>
+    private let stage: Locked<SinkStage>
     /// Held while the sinks are replaced or the stream ends, so the two never interleave.
     private let stageChange = ConditionLock()
-    private let sourceFailures = Mutex<[String: String]>([:])
-    private let endedSources = Mutex<Set<Int>>([])
+    private let sourceFailures = Locked<[String: String]>([:])
+    private let endedSources = Locked<Set<Int>>([])
     private let finishedPipe: (read: Int32, write: Int32)
     private let sourceEndedPipe: (read: Int32, write: Int32)
     private let logger = Logger(label: "sluice.pipeline")
@@ -51,7 +50,7 @@ public final class Pipeline: @unchecked Sendable {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
         let first = SinkStage(sinks: sinks, ringCapacity: ringCapacity, following: shutdown)
-        stage = Mutex(first)
+        stage = Locked(first)
         route = PublishRoute(first.ring)
         finishedPipe = Self.makePipe()
         sourceEndedPipe = Self.makePipe()

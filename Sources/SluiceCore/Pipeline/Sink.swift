@@ -1,4 +1,4 @@
-import Synchronization
+import SluiceRing
 
 /// A destination for events. A sink runs on its own thread and sees every batch its inputs
 /// produce, in order.
@@ -96,7 +96,7 @@ public enum WhenFull: String, Sendable, CaseIterable {
 
 /// Holds a sink's `DeliveryReport` once it is attached, for threads the sink started before.
 public final class DeliveryReportSlot: Sendable {
-    private let report = Mutex<DeliveryReport?>(nil)
+    private let report = Locked<DeliveryReport?>(nil)
 
     public init() {}
 

@@ -1,5 +1,4 @@
 public import SluiceRing
-import Synchronization
 
 /// The sink side of a pipeline: one ring, and a runner per sink reading it through its own
 /// cursor. A reload replaces the whole stage while the sources keep running.
@@ -10,7 +9,7 @@ public final class SinkStage: @unchecked Sendable {
     public let runners: [SinkRunner]
     /// Stops this stage's retries on its own; follows the pipeline's signal.
     let shutdown: ShutdownSignal
-    private let threads = Mutex<[NamedThread]>([])
+    private let threads = Locked<[NamedThread]>([])
     private let drainState = ConditionLock()
     private var drainWatched = false
     private var drained = false

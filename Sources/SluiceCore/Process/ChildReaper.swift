@@ -1,4 +1,4 @@
-import Synchronization
+import SluiceRing
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +37,7 @@ public struct ChildExit: Sendable, Equatable, CustomStringConvertible {
 public final class ChildReaper: Sendable {
     public static let shared = ChildReaper()
 
-    private let exits = Mutex<[Int32: ChildExit]>([:])
+    private let exits = Locked<[Int32: ChildExit]>([:])
 
     /// Reaps every child that has ended; returns how many.
     @discardableResult

@@ -2,7 +2,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceSinks
 import SluiceSources
-import Synchronization
+import SluiceRing
 
 /// What every component builder gets besides its own configuration.
 final class BuildContext: Sendable {
@@ -13,9 +13,9 @@ final class BuildContext: Sendable {
     /// The pipeline's source names, by index (batches carry the index).
     let sourceNames: [String]
     /// Alert rules by sink name, left by the alert factory for `sluice test`.
-    let alertRules = Mutex<[String: [AlertRule]]>([:])
+    let alertRules = Locked<[String: [AlertRule]]>([:])
     /// `shutdown.grace_period`, known once the whole configuration is read (before any build).
-    let gracePeriodNanoseconds = Mutex<UInt64>(10_000_000_000)
+    let gracePeriodNanoseconds = Locked<UInt64>(10_000_000_000)
 
     init(host: String, config: ConfigContext, sourceNames: [String] = []) {
         self.host = host
@@ -33,10 +33,10 @@ typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ con
 
 /// The source and sink types Sluice knows, by their `type` name in the configuration.
 final class ComponentRegistry: Sendable {
-    private let state: Mutex<(sources: [String: SourceFactory], sinks: [String: SinkFactory])>
+    private let state: Locked<(sources: [String: SourceFactory], sinks: [String: SinkFactory])>
 
     init(sources: [String: SourceFactory] = [:], sinks: [String: SinkFactory] = [:]) {
-        state = Mutex((sources, sinks))
+        state = Locked((sources, sinks))
     }
 
     /// The built-in types and any an extension registered.

@@ -1,8 +1,8 @@
 import SluiceConfig
 import SluiceCore
-import SluiceSources
-import Synchronization
+import SluiceRing
 import SluiceSinks
+import SluiceSources
 
 /// A fully validated configuration, ready to build: nothing has been opened yet.
 struct RuntimeConfiguration {

@@ -1,7 +1,7 @@
 import Logging
 import SluiceConfig
 import SluiceCore
-import Synchronization
+import SluiceRing
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +18,7 @@ struct JSONLogHandler: LogHandler {
     private let descriptor: Int32
 
     /// Secret values (from the configuration) that must never reach the log.
-    static let secrets = Mutex<[String]>([])
+    static let secrets = Locked<[String]>([])
 
     init(label: String, level: Logger.Level, descriptor: Int32 = 2) {
         self.label = label
@@ -113,7 +113,7 @@ struct JSONLogHandler: LogHandler {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     }
 
-    private static let bootstrapped = Mutex(false)
+    private static let bootstrapped = Locked(false)
 
     static func parseLevel(_ text: String) -> Logger.Level? {
         switch text.lowercased() {

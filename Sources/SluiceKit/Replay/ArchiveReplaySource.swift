@@ -22,7 +22,7 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
     /// Compressed bytes read so far, and events skipped by the time range or the filter.
     let compressedBytesRead = Atomic<Int>(0)
     let skipped = Atomic<Int>(0)
-    let damaged = Mutex<[String]>([])
+    let damaged = Locked<[String]>([])
 
     init(paths: [String], sourceNames: [String], from: Int64?, to: Int64?, filter: Expression?) {
         self.paths = paths

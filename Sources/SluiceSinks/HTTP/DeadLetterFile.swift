@@ -1,6 +1,6 @@
 import Logging
 import SluiceCore
-import Synchronization
+import SluiceRing
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +11,7 @@ import Glibc
 final class DeadLetterFile: Sendable {
     let path: String
     private let sinkName: String
-    private let descriptor = Mutex<Int32>(-1)
+    private let descriptor = Locked<Int32>(-1)
     private let logger = Logger(label: "sluice.sink")
 
     init(path: String, sinkName: String) {

@@ -2,7 +2,6 @@ import CLinux
 import Logging
 import SluiceCore
 import SluiceRing
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -214,8 +213,8 @@ final class ProgramProcess {
 /// Reads a program's stderr on its own thread: each line goes into Sluice's log, tagged with
 /// the sink, and the last ten are kept for the message when the program exits.
 final class StandardErrorLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    private let ended = Mutex(false)
+    private let lines = Locked<[String]>([])
+    private let ended = Locked(false)
     private let endedSignal = ConditionLock()
 
     init(descriptor: Int32, sinkName: String, pid: Int32) {

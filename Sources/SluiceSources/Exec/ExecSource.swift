@@ -1,6 +1,6 @@
 public import SluiceCore
 import Logging
-import Synchronization
+import SluiceRing
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +26,7 @@ public final class ExecSource: Source, SignalForwarding, SettingsCarrying {
     public let host: String
     /// Whether the program shares Sluice's stdin (wrap mode) or reads /dev/null.
     public let inheritsStandardInput: Bool
-    private let state = Mutex<(pid: Int32?, exit: ChildExit?, spawnFailure: SpawnError?)>((nil, nil, nil))
+    private let state = Locked<(pid: Int32?, exit: ChildExit?, spawnFailure: SpawnError?)>((nil, nil, nil))
     private let logger = Logger(label: "sluice.source")
 
     public init(

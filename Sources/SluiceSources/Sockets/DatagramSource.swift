@@ -1,6 +1,6 @@
 public import SluiceCore
 import Logging
-import Synchronization
+import SluiceRing
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +19,7 @@ public final class DatagramSource: Source, SettingsCarrying {
     public let endpoint: Endpoint
     public let settings: SourceSettings
     public let host: String
-    private let listeningPort = Mutex<Int?>(nil)
+    private let listeningPort = Locked<Int?>(nil)
     private let logger = Logger(label: "sluice.source")
 
     public init(name: String, endpoint: Endpoint, settings: SourceSettings, host: String) {

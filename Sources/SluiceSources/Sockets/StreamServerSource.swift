@@ -2,7 +2,6 @@ public import SluiceCore
 import CLinux
 import SluiceRing
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +36,7 @@ public final class StreamServerSource: Source, SettingsCarrying {
     public let maxConnections: Int
     public let idleTimeoutNanoseconds: UInt64
     public let framing: Framing
-    private let listeningPort = Mutex<Int?>(nil)
+    private let listeningPort = Locked<Int?>(nil)
     private let logger = Logger(label: "sluice.source")
     static let readSize = 64 * 1024
     /// What a connection keeps between reads: its unfinished line (the buffer grows for a
