@@ -42,7 +42,8 @@ var compactCodeLayout: [LinkerSetting] {
 
 let package = Package(
     name: "sluice",
-    platforms: [.macOS(.v15)],
+    // Linux only: the sources use epoll, signalfd, pipe2 and Glibc, and nothing is built or
+    // tested on another system, so no other platform is declared.
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         // The library for building a `sluice` with sink and source types of one's own; its
@@ -120,9 +121,9 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing"]),
+        .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing", "SluiceTesting"]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTesting"]),
-        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig"]),
+        .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluiceTesting"]),
         .testTarget(
             name: "SluiceSourcesTests",
             dependencies: ["SluiceSources", "SluiceConfig", "SluiceTesting"]
@@ -132,8 +133,9 @@ let package = Package(
             dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
         .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
-        // A custom source and sink through the public API of the SluiceKit product, and nothing else.
-        .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit"]),
+        // A custom source and sink through the public API of the SluiceKit product, and nothing else
+        // (SluiceTesting only for the tests' hang watchdog).
+        .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit", "SluiceTesting"]),
         // Runs the built `sluice` binary as a user would.
         .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting"]),
     ]

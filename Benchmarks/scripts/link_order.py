@@ -130,12 +130,35 @@ def self_costs(path):
     return costs
 
 
+def defined_symbols(binary):
+    """The functions the executable defines (not libc's, zlib's or the vDSO's)."""
+    return set(subprocess.run(["nm", "--defined-only", "--format=just-symbols", binary],
+                              capture_output=True, text=True, check=True).stdout.split())
+
+
+def check(binary, listing):
+    """Says how stale the list is: the linker skips names it does not find without a word
+    (--no-warn-symbol-ordering), so a list that no longer matches the code would go unnoticed."""
+    with open(listing) as file:
+        listed = [line.strip() for line in file if line.strip()]
+    missing = [name for name in listed if name not in defined_symbols(binary)]
+    share = 100.0 * len(missing) / max(1, len(listed))
+    print("link order: %d of %d listed functions are no longer in %s (%.1f%%)%s" % (
+        len(missing), len(listed), os.path.relpath(binary, ROOT), share,
+        "; regenerate it (Benchmarks/scripts/link_order.py)" if share > 10 else ""))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sluice", default=os.path.join(ROOT, ".build", "release", "sluice"))
     parser.add_argument("--corpus-dir", default="/tmp/logbench/corpus")
     parser.add_argument("--output", default=os.path.join(ROOT, "Sources", "sluice", "link-order.txt"))
+    parser.add_argument("--check", action="store_true",
+                        help="only say how many listed functions the built binary no longer has (CI runs this)")
     args = parser.parse_args()
+    if args.check:
+        check(args.sluice, args.output)
+        return
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (apt-get install valgrind)")
 
@@ -161,9 +184,7 @@ def main():
             print("%-20s %6d functions ran" % (name, len(costs)), file=sys.stderr)
 
     # Only the executable's own functions (not libc's, zlib's or the vDSO's) can be placed.
-    symbols = subprocess.run(["nm", "--defined-only", "--format=just-symbols", binary],
-                             capture_output=True, text=True, check=True).stdout.split()
-    defined = set(symbols)
+    defined = defined_symbols(binary)
     ordered = sorted((function for function in weights if function in defined),
                      key=lambda function: (-weights[function], function))
     with open(args.output, "w") as output:

@@ -1,4 +1,5 @@
 import Testing
+import SluiceTesting
 
 @testable import SluiceConfig
 
@@ -6,7 +7,7 @@ private func expand(_ text: String, _ environment: [String: String] = [:]) -> Re
     Interpolation.expand(text, environment: environment)
 }
 
-@Suite struct InterpolationTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct InterpolationTests {
     let environment = ["HOST": "db", "EMPTY": "", "PORT": "5432"]
 
     @Test func substitutesVariables() throws {
@@ -42,7 +43,7 @@ private func expand(_ text: String, _ environment: [String: String] = [:]) -> Re
     }
 }
 
-@Suite struct UnitsTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct UnitsTests {
     @Test func durations() {
         #expect(Units.parseDuration("250ms") == 250_000_000)
         #expect(Units.parseDuration("5s") == 5_000_000_000)

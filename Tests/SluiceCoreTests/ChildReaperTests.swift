@@ -3,7 +3,7 @@ import SluiceCore
 import SluiceTesting
 import Testing
 
-@Suite struct ChildReaperTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct ChildReaperTests {
     /// The extension API's tests run a Sluice inside the test process, and it reaps every child
     /// on SIGCHLD; a test waiting for its own child must still learn how that child ended.
     @Test func aChildReapedByTheReaperStillReportsItsStatus() throws {

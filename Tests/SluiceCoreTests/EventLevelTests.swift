@@ -1,8 +1,9 @@
 import Testing
+import SluiceTesting
 
 @testable import SluiceCore
 
-@Suite struct EventLevelTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct EventLevelTests {
     @Test(arguments: [
         ("INFO", EventLevel.info), ("Warning", .warn), ("WARN", .warn), ("err", .error), ("ERROR", .error),
         ("crit", .fatal), ("CRITICAL", .fatal), ("emerg", .fatal), ("panic", .fatal), ("dbg", .debug),

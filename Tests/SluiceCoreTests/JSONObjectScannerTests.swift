@@ -1,4 +1,5 @@
 import Testing
+import SluiceTesting
 
 @testable import SluiceCore
 
@@ -11,7 +12,7 @@ private func scan(_ text: String) -> [String]? {
     }
 }
 
-@Suite struct JSONObjectScannerTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct JSONObjectScannerTests {
     @Test(arguments: [
         "{}", " { } ", #"{"a":1}"#, #"{"a":-0.5e+10,"b":[1,2,{"c":null}],"d":{"e":[]},"f":true,"g":false}"#,
         #"{"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00"}"#, #"{"a" : "x" , "b" :[ ]}"#,

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("sluice test and sluice replay, through the binary")
+@Suite("sluice test and sluice replay, through the binary", .timeLimit(.minutes(3)), .watchdog)
 struct AdminCommandTests {
     let directory = TemporaryDirectory()
 

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("alerts and where filters, through the binary")
+@Suite("alerts and where filters, through the binary", .timeLimit(.minutes(3)), .watchdog)
 struct AlertAndFilterTests {
     let directory = TemporaryDirectory()
 

@@ -17,7 +17,7 @@ final class WriteLog: Sendable {
     }
 }
 
-@Suite("archive sink, through the binary")
+@Suite("archive sink, through the binary", .timeLimit(.minutes(3)), .watchdog)
 struct ArchiveTests {
     let directory = TemporaryDirectory()
 

@@ -2,7 +2,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("bad input over sockets")
+@Suite("bad input over sockets", .timeLimit(.minutes(3)), .watchdog)
 struct BadInputTests {
     let directory = TemporaryDirectory()
 

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("elasticsearch sink, through the binary")
+@Suite("elasticsearch sink, through the binary", .timeLimit(.minutes(3)), .watchdog)
 struct ElasticsearchTests {
     let directory = TemporaryDirectory()
 

@@ -4,7 +4,7 @@ import SluiceTesting
 import Synchronization
 import Testing
 
-@Suite("program sink, against real programs")
+@Suite("program sink, against real programs", .timeLimit(.minutes(3)), .watchdog)
 struct ProgramSinkTests {
     let directory = TemporaryDirectory()
 

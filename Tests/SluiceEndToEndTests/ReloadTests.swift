@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("SIGHUP: reopen files and reload, through the binary")
+@Suite("SIGHUP: reopen files and reload, through the binary", .timeLimit(.minutes(3)), .watchdog)
 struct ReloadTests {
     let directory = TemporaryDirectory()
 

@@ -2,6 +2,7 @@ import Foundation
 import SluiceKit
 import Synchronization
 import Testing
+import SluiceTesting
 
 /// A sink type of a team's own: keeps what it is given, and fails when told to.
 final class Collector: EventSink {
@@ -72,7 +73,7 @@ let extensions: [SluiceExtension] = [
     },
 ]
 
-@Suite("a custom source and sink through SluiceKit's public API", .serialized)
+@Suite("a custom source and sink through SluiceKit's public API", .serialized, .timeLimit(.minutes(2)), .watchdog)
 struct ExtensionTests {
     private func configuration(_ yaml: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-api-\(UUID().uuidString).yaml").path

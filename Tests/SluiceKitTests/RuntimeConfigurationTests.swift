@@ -15,7 +15,7 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
     return []
 }
 
-@Suite struct RuntimeConfigurationTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct RuntimeConfigurationTests {
     let directory = TemporaryDirectory()
 
     @Test func theBuiltInDefaultIsStdinToConsole() throws {

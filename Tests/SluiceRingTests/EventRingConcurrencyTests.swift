@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import SluiceTesting
 
 @testable import SluiceRing
 
@@ -9,7 +10,7 @@ struct Tagged: Sendable {
     let number: Int
 }
 
-@Suite("EventRing, many threads")
+@Suite("EventRing, many threads", .timeLimit(.minutes(2)), .watchdog)
 struct EventRingConcurrencyTests {
     @Test func aFullRingHoldsTheProducerUntilTheConsumerCommits() throws {
         let ring = EventRing<Int>(capacity: 2, consumerGating: [true])

@@ -1,9 +1,10 @@
 import Synchronization
 import Testing
+import SluiceTesting
 
 @testable import SluiceRing
 
-@Suite("EventRing, one thread")
+@Suite("EventRing, one thread", .timeLimit(.minutes(2)), .watchdog)
 struct EventRingSingleThreadTests {
     @Test func capacityRoundsUpToAPowerOfTwo() {
         #expect(EventRing<Int>(capacity: 5, consumerGating: [true]).capacity == 8)

@@ -1,6 +1,8 @@
 import Foundation
+import SluiceConfig
 import SluiceCore
 import Testing
+import SluiceTesting
 
 @testable import SluiceSinks
 
@@ -22,7 +24,7 @@ private func body(_ format: BulkFormat, _ batch: EventBatch) -> [[String: Any]] 
     return text.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? [:] }
 }
 
-@Suite struct BulkFormatTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct BulkFormatTests {
     @Test func createActionsWithIndexFromTheEventTimeAndDeterministicIDs() {
         let batch = records([#"{"ts":"2024-06-01T23:59:59Z","msg":"a"}"#, #"{"ts":"2024-06-02T00:00:01Z","msg":"b"}"#])
         let lines = body(BulkFormat(target: .index("logs-{source}-%Y.%m.%d")), batch)
@@ -81,7 +83,13 @@ private func body(_ format: BulkFormat, _ batch: EventBatch) -> [[String: Any]] 
                 #expect((try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])?.count == 2)
             }
         }
-        #expect(Base64.encode(Array("elastic:changeme".utf8)) == "ZWxhc3RpYzpjaGFuZ2VtZQ==")
-        #expect(Base64.encode(Array("a".utf8)) == "YQ==")
+    }
+
+    @Test func aUsernameAndPasswordBecomeABasicAuthorizationHeader() throws {
+        let context = ConfigContext(environment: [:])
+        let root = try YAMLLoader.parse("sinks: { s: { endpoint: 'http://127.0.0.1:9200', username: elastic, password: changeme } }", file: "t.yaml").get()
+        let settings = ElasticsearchSettings(reading: ConfigReader(root: root, context: context).section("sinks").section("s"))
+        #expect(context.issues.isEmpty)
+        #expect(settings.delivery.headers.contains { $0 == ("Authorization", "Basic ZWxhc3RpYzpjaGFuZ2VtZQ==") })
     }
 }

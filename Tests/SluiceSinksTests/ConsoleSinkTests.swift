@@ -1,6 +1,7 @@
 import Glibc
 import SluiceCore
 import Testing
+import SluiceTesting
 
 @testable import SluiceSinks
 
@@ -14,7 +15,7 @@ private func batch(_ lines: [String]) -> EventBatch {
     return EventBatch(sourceIndex: 0, builder: builder)
 }
 
-@Suite struct ConsoleSinkTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct ConsoleSinkTests {
     @Test func writesTheBatchAsNDJSON() throws {
         var descriptors: [Int32] = [-1, -1]
         #expect(pipe(&descriptors) == 0)

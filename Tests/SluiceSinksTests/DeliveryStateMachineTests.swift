@@ -1,8 +1,9 @@
 import Testing
+import SluiceTesting
 
 @testable import SluiceSinks
 
-@Suite struct DeliveryStateMachineTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct DeliveryStateMachineTests {
     private var settings: DeliveryStateMachine.Settings {
         var settings = DeliveryStateMachine.Settings()
         settings.initialBackoffNanoseconds = 100

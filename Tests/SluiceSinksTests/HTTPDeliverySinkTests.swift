@@ -39,7 +39,7 @@ private func deliver(
     return counters
 }
 
-@Suite struct HTTPDeliverySinkTests {
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct HTTPDeliverySinkTests {
     let directory = TemporaryDirectory()
 
     @Test func everyEventIsIndexedExactlyOnceInGzippedNDJSON() throws {

@@ -1,3 +1,4 @@
+import Foundation
 public import SluiceConfig
 
 extension HTTPDeliverySettings {
@@ -101,7 +102,7 @@ public struct ElasticsearchSettings: Sendable {
         var authorization: String?
         switch (apiKey, username, token) {
         case (let key?, nil, nil): authorization = "ApiKey \(key)"
-        case (nil, let user?, nil): authorization = "Basic " + Base64.encode(Array("\(user):\(password ?? "")".utf8))
+        case (nil, let user?, nil): authorization = "Basic " + Data("\(user):\(password ?? "")".utf8).base64EncodedString()
         case (nil, nil, let bearer?): authorization = "Bearer \(bearer)"
         case (nil, nil, nil): authorization = nil
         default: reader.reportInvalid("api_key", "give one way to authenticate: api_key, username/password or bearer_token")
@@ -128,23 +129,5 @@ public struct HTTPSinkSettings: Sendable {
         HTTPDeliverySettings.checkURL(url, key: "url", reader: reader)
         encoding = reader.choice("format", default: PlainFormat.Encoding.ndjson)
         delivery = HTTPDeliverySettings(reading: reader, endpoint: url, authorization: nil, healthCheck: false)
-    }
-}
-
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(0) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
-            for position in 0..<4 {
-                output.append(position <= chunk.count ? alphabet[Int(value >> (18 - 6 * UInt32(position)) & 63)] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }
