@@ -62,6 +62,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through the HTTP client (swift-certificates); SHA-256 names an
+        // archive file's events for `sluice replay`.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // The lock-free ring at the core: standard library and Synchronization only.
@@ -94,6 +97,7 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -108,6 +108,16 @@ struct AdminCommandTests {
         let again = try SluiceBinary.launch(["replay", "--config", config, "--sink", "search"] + archives, environment: environment, stdin: .null)
         #expect(again.wait().exitStatus == 0)
         #expect(server.indexed.count == 3000 && server.indexed.values.allSatisfy { $0 == 1 })
+        let againSummary = events(again.standardErrorLines).first { $0["message"] as? String == "replay finished" } ?? [:]
+        #expect(againSummary["events_already_present"] as? Int == 3000)
+        #expect(againSummary["events_delivered"] as? Int == 0)
+
+        // A copy of an archive under another name is the same events: nothing new is indexed.
+        let copy = directory.path + "/copy.ndjson.gz"
+        try FileManager.default.copyItem(atPath: archives[0], toPath: copy)
+        let fromCopy = try SluiceBinary.launch(["replay", "--config", config, "--sink", "search", copy], environment: environment, stdin: .null)
+        #expect(fromCopy.wait().exitStatus == 0)
+        #expect(server.indexed.count == 3000)
 
         // A time range and a filter narrow the replay.
         let narrow = try SluiceBinary.launch(
@@ -116,7 +126,8 @@ struct AdminCommandTests {
         )
         #expect(narrow.wait().exitStatus == 0)
         let narrowSummary = events(narrow.standardErrorLines).first { $0["message"] as? String == "replay finished" } ?? [:]
-        #expect(narrowSummary["events_delivered"] as? Int == 100)
+        #expect(narrowSummary["events_delivered"] as? Int == 0)
+        #expect(narrowSummary["events_already_present"] as? Int == 100)
         #expect(narrowSummary["events_skipped"] as? Int == 2900)
     }
 

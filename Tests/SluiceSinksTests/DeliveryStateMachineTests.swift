@@ -78,8 +78,9 @@ import SluiceTesting
     @Test func aRejectedRequestDeadLettersEveryItem() {
         var machine = DeliveryStateMachine(itemCount: 2, settings: settings)
         _ = machine.next()
-        machine.handle(.rejected("HTTP 400: bad request"))
+        machine.handle(.rejected(status: 404, reason: "HTTP 404: no such index"))
         #expect(machine.next() == .finished)
         #expect(machine.deadLetters.map(\.item) == [0, 1])
+        #expect(machine.deadLetters.map(\.status) == [404, 404])
     }
 }

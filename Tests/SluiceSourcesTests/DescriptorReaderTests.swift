@@ -77,20 +77,10 @@ private func publisher(_ context: SourceContext, maxLineBytes: Int = 1 << 20) ->
     }
 }
 
-final class SharedEvents: @unchecked Sendable {
-    private var events: [String] = []
-    private let lock = NSLockLike()
-    var value: [String] { lock.withLock { events } }
-    func set(_ new: [String]) { lock.withLock { events = new } }
-}
-
-/// A tiny mutex for test bookkeeping.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func withLock<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+/// Events handed from a reading thread to the test: `Locked` (a pthread mutex at a fixed heap
+/// address; a `pthread_mutex_t` stored in a Swift property may be copied by an inout access).
+final class SharedEvents: Sendable {
+    private let events = Locked<[String]>([])
+    var value: [String] { events.withLock { $0 } }
+    func set(_ new: [String]) { events.withLock { $0 = new } }
 }

@@ -12,17 +12,33 @@ struct EventIndexEntry {
 /// copies nothing.
 ///
 /// `@unchecked Sendable`: a batch is filled by one producer thread and never changed after it
-/// is published to the ring; the ring's release/acquire ordering hands it to the consumers.
+/// is published to the ring (its origin is set just before); the ring's release/acquire
+/// ordering hands it to the consumers.
 public final class EventBatch: @unchecked Sendable {
     /// Index of the source that read these events, in the pipeline's source list.
     public let sourceIndex: Int
+    /// The stream and sequences that identify the events (see `EventOrigin`).
+    public private(set) var origin: EventOrigin
+    private var originIsSet: Bool
     private let contents: EventBatchBuilder
     private var index: [EventIndexEntry] { contents.index }
 
-    /// Seals what a builder collected into a batch.
-    public init(sourceIndex: Int, builder: consuming EventBatchBuilder) {
+    /// Seals what a builder collected into a batch. Without an `origin`, publishing it from a
+    /// source gives it the source's next sequences (and a batch never published has a stream of
+    /// its own).
+    public init(sourceIndex: Int, builder: consuming EventBatchBuilder, origin: EventOrigin? = nil) {
         self.sourceIndex = sourceIndex
         contents = builder
+        self.origin = origin ?? .standalone()
+        originIsSet = origin != nil
+    }
+
+    /// Gives the batch its place in a source's stream, unless it came with an origin (replay).
+    /// Called once, by the publishing thread, before the batch is published.
+    func assignOrigin(stream: UInt64, counters: SourceCounters) {
+        guard !originIsSet else { return }
+        origin = EventOrigin(stream: stream, firstSequence: counters.reserveSequences(count))
+        originIsSet = true
     }
 
     public var count: Int { index.count }
@@ -37,7 +53,9 @@ public final class EventBatch: @unchecked Sendable {
         return EventRecord(
             json: UnsafeRawBufferPointer(start: contents.ndjson.base + start, count: Int(entry.end) - start - 1),
             timestampMilliseconds: entry.timestampMilliseconds,
-            level: entry.level
+            level: entry.level,
+            stream: origin.stream,
+            sequence: origin.sequence(at: position)
         )
     }
 
@@ -49,7 +67,7 @@ public final class EventBatch: @unchecked Sendable {
             builder.ndjson.append(self.bytes(ofEvents: position..<(position + 1)))
             builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestampMilliseconds)
         }
-        return EventBatch(sourceIndex: sourceIndex, builder: builder)
+        return EventBatch(sourceIndex: sourceIndex, builder: builder, origin: origin.keeping(positions))
     }
 
     /// The NDJSON bytes of events `range` (with their newlines).
@@ -83,15 +101,20 @@ public struct EventBatchBuilder: ~Copyable {
     }
 }
 
-/// One event of a batch: its JSON object (no newline), when it happened, and its level.
+/// One event of a batch: its JSON object (no newline), when it happened, its level, and its
+/// identity (stream and sequence, see `EventOrigin`).
 public struct EventRecord {
     public let json: UnsafeRawBufferPointer
     public let timestampMilliseconds: Int64
     public let level: EventLevel
+    public let stream: UInt64
+    public let sequence: UInt64
 
-    public init(json: UnsafeRawBufferPointer, timestampMilliseconds: Int64, level: EventLevel) {
+    public init(json: UnsafeRawBufferPointer, timestampMilliseconds: Int64, level: EventLevel, stream: UInt64 = 0, sequence: UInt64 = 0) {
         self.json = json
         self.timestampMilliseconds = timestampMilliseconds
         self.level = level
+        self.stream = stream
+        self.sequence = sequence
     }
 }

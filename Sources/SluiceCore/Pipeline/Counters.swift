@@ -24,6 +24,8 @@ public final class SourceCounters: Sendable {
     public let cutLineParts = Counter()
     public let unparsedLines = Counter()
     private let ready = Atomic<Bool>(false)
+    /// The next sequence of the source's stream (see `EventOrigin`).
+    private let nextSequence = Atomic<UInt64>(0)
 
     public init(name: String) {
         self.name = name
@@ -34,6 +36,11 @@ public final class SourceCounters: Sendable {
 
     public func markReady() {
         ready.store(true, ordering: .relaxed)
+    }
+
+    /// Reserves `count` consecutive sequences of the source's stream; returns the first.
+    func reserveSequences(_ count: Int) -> UInt64 {
+        nextSequence.add(UInt64(count), ordering: .relaxed).oldValue
     }
 
     func add(_ counts: EncodingCounts) {
@@ -61,6 +68,10 @@ public enum DropReason: String, Sendable, CaseIterable {
     case deadLettered = "dead_lettered"
     /// The server rejected the event for good and there is no dead-letter file to keep it.
     case rejected
+    /// The destination had a document with the event's id already (an indexer's 409): Sluice's
+    /// own earlier write whose answer was lost, or a document someone else wrote. Counted apart
+    /// from deliveries because the two cannot be told apart.
+    case alreadyPresent = "already_present"
 }
 
 /// What a sink has delivered and dropped, and what is wrong with it, if anything.

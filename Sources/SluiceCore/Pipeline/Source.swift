@@ -18,13 +18,16 @@ public struct SourceContext: Sendable {
     public let sourceIndex: Int
     public let counters: SourceCounters
     public let shutdown: ShutdownSignal
+    /// The source's stream in this run (see `EventOrigin`).
+    public let stream: UInt64
     let route: PublishRoute
 
-    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, route: PublishRoute) {
+    public init(sourceIndex: Int, counters: SourceCounters, shutdown: ShutdownSignal, route: PublishRoute, stream: UInt64? = nil) {
         self.sourceIndex = sourceIndex
         self.counters = counters
         self.shutdown = shutdown
         self.route = route
+        self.stream = stream ?? EventOrigin.stream(ofSource: sourceIndex)
     }
 
     /// A context publishing to one fixed ring (tests, and tools that run a source alone).
@@ -38,9 +41,11 @@ public struct SourceContext: Sendable {
         counters.markReady()
     }
 
-    /// Publishes a filled batch; false when the ring is closed (the pipeline is stopping).
+    /// Publishes a filled batch, its events numbered next in the source's stream; false when
+    /// the ring is closed (the pipeline is stopping).
     public func publish(_ batch: EventBatch) -> Bool {
         guard !batch.isEmpty else { return true }
+        batch.assignOrigin(stream: stream, counters: counters)
         return route.publish(batch)
     }
 }

@@ -9,8 +9,9 @@ import Synchronization
 
 /// `sluice replay PATH... --sink NAME [--from TIME] [--to TIME] [--where EXPR]`: re-sends
 /// archived events to a configured sink, with that sink's own batching and retries. Safe to
-/// repeat against the indexer: ids are derived from the events, so nothing is indexed twice.
-/// Progress on a terminal; a summary at the end. Exits 0 when every event was delivered.
+/// repeat against the indexer: an archive file's events get the same ids on every replay (see
+/// `ArchiveReplaySource`), so nothing is indexed twice. Progress on a terminal; a summary at the
+/// end. Exits 0 when every event was delivered or found already present (a repeated replay).
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
@@ -70,8 +71,10 @@ struct ReplayCommand: ParsableCommand {
         for problem in problems { print(problem, to: &standardError) }
         let counters = pipeline.sinkRunners[0].counters
         let read = pipeline.sourceCounters[0].events.current
-        progress.summary(read: read, delivered: counters.events.current, dropped: counters.droppedTotal)
-        if counters.droppedTotal > 0 || !problems.isEmpty { throw ExitCode(1) }
+        let alreadyPresent = counters.dropped(.alreadyPresent).current
+        let dropped = counters.droppedTotal - alreadyPresent
+        progress.summary(read: read, delivered: counters.events.current, alreadyPresent: alreadyPresent, dropped: dropped)
+        if dropped > 0 || !problems.isEmpty { throw ExitCode(1) }
     }
 
     private static func time(_ text: String, option: String) throws -> Int64 {
@@ -131,10 +134,11 @@ struct ReplayProgress {
         }
     }
 
-    func summary(read: Int, delivered: Int, dropped: Int) {
+    func summary(read: Int, delivered: Int, alreadyPresent: Int, dropped: Int) {
         let seconds = Double(MonotonicClock.nowNanoseconds() - started) / 1e9
         logger.info("replay finished", metadata: [
-            "events_read": "\(read)", "events_delivered": "\(delivered)", "events_dropped": "\(dropped)",
+            "events_read": "\(read)", "events_delivered": "\(delivered)", "events_already_present": "\(alreadyPresent)",
+            "events_dropped": "\(dropped)",
             "events_skipped": "\(source.skipped.load(ordering: .relaxed))", "seconds": "\(Int(seconds * 10) / 10)",
         ])
     }

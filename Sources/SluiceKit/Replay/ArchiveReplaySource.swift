@@ -1,3 +1,4 @@
+import Crypto
 import Glibc
 import SluiceCore
 import SluiceRing
@@ -10,6 +11,13 @@ import Synchronization
 /// it is, but sinks see it from an unnamed source (`{source}` in a path or an index becomes
 /// `unknown` for the indexer, `all` for the archive). Events outside `[from, to)` or failing
 /// `where` are skipped.
+///
+/// Each file is a stream of its own (`EventOrigin`): its events are numbered from 0 in the
+/// order the file holds them, and the stream is named by the SHA-256 of the file's first member
+/// (which never changes once written, even while the file grows). So a replay repeated, or of a
+/// copy of the file, gives every event the id it had the first time, and an indexer stores it
+/// once; events indexed live carried other ids (their source's stream in that run), so a replay
+/// of events the indexer already has indexes them again.
 final class ArchiveReplaySource: Source, @unchecked Sendable {
     // @unchecked: progress counters are atomic; everything else is fixed at init.
     let name = "replay"
@@ -54,9 +62,13 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
             defer { close(descriptor) }
             var reader = GzipStreamReader()
             var stopped = false
+            var stream: UInt64?
+            var eventsBefore: UInt64 = 0
             let ending = reader.read(descriptor, onData: { data in
                 guard !stopped else { return }
-                stopped = !publish(data, context: context, lookup: lookup, matcher: matcher)
+                let fileStream = stream ?? Self.stream(namedBy: data)
+                stream = fileStream
+                stopped = !publish(data, stream: fileStream, eventsBefore: &eventsBefore, context: context, lookup: lookup, matcher: matcher)
             })
             var status = stat()
             if fstat(descriptor, &status) == 0 { compressedBytesRead.add(Int(status.st_size), ordering: .relaxed) }
@@ -67,17 +79,26 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
         }
     }
 
-    /// One archived event kept for publishing: where its JSON lies in the member, and what the
-    /// batch index records about it.
+    /// A file's stream: the first 8 bytes of the SHA-256 of its first member.
+    static func stream(namedBy firstMember: UnsafeRawBufferPointer) -> UInt64 {
+        SHA256.hash(data: firstMember).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+
+    /// One archived event kept for publishing: where its JSON lies in the member, what the
+    /// batch index records about it, and its sequence in the file's stream.
     private struct KeptEvent {
         let source: Int
         let bytes: Range<Int>
         let timestamp: Int64
         let level: EventLevel
+        let sequence: UInt64
     }
 
     /// Publishes one member's events, one batch per original source. False when stopping.
-    private func publish(_ data: UnsafeRawBufferPointer, context: SourceContext, lookup: EventMatcher, matcher: EventMatcher?) -> Bool {
+    private func publish(
+        _ data: UnsafeRawBufferPointer, stream: UInt64, eventsBefore: inout UInt64, context: SourceContext, lookup: EventMatcher,
+        matcher: EventMatcher?
+    ) -> Bool {
         var kept: [KeptEvent] = []
         var start = 0
         while start < data.count {
@@ -85,6 +106,8 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
             defer { start = end + 1 }
             let json = UnsafeRawBufferPointer(rebasing: data[start..<end])
             guard !json.isEmpty else { continue }
+            let sequence = eventsBefore
+            eventsBefore += 1
             lookup.load(EventRecord(json: json, timestampMilliseconds: 0, level: .unknown))
             let timestamp = lookup.rawValue(of: FieldPath(["@timestamp"])).flatMap(JSONLookup.stringContent).flatMap(EventTimestamp.parse) ?? 0
             let level = lookup.rawValue(of: FieldPath(["level"])).map { EventLevel.parse(JSONLookup.stringContent($0) ?? $0) } ?? .unknown
@@ -95,7 +118,7 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
                 guard matcher.matches(0) else { skipped.add(1, ordering: .relaxed); continue }
             }
             let source = lookup.rawValue(of: FieldPath(["source"])).map(JSONLookup.text(of:)).flatMap { sourceIndexByName[$0] } ?? fallbackIndex
-            kept.append(KeptEvent(source: source, bytes: start..<end, timestamp: timestamp, level: level))
+            kept.append(KeptEvent(source: source, bytes: start..<end, timestamp: timestamp, level: level, sequence: sequence))
         }
         for source in Set(kept.map(\.source)).sorted() {
             let events = kept.filter { $0.source == source }
@@ -106,7 +129,8 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
                 builder.endEvent(level: event.level, timestampMilliseconds: event.timestamp)
             }
             context.counters.events.add(builder.count)
-            guard context.publish(EventBatch(sourceIndex: source, builder: builder)) else { return false }
+            let origin = EventOrigin(stream: stream, sequences: events.map(\.sequence))
+            guard context.publish(EventBatch(sourceIndex: source, builder: builder, origin: origin)) else { return false }
         }
         return !context.shutdown.isStopping
     }

@@ -5,12 +5,19 @@ public import SluiceCore
 import Glibc
 #endif
 
-/// The Elasticsearch / OpenSearch bulk API: `create` actions with deterministic ids, into an
+/// The Elasticsearch / OpenSearch bulk API: `create` actions with an id per event, into an
 /// index named from a template and the event's own time, or into a data stream.
 ///
-/// A 200 response with `errors: true` is read item by item: `create` that finds the id already
-/// indexed (409) counts as accepted, 429 and 5xx items are retried alone, other item errors
-/// (mapping and parse errors, 400; a missing index, 404) are dead-lettered with their reason.
+/// The `_id` is the event's identity (`EventOrigin`): its stream as 16 hex digits, `-`, its
+/// sequence in the stream (`3f9a1c0e5b7d2a41-1042`). Every event Sluice accepts has its own, even
+/// when its bytes equal another's, and keeps it on every retry, so a retry never indexes an event
+/// twice and two identical lines are two documents.
+///
+/// A 200 response with `errors: true` is read item by item: 429 and 5xx items are retried alone;
+/// a 409 (the id exists already) is counted as `already_present`, apart from deliveries, since
+/// an earlier attempt of Sluice's whose answer was lost and a document someone else wrote are
+/// indistinguishable; other item errors (mapping and parse errors, 400; a missing index, 404) are
+/// dead-lettered with their reason.
 public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
     // @unchecked: the index-name cache is only used by the sink's thread (append).
     public enum Target: Sendable, Equatable {
@@ -37,20 +44,25 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
     }
 
     /// `{"create":{"_index":"NAME","_id":"ID"}}`, a newline, the event and a newline, written
-    /// straight into the request (the event hashed once, nothing allocated per event).
+    /// straight into the request (nothing allocated per event).
     public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
         let action = actionPrefix(sourceName: sourceName, timestamp: record.timestampMilliseconds)
-        let hash = EventID.hash(record.json)
-        let occurrence = batch.occurrence(of: hash)
         batch.append(event: record.json, suffix: "\n") { bytes in
             bytes.append(action)
-            EventID.append(hash, to: &bytes)
-            if occurrence > 0 {
-                bytes.append(UInt8(ascii: "-"))
-                bytes.append(decimal: occurrence)
-            }
+            Self.appendID(stream: record.stream, sequence: record.sequence, to: &bytes)
             bytes.append("\"}}\n")
         }
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// `<stream as 16 hex digits>-<sequence>`.
+    static func appendID(stream: UInt64, sequence: UInt64, to bytes: inout ByteWriter) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            bytes.append(hexDigits.utf8Start[Int((stream >> UInt64(shift)) & 0xF)])
+        }
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(decimal: Int(truncatingIfNeeded: sequence))
     }
 
     /// `{"create":{"_index":"NAME","_id":"` for the event's source and time.
@@ -101,7 +113,8 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
         let error = action["error"] as? [String: Any]
         let reason = [error?["type"] as? String, error?["reason"] as? String].compactMap { $0 }.joined(separator: ": ")
         switch status {
-        case 200..<300, 409: return .accepted
+        case 200..<300: return .accepted
+        case 409: return .alreadyPresent
         case 429, 500..<600: return .retry("item status \(status): \(reason)")
         default: return .rejected(status: status, reason: reason.isEmpty ? "status \(status)" : reason)
         }

@@ -40,7 +40,7 @@ extension DeliveryFormat {
         case 413: return .tooLarge
         case 401, 403: return .unauthorized("HTTP \(status): \(excerpt)")
         case 408, 429, 500..<600: return .retryable("HTTP \(status): \(excerpt)")
-        default: return .rejected("HTTP \(status): \(excerpt)")
+        default: return .rejected(status: status, reason: "HTTP \(status): \(excerpt)")
         }
     }
 

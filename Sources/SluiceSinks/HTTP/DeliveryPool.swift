@@ -94,6 +94,7 @@ final class DeliveryPool: @unchecked Sendable {
         let report = report.current
         let deliveredBytes = machine.accepted.reduce(0) { $0 + batch.event($1).count }
         report?.delivered(events: machine.accepted.count, bytes: deliveredBytes)
+        report?.dropped(.alreadyPresent, events: machine.alreadyPresent.count)
         if recovered && machine.unsettled.isEmpty { report?.setProblem(nil) }
         guard !machine.deadLetters.isEmpty else { return }
         let entries = machine.deadLetters.map { (status: $0.status, reason: $0.reason, event: batch.event($0.item)) }

@@ -2,13 +2,13 @@
 /// accepted, dead-lettered, or abandoned at shutdown. No I/O: the caller sends, sleeps and
 /// reports; this says what to do next.
 ///
-/// - accepted items are done;
+/// - accepted items are done, and so are items the server already has (409, kept apart);
 /// - items a per-item response asks to retry are sent again alone, after a backoff;
 /// - whole-request 429/5xx/timeouts/connection errors send the same items again after a backoff;
 /// - 413 splits the items in halves, sent one after the other (a single item too large is
 ///   rejected);
 /// - 401/403 retry slowly (credentials may be fixed out of band);
-/// - rejected items (400, 404, ...) are dead-lettered with their reason.
+/// - rejected items (400, 404, ...) are dead-lettered with the status and reason the server gave.
 ///
 /// Backoff grows exponentially from `initialBackoff` to `maximumBackoff`; the caller adds jitter.
 public struct DeliveryStateMachine: Sendable {
@@ -29,6 +29,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     public private(set) var accepted: [Int] = []
+    public private(set) var alreadyPresent: [Int] = []
     public private(set) var deadLetters: [(item: Int, status: Int, reason: String)] = []
     public private(set) var attempts = 0
     /// Items waiting for a later attempt, each group one request.
@@ -73,6 +74,7 @@ public struct DeliveryStateMachine: Sendable {
             for (position, item) in sent.enumerated() {
                 switch position < results.count ? results[position] : .retry("no result for this item") {
                 case .accepted: accepted.append(item)
+                case .alreadyPresent: alreadyPresent.append(item)
                 case .retry(let why):
                     again.append(item)
                     reason = why
@@ -92,8 +94,8 @@ public struct DeliveryStateMachine: Sendable {
         case .unauthorized(let reason):
             queue.insert(sent, at: 0)
             pendingWait = (settings.unauthorizedBackoffNanoseconds, reason)
-        case .rejected(let reason):
-            for item in sent { deadLetters.append((item, 400, reason)) }
+        case .rejected(let status, let reason):
+            for item in sent { deadLetters.append((item, status, reason)) }
         }
     }
 

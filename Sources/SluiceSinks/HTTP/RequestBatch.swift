@@ -13,8 +13,6 @@ public final class RequestBatch {
 
     private(set) var bytes: ByteWriter
     private(set) var items: [Item] = []
-    /// Occurrences of each event hash in this request, for ids of identical events.
-    private var occurrences: [EventHashKey: Int] = [:]
     public let createdAtNanoseconds: UInt64
 
     public init(capacity: Int, nowNanoseconds: UInt64) {
@@ -53,17 +51,4 @@ public final class RequestBatch {
         let item = items[index]
         return UnsafeRawBufferPointer(rebasing: bytes.bytes[Int(item.eventStart)..<Int(item.eventEnd)])
     }
-
-    /// How many identical events came before this one in the request (0 for the first).
-    func occurrence(of hash: (UInt64, UInt64)) -> Int {
-        let key = EventHashKey(high: hash.0, low: hash.1)
-        let seen = occurrences[key, default: 0]
-        occurrences[key] = seen + 1
-        return seen
-    }
-}
-
-struct EventHashKey: Hashable {
-    let high: UInt64
-    let low: UInt64
 }
