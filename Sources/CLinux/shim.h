@@ -19,6 +19,15 @@ static inline int sluice_accept(int listener) {
 }
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
 
+#include <pthread.h>
+#include <time.h>
+int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *deadline);
+
+/// Joins `thread` unless it is still running at `deadline` (CLOCK_REALTIME); 0 when joined.
+static inline int sluice_timed_join(pthread_t thread, const struct timespec *deadline) {
+    return pthread_timedjoin_np(thread, 0, deadline);
+}
+
 /// A pipe whose both ends are close-on-exec from the start: no other child spawned at the same
 /// moment by another thread can inherit them.
 static inline int sluice_pipe_cloexec(int descriptors[2]) {

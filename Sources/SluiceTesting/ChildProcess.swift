@@ -133,7 +133,10 @@ public final class ChildProcess: @unchecked Sendable {
         var reapedElsewhere: ChildExit?
         while true {
             let result = wait4(pid, &status, WNOHANG, &usage)
-            if result == pid { break }
+            if result == pid {
+                ChildReaper.shared.forget(pid)
+                break
+            }
             if result < 0 && errno == ECHILD {
                 // A Sluice running inside this test process (the extension API's tests) reaps
                 // every child on SIGCHLD, as it must as PID 1, and keeps each one's status.
@@ -145,6 +148,7 @@ public final class ChildProcess: @unchecked Sendable {
             if ChildProcess.nowSeconds() > deadline {
                 kill(pid, SIGKILL)
                 _ = wait4(pid, &status, 0, &usage)
+                ChildReaper.shared.forget(pid)
                 break
             }
             ChildProcess.pause(milliseconds: 5)

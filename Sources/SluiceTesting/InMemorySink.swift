@@ -74,3 +74,22 @@ public final class SlowSink: Sink, Sendable {
         received.add(batch.count, ordering: .relaxed)
     }
 }
+
+/// A sink whose writes block until `release()`: a downstream that stopped answering.
+public final class StuckSink: Sink, Sendable {
+    private let released = Locked(false)
+    private let received = Atomic<Int>(0)
+
+    public init() {}
+
+    public var eventsReceived: Int { received.load(ordering: .relaxed) }
+
+    public func release() {
+        released.withLock { $0 = true }
+    }
+
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
+        while !released.withLock({ $0 }) { ChildProcess.pause(milliseconds: 2) }
+        received.add(batch.count, ordering: .relaxed)
+    }
+}

@@ -7,7 +7,7 @@ import Testing
 private func run(_ sources: [any Source], _ sinks: [Pipeline.SinkSpec], ringCapacity: Int = 16) -> Pipeline {
     let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: ringCapacity)
     pipeline.start()
-    pipeline.waitUntilFinished()
+    #expect(pipeline.waitUntilFinished(seconds: 60), "the pipeline did not finish")
     return pipeline
 }
 
@@ -79,13 +79,23 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
         #expect(slowCounters.dropped(.sinkBusy).current > 0)
     }
 
-    @Test func aSlowDropOldestSinkIsOverrunAndCountsIt() {
+    /// A `drop_oldest` sink that stops answering never holds the sources or the other sinks
+    /// back: everything reaches the fast sink while it is stuck, and it then counts exactly what
+    /// it missed.
+    @Test func aStuckDropOldestSinkIsOverrunAndCountsIt() {
         let chunks = (0..<400).map { "chunk \($0)\n" }
-        let slow = SlowSink(delayNanoseconds: 1_000_000)
+        let stuck = StuckSink()
         let fast = InMemorySink()
-        let pipeline = run([ScriptedSource(name: "app", chunks: chunks)], [spec("fast", fast), spec("slow", slow, whenFull: .dropOldest)], ringCapacity: 8)
-        #expect(fast.events.count == 400)
+        let pipeline = Pipeline(
+            sources: [ScriptedSource(name: "app", chunks: chunks)], sinks: [spec("fast", fast), spec("stuck", stuck, whenFull: .dropOldest)],
+            ringCapacity: 8
+        )
+        pipeline.start()
+        #expect(Eventually.wait { fast.events.count == 400 }, "the stuck drop_oldest sink held the others back")
+        stuck.release()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
         let counters = pipeline.sinkRunners[1].counters
+        #expect(counters.dropped(.ringOverrun).current > 300, "the stuck sink was not overrun")
         #expect(counters.events.current + counters.dropped(.ringOverrun).current == 400)
     }
 
@@ -110,7 +120,7 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
                 replaced += 1
             }
         }
-        pipeline.waitUntilFinished()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
         #expect(replaced == 5)
         #expect(generations.dropLast().allSatisfy { $0.isFinished })
         let all = generations.flatMap(\.events)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SluiceCore
 import SluiceTesting
 import Synchronization
 import Testing
@@ -224,13 +225,12 @@ struct ChaosTests {
         let port = try #require(sluice.listeningPort(of: "net"))
         let metrics = try #require(sluice.metricsPort())
         let slow = try (0..<40).map { _ in try SocketClient.tcp(port: port) }
-        let drip = Thread {
+        let drip = NamedThread(name: "drip") {
             for _ in 0..<30 {
                 for client in slow { SocketClient.send(client, "x") }
                 ChildProcess.pause(milliseconds: 50)
             }
         }
-        drip.start()
         let normal = try SocketClient.tcp(port: port)
         SocketClient.send(normal, (0..<10_000).map { "line \($0)" }.joined(separator: "\n") + "\n")
         close(normal)
@@ -238,7 +238,7 @@ struct ChaosTests {
             let text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
             return HTTPGet.metric(text, #"sluice_sink_events_total{sink="all"}"#) == 10_000
         })
-        ChildProcess.pause(milliseconds: 1600)
+        #expect(drip.join(seconds: 30), "the dripping clients' thread did not end")
         for client in slow { close(client) }
         // Each slow client's partial line becomes an event when it leaves.
         let text = settledMetrics(metrics, sources: ["net"], sinks: ["all"], expected: 10_040)

@@ -108,8 +108,7 @@ struct SidecarSourceTests {
         #expect(events(sluice.standardOutputLines).compactMap { $0["message"] as? String } == ["hello", "partial"])
     }
 
-    @Test func syslogOverUDPAUnixDatagramSocketAndTCP() throws {
-        let logPath = directory.path + "/log.sock"
+    private func startSyslogSources(_ logPath: String) throws -> (ChildProcess, udp: Int, tcp: Int) {
         let sluice = try start("""
             sources:
               udp: { type: udp, address: "127.0.0.1:0", format: syslog }
@@ -117,31 +116,42 @@ struct SidecarSourceTests {
               tcp: { type: tcp, address: "127.0.0.1:0", format: syslog, framing: octet_counting }
             sinks: { out: { type: console } }
             """)
-        let port = try #require(sluice.listeningPort(of: "udp"))
-        let tcpPort = try #require(sluice.listeningPort(of: "tcp"))
+        let udp = try #require(sluice.listeningPort(of: "udp"))
+        let tcp = try #require(sluice.listeningPort(of: "tcp"))
         #expect(waitUntilListening(sluice, "devlog"))
+        return (sluice, udp, tcp)
+    }
+
+    @Test func syslogOverUDPAndAUnixDatagramSocket() throws {
+        let logPath = directory.path + "/log.sock"
+        let (sluice, port, _) = try startSyslogSources(logPath)
         SocketClient.udp(port: port, "<165>1 2024-06-01T00:00:00Z web1 shop 42 - - two\nlines")
         let devlog = try SocketClient.unix(path: logPath, datagram: true)
         SocketClient.send(devlog, "<11>Jun  1 00:00:00 worker[7]: disk failing")
         close(devlog)
-        let hasLogger = access("/usr/bin/logger", X_OK) == 0
-        if hasLogger {
-            let local = try ChildProcess(executable: "/usr/bin/logger", arguments: ["-u", logPath, "-t", "cli", "from logger"])
-            #expect(local.wait().exitStatus == 0)
-            let overTCP = try ChildProcess(executable: "/usr/bin/logger", arguments: ["-T", "-n", "127.0.0.1", "-P", "\(tcpPort)", "-t", "tcpapp", "octet counted"])
-            #expect(overTCP.wait().exitStatus == 0)
-        }
-        let expected = hasLogger ? 4 : 2
-        #expect(Eventually.wait { sluice.standardOutputLines.count == expected })
+        #expect(Eventually.wait { sluice.standardOutputLines.count == 2 })
         sluice.send(SIGTERM)
         #expect(sluice.wait().exitStatus == 0)
         let output = events(sluice.standardOutputLines)
         #expect(output.contains { $0["message"] as? String == "two\nlines" && $0["appname"] as? String == "shop" && $0["source"] as? String == "udp" })
         #expect(output.contains { $0["appname"] as? String == "worker" && $0["level"] as? String == "error" && $0["source"] as? String == "devlog" })
-        if hasLogger {
-            #expect(output.contains { $0["appname"] as? String == "cli" && $0["message"] as? String == "from logger" })
-            #expect(output.contains { $0["appname"] as? String == "tcpapp" && $0["message"] as? String == "octet counted" && $0["source"] as? String == "tcp" })
-        }
+    }
+
+    /// util-linux's `logger`, the way hosts write syslog: to the /dev/log-shaped socket, and
+    /// over TCP with octet counting (RFC 6587).
+    @Test(.requires("logger")) func loggerOverTheDevLogSocketAndTCP() throws {
+        let logPath = directory.path + "/log.sock"
+        let (sluice, _, tcpPort) = try startSyslogSources(logPath)
+        let local = try ChildProcess(executable: "/usr/bin/logger", arguments: ["-u", logPath, "-t", "cli", "from logger"])
+        #expect(local.wait().exitStatus == 0)
+        let overTCP = try ChildProcess(executable: "/usr/bin/logger", arguments: ["-T", "-n", "127.0.0.1", "-P", "\(tcpPort)", "-t", "tcpapp", "octet counted"])
+        #expect(overTCP.wait().exitStatus == 0)
+        #expect(Eventually.wait { sluice.standardOutputLines.count == 2 })
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        #expect(output.contains { $0["appname"] as? String == "cli" && $0["message"] as? String == "from logger" && $0["source"] as? String == "devlog" })
+        #expect(output.contains { $0["appname"] as? String == "tcpapp" && $0["message"] as? String == "octet counted" && $0["source"] as? String == "tcp" })
     }
 
     @Test func labelsComeFromTheEnvironment() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 import SluiceTesting
@@ -89,26 +90,51 @@ struct EventRingConcurrencyTests {
         }
     }
 
+    /// A `drop_oldest` consumer that stops reading never holds the producer back: the writer
+    /// publishes everything while that consumer is stuck after its first element, and the
+    /// consumer then counts exactly what was overwritten.
     @Test func aDroppingConsumerNeverHoldsProducersBackAndAccountsForEverything() {
         let total = 50_000
         let ring = EventRing<Tagged>(capacity: 8, consumerGating: [true, false])
+        let writerDone = DispatchSemaphore(value: 0)
         let fast = ReaderThread(ring: ring, consumer: ring.consumers[0], producers: 1)
-        let slow = ReaderThread(ring: ring, consumer: ring.consumers[1], producers: 1, yieldEvery: 1)
+        let stuck = ReaderThread(ring: ring, consumer: ring.consumers[1], producers: 1, stopAfterFirst: writerDone)
         let writer = TestThread {
             for number in 0..<total {
                 guard let claim = ring.claim(eventCount: 1) else { return }
                 ring.publish(Tagged(producer: 0, number: number), for: claim)
             }
         }
-        #expect(writer.join())
+        #expect(writer.join(), "the writer was held back by a consumer that does not gate")
+        #expect(ring.claimedSequences == total)
+        writerDone.signal()
         ring.close()
         #expect(fast.thread.join())
-        #expect(slow.thread.join())
+        #expect(stuck.thread.join())
         let fastResult = fast.result
-        let slowResult = slow.result
+        let stuckResult = stuck.result
         #expect(fastResult.perProducer == [total])
-        #expect(slowResult.outOfOrder == 0)
-        #expect(slowResult.perProducer[0] + ring.consumers[1].droppedEvents == total)
+        #expect(stuckResult.outOfOrder == 0)
+        #expect(ring.consumers[1].droppedEvents >= total - 2 * ring.capacity, "the stuck consumer was overrun")
+        #expect(stuckResult.perProducer[0] + ring.consumers[1].droppedEvents == total)
+    }
+
+    /// Producer and consumer hand every element over through a one-slot ring, parking each
+    /// time (no spinning, no yielding): a lost wake-up would leave one side asleep for good.
+    @Test func parkedThreadsNeverMissAWakeUp() {
+        let total = 100_000
+        let ring = EventRing<Tagged>(capacity: 1, consumerGating: [true], waitStrategy: WaitStrategy(spinChecks: 0, yieldChecks: 0))
+        let reader = ReaderThread(ring: ring, consumer: ring.consumers[0], producers: 1)
+        let writer = TestThread {
+            for number in 0..<total {
+                guard let claim = ring.claim(eventCount: 1) else { return }
+                ring.publish(Tagged(producer: 0, number: number), for: claim)
+            }
+            ring.close()
+        }
+        #expect(writer.join(seconds: 90), "the producer slept through a consumer's commit")
+        #expect(reader.thread.join(seconds: 30), "the consumer slept through a publish")
+        #expect(reader.result.perProducer == [total])
     }
 }
 
@@ -131,7 +157,9 @@ struct ReaderThread {
         box.stored.withLock { $0 } ?? ReaderResultBox.Result(perProducer: [])
     }
 
-    init(ring: EventRing<Tagged>, consumer: RingConsumer, producers: Int, yieldEvery: Int = 0) {
+    /// - Parameter stopAfterFirst: when given, the reader stops after its first element until
+    ///   the semaphore is signalled.
+    init(ring: EventRing<Tagged>, consumer: RingConsumer, producers: Int, stopAfterFirst: DispatchSemaphore? = nil) {
         let box = self.box
         thread = TestThread {
             var last = Array(repeating: -1, count: producers)
@@ -142,9 +170,7 @@ struct ReaderThread {
                 last[tagged.producer] = tagged.number
                 local.perProducer[tagged.producer] += 1
                 reads += 1
-                if yieldEvery > 0 && reads % yieldEvery == 0 {
-                    for _ in 0..<200 { _ = MonotonicClock.nowNanoseconds() }
-                }
+                if reads == 1, let stopAfterFirst { stopAfterFirst.wait() }
                 ring.commit(consumer, sequence: sequence)
             }
             box.stored.withLock { $0 = local }

@@ -61,7 +61,18 @@ private func batch(_ lines: [String]) -> EventBatch {
         }
     }
 
-    @Test func theBlackholeTakesEverything() throws {
-        try BlackholeSink().write(batch(["x", "y"]), endOfRun: true)
+    /// The blackhole writes nothing, but what it takes counts as delivered.
+    @Test func theBlackholeTakesEverythingAndCountsIt() {
+        let pipeline = Pipeline(
+            sources: [ScriptedSource(name: "app", lines: ["x", "y", "z"])],
+            sinks: [Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: "void", inputs: nil, whenFull: .block), sink: BlackholeSink())],
+            ringCapacity: 8
+        )
+        pipeline.start()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
+        let counters = pipeline.sinkRunners[0].counters
+        #expect(counters.events.current == 3)
+        #expect(counters.bytes.current > 0)
+        #expect(counters.droppedTotal == 0)
     }
 }

@@ -39,14 +39,15 @@ final class SentBytes: Sendable {
         // While the sink is slow the writer waits in the kernel: what is in flight (socket
         // buffers, the framer, four ring slots) stays bounded instead of growing with the input.
         var maxInFlight = 0
-        while sent.value.load(ordering: .relaxed) < chunk.count * chunks {
+        let deadline = MonotonicClock.nowNanoseconds() + 90_000_000_000
+        while sent.value.load(ordering: .relaxed) < chunk.count * chunks && MonotonicClock.nowNanoseconds() < deadline {
             let inFlight = sent.value.load(ordering: .relaxed) - sink.eventsReceived * line.utf8.count
             maxInFlight = max(maxInFlight, inFlight)
             ChildProcess.pause(milliseconds: 2)
         }
-        writer.join()
+        #expect(writer.join(seconds: 30))
         pipeline.shutdown.beginDraining()
-        pipeline.waitUntilFinished()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
         #expect(sink.eventsReceived == chunks * 640)
         #expect(maxInFlight < 16 << 20, "in flight peaked at \(maxInFlight) bytes")
         #expect(pipeline.sinkRunners[0].counters.droppedTotal == 0)

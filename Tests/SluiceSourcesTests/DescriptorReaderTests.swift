@@ -59,7 +59,7 @@ private func publisher(_ context: SourceContext, maxLineBytes: Int = 1 << 20) ->
         }
         #expect(Eventually.wait { context.counters.events.current == 1 })
         context.shutdown.stopNow()
-        reader.join()
+        #expect(reader.join(seconds: 30))
         close(descriptors[0])
         close(descriptors[1])
         #expect(events.value.count == 2)

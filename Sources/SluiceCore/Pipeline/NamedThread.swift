@@ -1,3 +1,5 @@
+import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,5 +53,15 @@ public final class NamedThread: Sendable {
     /// Waits for the thread to end.
     public func join() {
         pthread_join(handle, nil)
+    }
+
+    /// Waits at most `seconds` for the thread to end (tests: a stuck thread fails the test
+    /// instead of hanging it); true when it ended. Not joined threads are joined by a later call.
+    public func join(seconds: Double) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let deadline = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + seconds
+        var limit = timespec(tv_sec: Int(deadline), tv_nsec: Int((deadline - deadline.rounded(.down)) * 1e9))
+        return sluice_timed_join(handle, &limit) == 0
     }
 }

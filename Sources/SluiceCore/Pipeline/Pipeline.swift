@@ -146,10 +146,20 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    /// Blocks until every sink has finished.
-    public func waitUntilFinished() {
+    /// Blocks until every sink has finished, or at most `seconds`; true when finished.
+    @discardableResult
+    public func waitUntilFinished(seconds: Double? = nil) -> Bool {
+        let deadline = seconds.map { MonotonicClock.nowNanoseconds() + UInt64($0 * 1e9) }
         var descriptor = pollfd(fd: finishedPipe.read, events: Int16(POLLIN), revents: 0)
-        while poll(&descriptor, 1, -1) < 1 {}
+        while true {
+            var timeout: Int32 = -1
+            if let deadline {
+                let now = MonotonicClock.nowNanoseconds()
+                guard now < deadline else { return false }
+                timeout = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
+            }
+            if poll(&descriptor, 1, timeout) == 1 { return true }
+        }
     }
 
     public var isFinished: Bool {

@@ -72,19 +72,21 @@ public enum ProcessSpawner {
 
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result: Int32
-        if let environment {
-            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { envp.forEach { free($0) } }
-            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
-        } else {
-            // Sluice's own environment byte for byte, in its order (not through a dictionary,
-            // which would reorder it and repair values that are not UTF-8).
-            result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        // Registered with the reaper as it starts, so its status is kept for `waitForExit`.
+        return try ChildReaper.shared.registering { () throws(SpawnError) -> Int32 in
+            var pid: pid_t = 0
+            // Without `environment`, Sluice's own environment byte for byte, in its order (not
+            // through a dictionary, which would reorder it and repair values that are not UTF-8).
+            let result = if var envp {
+                posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, &envp)
+            } else {
+                posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+            }
+            guard result == 0 else { throw SpawnError(command: arguments[0], errorNumber: result) }
+            return pid
         }
-        guard result == 0 else { throw SpawnError(command: arguments[0], errorNumber: result) }
-        return pid
     }
 
     /// The process environment as a dictionary.
