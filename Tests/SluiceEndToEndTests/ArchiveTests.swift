@@ -54,6 +54,47 @@ struct ArchiveTests {
         #expect(verify.standardOutput.contains("ok,") && verify.standardOutput.contains("30000 events"))
     }
 
+    /// Directories Sluice fsynced, in order, from an strace log of openat and fsync: a file's
+    /// data synced is not enough after a power loss if the directory entry naming it was not.
+    private static func syncedDirectories(inTrace trace: String) -> [String] {
+        var openDirectories: [String: String] = [:]
+        var synced: [String] = []
+        for line in trace.split(separator: "\n") {
+            if line.contains("openat("), line.contains("O_DIRECTORY"), let result = line.split(separator: "= ").last,
+               let path = line.split(separator: "\"").dropFirst().first {
+                openDirectories[String(result.prefix { $0.isNumber })] = String(path)
+            } else if let range = line.range(of: "fsync(") {
+                let descriptor = String(line[range.upperBound...].prefix { $0.isNumber })
+                if line.hasSuffix("= 0"), let path = openDirectories[descriptor] { synced.append(path) }
+            }
+        }
+        return synced
+    }
+
+    /// A new archive file, and every directory made for it, is synced into its parent directory
+    /// before its first member counts as written.
+    @Test(.requires("strace")) func newFilesAndDirectoriesAreSyncedIntoTheirParents() throws {
+        let out = directory.path + "/made/for/it"
+        let config = directory.write("durable.yaml", """
+            sources: { app: { type: stdin } }
+            sinks: { archive: { type: archive, path: "\(out)/a.ndjson.gz", gzip_level: 1 } }
+            """)
+        let trace = directory.path + "/strace.log"
+        let sluice = try ChildProcess(
+            executable: ExternalTool.path("strace") ?? "strace",
+            arguments: ["-f", "-qq", "-e", "trace=openat,fsync", "-o", trace, SluiceBinary.path, "--config", config],
+            environment: SluiceBinary.environment(), stdin: .file(directory.write("in.log", "one\ntwo\n"))
+        )
+        #expect(sluice.wait().exitStatus == 0)
+        let log = try String(contentsOfFile: trace, encoding: .utf8)
+        let synced = Self.syncedDirectories(inTrace: log)
+        for made in [directory.path, directory.path + "/made", directory.path + "/made/for", out] {
+            #expect(synced.contains(made), "\(made) was not fsynced after an entry was made in it")
+        }
+        let created = try #require(log.range(of: "\(out)/a.ndjson.gz\", O_WRONLY|O_CREAT|O_EXCL"))
+        #expect(Self.syncedDirectories(inTrace: String(log[created.upperBound...])).contains(out), "the file's directory was synced after the file was made")
+    }
+
     @Test func aSIGKILLLosesAtMostOneFlushIntervalAndARestartWritesNewFiles() throws {
         let config = directory.write("k.yaml", """
             sources: { app: { type: stdin } }

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import SluiceTesting
 import Testing
@@ -62,5 +63,47 @@ struct BadInputTests {
         #expect((summary["events_in"] as? [String: Any])?["big"] as? Int == 100)
         #expect(((summary["input_problems"] as? [String: Any])?["big"] as? [String: Any])?["cut_line_parts"] as? Int == 100)
         #expect(((summary["input_problems"] as? [String: Any])?["net"] as? [String: Any])?["invalid_utf8_lines"] as? Int == 1)
+    }
+
+    /// CPU seconds (user + system) a process has used so far, from /proc.
+    private static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { return -1 }
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        // Fields 14 and 15 of stat(5); the slice starts at field 3.
+        return Double((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Out of descriptors (RLIMIT_NOFILE), `accept` fails with EMFILE while the listener stays
+    /// readable: Sluice backs off instead of spinning, says so once, counts it, and accepts
+    /// again once descriptors are free; the clients that waited lose nothing.
+    @Test func runningOutOfDescriptorsBacksOffAndRecovers() throws {
+        let config = directory.write("emfile.yaml", """
+            sources: { net: { type: tcp, address: "127.0.0.1:0" } }
+            sinks: { out: { type: console } }
+            """)
+        // A hard limit of 48 descriptors, which Sluice cannot raise.
+        let sluice = try ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", "ulimit -n 48 && exec \"$0\" \"$@\"", SluiceBinary.path, "--config", config],
+            environment: SluiceBinary.environment(), stdin: .null
+        )
+        let port = try #require(sluice.listeningPort(of: "net"))
+        let metrics = try #require(sluice.metricsPort())
+        let clients = try (0..<80).map { _ in try SocketClient.tcp(port: port) }
+        for (index, client) in clients.enumerated() { SocketClient.send(client, "client \(index)\n") }
+        #expect(Eventually.wait { sluice.standardError.contains("cannot accept connections") })
+        let before = Self.cpuSeconds(sluice.pid)
+        ChildProcess.pause(milliseconds: 2000)
+        let spent = Self.cpuSeconds(sluice.pid) - before
+        #expect(spent >= 0 && spent < 0.5, "Sluice used \(spent) CPU seconds in 2 s while out of descriptors")
+        for client in clients { close(client) }
+        #expect(Eventually.wait(seconds: 30) { sluice.standardOutputLines.count == 80 }, "the clients that waited in the backlog lost lines")
+        let text = try HTTPGet.get(port: metrics, path: "/metrics").body
+        #expect((HTTPGet.metric(text, #"sluice_source_accept_errors_total{source="net"}"#) ?? 0) >= 1)
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        let messages = events(sluice.standardErrorLines).compactMap { $0["message"] as? String }
+        #expect(messages.filter { $0.hasPrefix("cannot accept connections") }.count == 1, "said once per episode")
+        #expect(messages.contains("accepting connections again"))
     }
 }

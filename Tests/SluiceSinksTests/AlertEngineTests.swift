@@ -138,4 +138,35 @@ private let second: UInt64 = 1_000_000_000
         #expect(fired.first?.firstTimestampMilliseconds == 1_717_200_001_000)
         #expect(fired.first?.lastTimestampMilliseconds == 1_717_200_003_000)
     }
+
+    /// Groups are ended and their slots reused while the table grows past its first capacity:
+    /// every live group keeps its own window and samples through the moves.
+    @Test func theGroupTableReusesSlotsAndKeepsStatesThroughGrowth() {
+        let table = AlertGroupTable()
+        var live: [Int32: Int] = [:]
+        let event = Array(#"{"x":1}"#.utf8)
+        for round in 0..<3 {
+            for number in 0..<40 {
+                let index = table.add(AlertGroupState(threshold: 4, samples: 2), labels: [("n", "\(round)-\(number)")])
+                let matches = number % 4 + 1
+                event.withUnsafeBytes { bytes in
+                    for match in 0..<matches { table.state(index).pointee.record(arrival: UInt64(match), timestamp: 0, event: bytes) }
+                }
+                live[index] = matches
+            }
+            for index in live.keys.sorted() where index % 3 == 0 {
+                table.remove(index)
+                live[index] = nil
+            }
+        }
+        for (index, matches) in live {
+            #expect(table.state(index).pointee.count == matches)
+            #expect(table.state(index).pointee.sampleTexts.count == min(matches, 2))
+        }
+        let other = AlertGroupTable()
+        let (first, matches) = live.first!
+        let moved = table.move(first, to: other)
+        #expect(other.state(moved).pointee.count == matches)
+        #expect(other.labels[Int(moved)].first?.field == "n")
+    }
 }

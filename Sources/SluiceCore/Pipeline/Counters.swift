@@ -23,6 +23,8 @@ public final class SourceCounters: Sendable {
     public let invalidUTF8Lines = Counter()
     public let cutLineParts = Counter()
     public let unparsedLines = Counter()
+    /// Connections a listening source could not accept for want of descriptors or memory.
+    public let acceptErrors = Counter()
     private let ready = Atomic<Bool>(false)
     /// The next sequence of the source's stream (see `EventOrigin`).
     private let nextSequence = Atomic<UInt64>(0)

@@ -73,6 +73,7 @@ extension Pipeline {
             samples.append(MetricSample("sluice_source_invalid_utf8_lines_total", .counter, help: "Lines whose invalid UTF-8 was replaced.", labels: labels, value: Double(counters.invalidUTF8Lines.current)))
             samples.append(MetricSample("sluice_source_cut_line_parts_total", .counter, help: "Parts of over-long lines (and truncated datagrams).", labels: labels, value: Double(counters.cutLineParts.current)))
             samples.append(MetricSample("sluice_source_unparsed_lines_total", .counter, help: "Lines of json, logfmt or syslog sources that did not parse.", labels: labels, value: Double(counters.unparsedLines.current)))
+            samples.append(MetricSample("sluice_source_accept_errors_total", .counter, help: "Failed accepts for want of descriptors or memory (retried with backoff).", labels: labels, value: Double(counters.acceptErrors.current)))
             samples.append(MetricSample("sluice_source_ready", .gauge, help: "1 once the source reads (sockets: listens).", labels: labels, value: counters.isReady ? 1 : 0))
         }
         samples.append(MetricSample("sluice_ring_slots", .gauge, help: "Slots in the ring between sources and sinks.", value: Double(ring.capacity)))

@@ -17,8 +17,10 @@ struct JSONLogHandler: LogHandler {
     private let label: String
     private let descriptor: Int32
 
-    /// Secret values (from the configuration) that must never reach the log.
-    static let secrets = Locked<[String]>([])
+    /// Secret values (from the configuration) that must never reach the log. A set: every
+    /// reload hands the configuration's secrets over again. Secrets a reload no longer uses stay
+    /// redacted (a sink it replaced may still be logging with them).
+    static let secrets = Locked<Set<String>>([])
 
     init(label: String, level: Logger.Level, descriptor: Int32 = 2) {
         self.label = label
@@ -28,7 +30,7 @@ struct JSONLogHandler: LogHandler {
 
     static func redact(_ values: some Sequence<String>) {
         let added = values.filter { $0.count >= 4 }
-        secrets.withLock { $0.append(contentsOf: added) }
+        secrets.withLock { $0.formUnion(added) }
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -61,10 +63,12 @@ struct JSONLogHandler: LogHandler {
     private static func append(_ value: Logger.Metadata.Value, to line: inout ByteWriter) {
         switch value {
         case .string(let text):
-            if let number = Int(text), "\(number)" == text {
+            // Integers are written as JSON numbers, unless they are (or hold) a secret.
+            let safe = redacted(text)
+            if safe == text, let number = Int(text), "\(number)" == text {
                 line.append(text)
             } else {
-                line.appendJSONString(redacted(text))
+                line.appendJSONString(safe)
             }
         case .stringConvertible(let convertible):
             line.appendJSONString(redacted(convertible.description))

@@ -117,16 +117,16 @@ public final class AlertEngine {
             var all = groups[index].map { (key: $0.key, group: $0.value) }
             if ungrouped[index] >= 0 { all.append(("", ungrouped[index])) }
             for (key, group) in all {
-                let state = table.state(group).pointee
-                let quiet = now &- state.lastMatch
-                if state.firing, let resolveAfter = rule.resolveAfterNanoseconds, quiet >= resolveAfter {
+                let state = table.state(group)
+                let quiet = now &- state.pointee.lastMatch
+                if state.pointee.firing, let resolveAfter = rule.resolveAfterNanoseconds, quiet >= resolveAfter {
                     notifications.append(AlertNotification(
-                        rule: rule.name, status: .resolved, group: table.labels[Int(group)], count: 0, suppressed: state.suppressed,
+                        rule: rule.name, status: .resolved, group: table.labels[Int(group)], count: 0, suppressed: state.pointee.suppressed,
                         windowNanoseconds: rule.windowNanoseconds, samples: [], notify: rule.notify
                     ))
                     counters[index].notifications.add(1)
                     forget(rule: index, key: key)
-                } else if !state.firing, quiet > idleLimit, now >= state.cooldownUntil {
+                } else if !state.pointee.firing, quiet > idleLimit, now >= state.pointee.cooldownUntil {
                     forget(rule: index, key: key)
                 }
             }
@@ -144,13 +144,11 @@ public final class AlertEngine {
             guard let old = previous.rules.firstIndex(where: { $0.name == rule.name }),
                   previous.rules[old].tracksLike(rule) else { continue }
             if previous.ungrouped[old] >= 0 {
-                let moved = previous.table.take(previous.ungrouped[old])
+                ungrouped[index] = previous.table.move(previous.ungrouped[old], to: table)
                 previous.ungrouped[old] = -1
-                ungrouped[index] = table.add(moved.state, labels: moved.labels)
             }
             for (key, group) in previous.groups[old] {
-                let moved = previous.table.take(group)
-                groups[index][key] = table.add(moved.state, labels: moved.labels)
+                groups[index][key] = previous.table.move(group, to: table)
             }
             previous.groups[old] = [:]
             let counts = previous.counters[old].snapshot

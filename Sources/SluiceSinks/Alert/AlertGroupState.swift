@@ -4,11 +4,12 @@ import Glibc
 
 /// One alert group's window, samples and cooldown, mutated in place on every match.
 ///
-/// Plain numbers and pointers to memory allocated once per group (freed by `AlertGroupTable`),
-/// so a match writes two numbers and copies one event into a buffer it already owns: no
-/// reference counting, no uniqueness or exclusivity checks, and no allocation once every sample
-/// slot has held an event of this size.
-struct AlertGroupState {
+/// Plain numbers and pointers to memory allocated once per group, so a match writes two numbers
+/// and copies one event into a buffer it already owns: no reference counting, no uniqueness or
+/// exclusivity checks, and no allocation once every sample slot has held an event of this size.
+/// Non-copyable: the state owns that memory and frees it when it ends, so a copy that would free
+/// it twice, or use it after it is freed, does not compile.
+struct AlertGroupState: ~Copyable {
     /// The arrival times and `@timestamp`s of the last `threshold` matches, as rings.
     private let arrivals: UnsafeMutableBufferPointer<UInt64>
     private let timestamps: UnsafeMutableBufferPointer<Int64>
@@ -38,8 +39,7 @@ struct AlertGroupState {
         self.samples.initialize(repeating: SampleSlot())
     }
 
-    /// Frees the group's memory; the state is not used again.
-    func deallocate() {
+    deinit {
         for slot in samples { free(slot.bytes) }
         samples.deallocate()
         arrivals.deallocate()

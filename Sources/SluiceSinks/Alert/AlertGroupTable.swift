@@ -1,10 +1,12 @@
 /// Every tracked alert group of one engine, each under a stable index, with the freed indices
 /// reused. The engine reaches a group's state through a pointer into the table, so the per-match
-/// path touches no reference counts.
+/// path touches no reference counts. A slot holds a state from `add` until `remove` (which ends
+/// it, freeing its memory) or `move` (which hands it to another table).
 final class AlertGroupTable {
     private var states: UnsafeMutablePointer<AlertGroupState>
     private var capacity: Int
     private var used = 0
+    /// Slots below `used` that hold no state.
     private var freed: [Int32] = []
     /// Each group's field values, for notifications.
     private(set) var labels: [[(field: String, value: String)]] = []
@@ -15,22 +17,25 @@ final class AlertGroupTable {
     }
 
     deinit {
-        let freedSet = Set(freed)
-        for index in 0..<used where !freedSet.contains(Int32(index)) { states[index].deallocate() }
-        states.deinitialize(count: used)
+        for index in liveIndices { (states + index).deinitialize(count: 1) }
         states.deallocate()
     }
 
+    private var liveIndices: [Int] {
+        let freedSet = Set(freed)
+        return (0..<used).filter { !freedSet.contains(Int32($0)) }
+    }
+
     /// A new group's index.
-    func add(_ state: AlertGroupState, labels groupLabels: [(field: String, value: String)]) -> Int32 {
+    func add(_ state: consuming AlertGroupState, labels groupLabels: [(field: String, value: String)]) -> Int32 {
         if let index = freed.popLast() {
-            states[Int(index)] = state
+            (states + Int(index)).initialize(to: state)
             labels[Int(index)] = groupLabels
             return index
         }
         if used == capacity {
             let larger = UnsafeMutablePointer<AlertGroupState>.allocate(capacity: capacity * 2)
-            larger.moveInitialize(from: states, count: used)
+            for index in liveIndices { (larger + index).initialize(to: (states + index).move()) }
             states.deallocate()
             states = larger
             capacity *= 2
@@ -47,16 +52,17 @@ final class AlertGroupTable {
         states + Int(index)
     }
 
-    /// Moves group `index` out, its memory now the caller's (to add to another table).
-    func take(_ index: Int32) -> (state: AlertGroupState, labels: [(field: String, value: String)]) {
-        let taken = (states[Int(index)], labels[Int(index)])
+    /// Moves group `index`, with its labels, into `other`; returns its index there.
+    func move(_ index: Int32, to other: AlertGroupTable) -> Int32 {
+        let groupLabels = labels[Int(index)]
         labels[Int(index)] = []
         freed.append(index)
-        return taken
+        return other.add((states + Int(index)).move(), labels: groupLabels)
     }
 
+    /// Ends group `index`, freeing its memory.
     func remove(_ index: Int32) {
-        states[Int(index)].deallocate()
+        (states + Int(index)).deinitialize(count: 1)
         labels[Int(index)] = []
         freed.append(index)
     }

@@ -145,12 +145,24 @@ final class ArchiveFile: @unchecked Sendable {
         }
     }
 
+    /// Creates the file (and its directories), each synced into its parent directory before the
+    /// file's first member is written: a member's `fdatasync` keeps its bytes through a power
+    /// loss, but only a synced directory keeps the name that finds them.
     private static func create(_ renderedPath: String, mode: UInt32, sinkName: String) throws -> (String, Int32) {
         try ArchiveDirectories.create(parentOf: renderedPath, sinkName: sinkName)
         var candidate = renderedPath
         for number in 1...10_000 {
             let descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
-            if descriptor >= 0 { return (candidate, descriptor) }
+            if descriptor >= 0 {
+                do {
+                    try ArchiveDirectories.sync(parentOf: candidate, sinkName: sinkName)
+                } catch {
+                    Glibc.close(descriptor)
+                    unlink(candidate)  // empty; the retry makes it again
+                    throw error
+                }
+                return (candidate, descriptor)
+            }
             guard errno == EEXIST else {
                 let error = errno
                 throw SinkError.transient("archive sink \"\(sinkName)\": cannot create \(candidate): \(String(cString: strerror(error))) (errno \(error))")
@@ -162,16 +174,34 @@ final class ArchiveFile: @unchecked Sendable {
 }
 
 enum ArchiveDirectories {
-    /// `mkdir -p` of the directory holding `path` (mode 0755).
+    /// `mkdir -p` of the directory holding `path` (mode 0755), each directory made synced into
+    /// its parent.
     static func create(parentOf path: String, sinkName: String) throws {
-        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
-        let directory = String(path[..<slash])
+        guard let directory = parent(of: path) else { return }
         var status = stat()
         if stat(directory, &status) == 0 { return }
         try create(parentOf: directory, sinkName: sinkName)
-        guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
+        if mkdir(directory, 0o755) == 0 {
+            try sync(parentOf: directory, sinkName: sinkName)
+        } else if errno != EEXIST {
             let error = errno
             throw SinkError.transient("archive sink \"\(sinkName)\": cannot create directory \(directory): \(String(cString: strerror(error))) (errno \(error))")
         }
+    }
+
+    /// `fsync` of the directory holding `path`, so the entry just made in it survives a crash.
+    static func sync(parentOf path: String, sinkName: String) throws {
+        let directory = parent(of: path) ?? (path.hasPrefix("/") ? "/" : ".")
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let error = descriptor < 0 ? errno : fsync(descriptor) == 0 ? 0 : errno
+        if descriptor >= 0 { close(descriptor) }
+        guard error == 0 else {
+            throw SinkError.transient("archive sink \"\(sinkName)\": cannot sync directory \(directory): \(String(cString: strerror(error))) (errno \(error))")
+        }
+    }
+
+    private static func parent(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return nil }
+        return String(path[..<slash])
     }
 }

@@ -12,7 +12,11 @@ import Glibc
 /// shared batches by one thread.
 ///
 /// At `max_connections`, Sluice stops accepting until one closes (new clients wait in the
-/// kernel's backlog). A connection quiet for `idle_timeout` is closed. When the ring is full
+/// kernel's backlog). When `accept` fails for want of descriptors or memory (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM), the listener stays readable and a level-triggered loop would spin a core:
+/// Sluice stops watching it, says so once, counts every failure, and tries again when a
+/// connection closes or after a backoff (50 ms doubling to 1 s). A connection quiet for
+/// `idle_timeout` is closed. When the ring is full
 /// the thread stops reading, so senders' socket buffers fill and they wait. On SIGTERM the
 /// listener closes at once and connected clients are read until they close or the grace
 /// period ends; an unfinished last line of a closing client is published, not dropped.
@@ -102,6 +106,9 @@ public final class StreamServerSource: Source, SettingsCarrying {
         var readBuffer = ReadBuffer(capacity: StreamServerSource.readSize * 2)
         var acceptingPaused = false
         var warnedAtLimit = false
+        /// While `accept` fails for want of resources: when to try again, and the backoff.
+        var acceptRetryAt: UInt64?
+        var acceptBackoffMilliseconds: UInt64 = 0
 
         init(source: StreamServerSource, listener: Int32, context: SourceContext) throws {
             self.source = source
@@ -139,6 +146,7 @@ public final class StreamServerSource: Source, SettingsCarrying {
                         guard read(connection, descriptor: descriptor) else { return }
                     }
                 }
+                if let retryAt = acceptRetryAt, MonotonicClock.nowNanoseconds() >= retryAt { resumeAccepting() }
                 guard expireGroupsAndIdleConnections(), encoding.publish() else { return }
                 if listener < 0 && connections.isEmpty { return }
             }
@@ -147,7 +155,23 @@ public final class StreamServerSource: Source, SettingsCarrying {
         private mutating func acceptAll() {
             while connections.count < source.maxConnections {
                 let descriptor = sluice_accept(listener)
-                guard descriptor >= 0 else { return }
+                guard descriptor >= 0 else {
+                    let error = errno
+                    switch error {
+                    case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                        backOffAccepting(error)
+                        return
+                    case ECONNABORTED, EINTR, EPROTO, EPERM:
+                        continue  // that client is gone or refused; the next may be fine
+                    default:
+                        // EAGAIN: every waiting client is in; a shortage, if there was one, is over.
+                        if acceptBackoffMilliseconds > 0 {
+                            acceptBackoffMilliseconds = 0
+                            source.logger.info("accepting connections again", metadata: ["source": "\(source.name)"])
+                        }
+                        return
+                    }
+                }
                 connections[descriptor] = Connection(
                     framing: StreamFraming(
                         maxLineBytes: source.settings.maxLineBytes, readSize: StreamServerSource.readSize,
@@ -167,6 +191,29 @@ public final class StreamServerSource: Source, SettingsCarrying {
                     "source": "\(source.name)", "max_connections": "\(source.maxConnections)",
                 ])
             }
+        }
+
+        /// `accept` failed for want of descriptors or memory: stop watching the listener (it stays
+        /// readable) and try again after a backoff, or sooner when a connection closes.
+        private mutating func backOffAccepting(_ error: Int32) {
+            context.counters.acceptErrors.add(1)
+            if acceptBackoffMilliseconds == 0 {
+                source.logger.error("cannot accept connections: \(String(cString: strerror(error))); retrying as descriptors free up", metadata: [
+                    "source": "\(source.name)", "errno": "\(error)", "connections": "\(connections.count)",
+                ])
+            }
+            acceptBackoffMilliseconds = min(max(acceptBackoffMilliseconds * 2, 50), 1000)
+            acceptRetryAt = MonotonicClock.nowNanoseconds() + acceptBackoffMilliseconds * 1_000_000
+            if !acceptingPaused { epoll.remove(listener) }
+            acceptingPaused = true
+        }
+
+        /// Watches the listener again (after a backoff, or when a connection closed).
+        private mutating func resumeAccepting() {
+            acceptRetryAt = nil
+            guard acceptingPaused, listener >= 0, connections.count < source.maxConnections else { return }
+            epoll.add(listener)
+            acceptingPaused = false
         }
 
         private mutating func stopAccepting() {
@@ -197,10 +244,7 @@ public final class StreamServerSource: Source, SettingsCarrying {
             guard let connection = connections.removeValue(forKey: descriptor) else { return true }
             epoll.remove(descriptor)
             close(descriptor)
-            if acceptingPaused, listener >= 0 {
-                epoll.add(listener)
-                acceptingPaused = false
-            }
+            resumeAccepting()
             return encoding.encodeLines(from: &connection.framing, atEnd: true)
         }
 
@@ -210,6 +254,10 @@ public final class StreamServerSource: Source, SettingsCarrying {
 
         private func nextTimeoutMilliseconds() -> Int32 {
             var timeout = -1
+            if let retryAt = acceptRetryAt {
+                let now = MonotonicClock.nowNanoseconds()
+                timeout = retryAt <= now ? 0 : Int((retryAt - now) / 1_000_000) + 1
+            }
             for connection in connections.values {
                 if let deadline = connection.framing.multilineDeadlineMilliseconds() {
                     timeout = timeout < 0 ? deadline : min(timeout, deadline)
