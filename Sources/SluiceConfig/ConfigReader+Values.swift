@@ -18,7 +18,9 @@ extension ConfigReader {
         let value = scalar(key)?.text
         if let value, !value.isEmpty {
             context.addSecret(value)
-            record(key, EffectiveConfiguration.redacted)
+            // Printed redacted; compared (a reload sees a rotated key as a change) by a hash
+            // that is only meaningful inside this process.
+            context.effective.record(path + [key], EffectiveConfiguration.redacted, comparable: "<secret \(value.hashValue)>")
         }
         return value
     }

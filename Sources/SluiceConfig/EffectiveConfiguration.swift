@@ -4,6 +4,8 @@ public final class EffectiveConfiguration: @unchecked Sendable {
     // @unchecked: built by one thread while the configuration is read, then only rendered.
     private final class Entry {
         var value: String?
+        /// What a comparison uses when it differs from the printed value (a secret's hash).
+        var comparable: String?
         var children: [(String, Entry)] = []
 
         func child(_ key: String) -> Entry {
@@ -19,10 +21,11 @@ public final class EffectiveConfiguration: @unchecked Sendable {
 
     public init() {}
 
-    func record(_ path: [String], _ value: String) {
+    func record(_ path: [String], _ value: String, comparable: String? = nil) {
         var entry = root
         for key in path { entry = entry.child(key) }
         entry.value = value
+        entry.comparable = comparable
     }
 
     func recordSection(_ path: [String]) {
@@ -32,27 +35,36 @@ public final class EffectiveConfiguration: @unchecked Sendable {
 
     /// YAML text: the whole configuration, or only the top-level section `only`.
     public func render(only section: String? = nil) -> String {
+        if let section { return render(root.children.filter { $0.0 == section }, comparing: false) }
+        return render(root.children, comparing: false)
+    }
+
+    /// The section at `path` (`["sinks", "search"]`) as text that differs whenever its effective
+    /// settings do, secrets included (by a hash valid in this process only): a reload compares
+    /// it to tell a changed sink from an unchanged one. Never printed.
+    public func fingerprint(of path: [String]) -> String {
+        var entry: Entry? = root
+        for key in path { entry = entry?.children.first { $0.0 == key }?.1 }
+        guard let entry else { return "" }
+        return render([(path.last ?? "", entry)], comparing: true)
+    }
+
+    private func render(_ top: [(String, Entry)], comparing: Bool) -> String {
         var lines: [String] = []
-        func walk(_ entry: Entry, indent: Int) {
-            for (key, child) in entry.children {
+        func walk(_ children: [(String, Entry)], indent: Int) {
+            for (key, child) in children {
                 let prefix = String(repeating: "  ", count: indent) + Self.quoteIfNeeded(key) + ":"
-                if let value = child.value {
+                if let value = comparing ? child.comparable ?? child.value : child.value {
                     lines.append(prefix + " " + value)
                 } else if child.children.isEmpty {
                     lines.append(prefix + " {}")
                 } else {
                     lines.append(prefix)
-                    walk(child, indent: indent + 1)
+                    walk(child.children, indent: indent + 1)
                 }
             }
         }
-        if let section {
-            let top = Entry()
-            top.children = root.children.filter { $0.0 == section }
-            walk(top, indent: 0)
-        } else {
-            walk(root, indent: 0)
-        }
+        walk(top, indent: 0)
         return lines.joined(separator: "\n") + "\n"
     }
 

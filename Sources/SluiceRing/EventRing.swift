@@ -201,6 +201,23 @@ public final class EventRing<Element>: @unchecked Sendable {
         if consumer.gatesProducers { spaceFreed.wakeAll() }
     }
 
+    /// What `consumer` has yet to commit, as the ring holds it now (cells already reused are
+    /// left out): for counting what a consumer that will not finish still had to do.
+    public func unread(by consumer: RingConsumer) -> [Element] {
+        let end = claimedSequences
+        let start = max(consumer.nextSequence.atomic.pointee.load(ordering: .acquiring), end - capacity)
+        var elements: [Element] = []
+        for sequence in max(start, 0)..<max(end, 0) {
+            let cell = sequence & mask
+            controls[cell].acquire()
+            if controls[cell].stamp.load(ordering: .relaxed) == sequence, let element = contents[cell].element {
+                elements.append(element)
+            }
+            controls[cell].release()
+        }
+        return elements
+    }
+
     /// Reads a published slot under its lock; nil when it was overwritten in between.
     private func read(_ cell: Int, sequence: Int, for consumer: RingConsumer) -> Element? {
         controls[cell].acquire()

@@ -171,7 +171,7 @@ public final class ChildProcess: @unchecked Sendable {
         _ = poll(nil, 0, Int32(milliseconds))
     }
 
-    static func nowSeconds() -> Double {
+    public static func nowSeconds() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9

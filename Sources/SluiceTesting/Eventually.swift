@@ -1,4 +1,5 @@
 import SluiceRing
+import Synchronization
 
 /// Waiting on a condition with a generous deadline, instead of sleeping a fixed time.
 public enum Eventually {
@@ -11,5 +12,18 @@ public enum Eventually {
             ChildProcess.pause(milliseconds: 5)
         }
         return true
+    }
+}
+
+/// A flag a test's thread raises once, for the test to read.
+public final class SharedFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+
+    public func set() {
+        value.store(true, ordering: .releasing)
     }
 }

@@ -99,40 +99,74 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
         #expect(counters.events.current + counters.dropped(.ringOverrun).current == 400)
     }
 
-    /// Reloads under load: three sources publish while the sinks are replaced five times. Every
-    /// event reaches exactly one generation of the sink, each source's events stay in order,
-    /// and the counters of the sink that keeps its name continue across generations.
-    @Test func replacingSinksUnderLoadLosesAndRepeatsNothing() {
+    /// Reloads under load: three sources publish while the configuration is reloaded five
+    /// times. A sink kept by every reload sees every event once, in order per source, and
+    /// never finishes early; a sink replaced by every reload has each event in exactly one
+    /// generation, in order; a sink removed by the first reload finishes what it had; the
+    /// counters of a sink that keeps its name continue across generations.
+    @Test func reloadingUnderLoadLosesAndRepeatsNothing() {
         let sources = (0..<3).map { source in
             ScriptedSource(name: "s\(source)", chunks: (0..<200).map { chunk in
                 (0..<50).map { #"{"s":\#(source),"n":\#(chunk * 50 + $0)}"# + "\n" }.joined()
             })
         }
+        let kept = InMemorySink()
+        let removed = InMemorySink()
         var generations = [InMemorySink()]
-        let pipeline = Pipeline(sources: sources, sinks: [spec("slow", SlowSink(delayNanoseconds: 1_000_000)), spec("memory", generations[0])], ringCapacity: 4)
+        let pipeline = Pipeline(
+            sources: sources, sinks: [spec("kept", kept), spec("memory", generations[0]), spec("removed", removed)], ringCapacity: 4
+        )
         pipeline.start()
-        var replaced = 0
-        while replaced < 5 && !pipeline.isFinished {
+        var reloads = 0
+        while reloads < 5 && !pipeline.isFinished {
             let next = InMemorySink()
             let slow = spec("slow", SlowSink(delayNanoseconds: 1_000_000))
-            if pipeline.replaceSinks(with: [slow, spec("memory", next)], ringCapacity: 8, drainTimeoutNanoseconds: 5_000_000_000) {
+            if let outcome = pipeline.reload([.keep(name: "kept"), .start(spec("memory", next)), .start(slow)], ringCapacity: 8) {
+                #expect(outcome.kept == ["kept"] && outcome.ringReplaced)
                 generations.append(next)
-                replaced += 1
+                reloads += 1
             }
         }
         #expect(pipeline.waitUntilFinished(seconds: 60))
-        #expect(replaced == 5)
-        #expect(generations.dropLast().allSatisfy { $0.isFinished })
-        let all = generations.flatMap(\.events)
-        #expect(all.count == 30_000)
-        #expect(Set(all).count == 30_000)
-        for source in 0..<3 {
-            let fields = all.map { $0.split(separator: ",") }.filter { $0.contains(#""s":\#(source)"#) }
-            let numbers = fields.compactMap { $0.first { $0.hasPrefix(#""n":"#) }.flatMap { Int($0.dropFirst(4).prefix { $0.isNumber }) } }
-            #expect(numbers == Array(0..<10_000))
+        #expect(reloads == 5)
+        #expect(generations.allSatisfy { $0.isFinished })
+        #expect(removed.isFinished)
+        let inOrder = { (events: [String]) -> Bool in
+            (0..<3).allSatisfy { source in
+                let numbers = events.map { $0.split(separator: ",") }.filter { $0.contains(#""s":\#(source)"#) }
+                    .compactMap { $0.first { $0.hasPrefix(#""n":"#) }.flatMap { Int($0.dropFirst(4).prefix { $0.isNumber }) } }
+                return numbers == Array(0..<10_000)
+            }
         }
-        #expect(pipeline.sinkRunners.map(\.counters.name) == ["slow", "memory"])
+        #expect(kept.events.count == 30_000 && inOrder(kept.events))
+        let all = generations.flatMap(\.events)
+        #expect(all.count == 30_000 && Set(all).count == 30_000 && inOrder(all))
+        #expect(pipeline.sinkRunners.map(\.counters.name) == ["kept", "memory", "slow"])
+        #expect(pipeline.sinkRunners[0].counters.events.current == 30_000)
         #expect(pipeline.sinkRunners[1].counters.events.current == 30_000)
-        #expect(pipeline.replaceSinks(with: [spec("late", InMemorySink())], ringCapacity: 8, drainTimeoutNanoseconds: 1) == false)
+        #expect(pipeline.allSinkCounters.map(\.name) == ["kept", "memory", "removed", "slow"])
+        #expect(pipeline.allSinkCounters[2].events.current == removed.events.count)
+        #expect(pipeline.allSinkCounters.allSatisfy { $0.droppedTotal == 0 })
+        #expect(pipeline.reload([.start(spec("late", InMemorySink()))], ringCapacity: 8) == nil)
+    }
+
+    /// A reload that changes a sink stuck under `block` returns at once: the old version keeps
+    /// its backlog, the new one waits for it, and nothing is dropped once the old one recovers.
+    @Test func aReloadNeverWaitsForAStuckSink() {
+        let stuck = StuckSink()
+        let pipeline = Pipeline(sources: [ScriptedSource(name: "app", chunks: (0..<50).map { "line \($0)\n" })], sinks: [spec("out", stuck)], ringCapacity: 4)
+        pipeline.start()
+        #expect(Eventually.wait { pipeline.ring.occupancy > 0 })
+        let replacement = InMemorySink()
+        let started = MonotonicClock.nowNanoseconds()
+        let outcome = pipeline.reload([.start(spec("out", replacement))], ringCapacity: 4)
+        #expect(MonotonicClock.nowNanoseconds() - started < 1_000_000_000, "the reload waited for the stuck sink")
+        #expect(outcome?.finishing == ["out"] && outcome?.started == ["out"])
+        #expect(replacement.events.isEmpty, "the new version started before the old one read its backlog")
+        stuck.release()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
+        #expect(stuck.eventsReceived + replacement.events.count == 50)
+        #expect(pipeline.sinkRunners[0].counters.events.current == 50)
+        #expect(pipeline.sinkRunners[0].counters.droppedTotal == 0)
     }
 }

@@ -87,7 +87,7 @@ struct BadInputTests {
             executable: "/bin/sh", arguments: ["-c", "ulimit -n 48 && exec \"$0\" \"$@\"", SluiceBinary.path, "--config", config],
             environment: SluiceBinary.environment(), stdin: .null
         )
-        let port = try #require(sluice.listeningPort(of: "net"))
+        let port = try #require(sluice.listeningPort(of: "net"), "\(sluice.standardError)")
         let metrics = try #require(sluice.metricsPort())
         let clients = try (0..<80).map { _ in try SocketClient.tcp(port: port) }
         for (index, client) in clients.enumerated() { SocketClient.send(client, "client \(index)\n") }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SluiceCore
 import SluiceTesting
 import Testing
 
@@ -64,18 +65,29 @@ struct ReloadTests {
         sluice.write(#"{"level":"error","n":1}"# + "\n")
         #expect(Eventually.wait { fired() == 1 })
 
+        // An unchanged file: the sink is kept as it is, state and all.
         sluice.send(SIGHUP)
-        #expect(Eventually.wait { kept() == 1 })
+        #expect(Eventually.wait {
+            events(sluice.standardErrorLines).contains { $0["message"] as? String == "files reopened" && $0["sinks_kept"] as? [String] == ["alerts"] }
+        })
         sluice.write(#"{"level":"error","n":2}"# + "\n")
-        #expect(Eventually.wait { counted("suppressed") == 1 }, "the second error falls in the carried cooldown")
+        #expect(Eventually.wait { counted("suppressed") == 1 }, "the second error falls in the cooldown")
         #expect(counted("matches") == 2, "counts continue")
 
+        // The sink changes (another notifier) but the rule does not: the new sink inherits it.
+        let moreNotifiers = rules.replacingOccurrences(of: "notifiers: { dev: { type: console } }", with: "notifiers: { dev: { type: console }, ops: { type: console } }")
+        _ = directory.write("alerts.yaml", moreNotifiers)
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { kept() == 1 })
+        sluice.write(#"{"level":"error","n":3}"# + "\n")
+        #expect(Eventually.wait { counted("suppressed") == 2 }, "the third error falls in the carried cooldown")
+
         // A changed cooldown starts the rule afresh: the next error fires.
-        _ = directory.write("alerts.yaml", rules.replacingOccurrences(of: "cooldown: 1h", with: "cooldown: 2h"))
+        _ = directory.write("alerts.yaml", moreNotifiers.replacingOccurrences(of: "cooldown: 1h", with: "cooldown: 2h"))
         sluice.send(SIGHUP)
         #expect(Eventually.wait { afresh() == 1 })
         #expect(kept() == 1, "a changed rule's state is not reported as kept")
-        sluice.write(#"{"level":"error","n":3}"# + "\n")
+        sluice.write(#"{"level":"error","n":4}"# + "\n")
         #expect(Eventually.wait { fired() == 2 })
         sluice.closeStdin()
         #expect(sluice.wait().exitStatus == 0)
@@ -125,5 +137,111 @@ struct ReloadTests {
         #expect(events(try archived([directory.path + "/errors.ndjson.gz"])).compactMap { $0["n"] as? Int } == [4])
         let summary = events(sluice.standardErrorLines).last ?? [:]
         #expect((summary["events_out"] as? [String: Any])?["console"] as? Int == 3)
+    }
+
+    private static func freePort() throws -> Int {
+        let server = try FakeBulkServer()
+        let port = server.port
+        server.stop()
+        return port
+    }
+
+    private func outageConfig(_ name: String, port: Int, archiveFilter: String) -> String {
+        directory.write(name, """
+            sources: { net: { type: tcp, address: "127.0.0.1:0" } }
+            sinks:
+              search:
+                type: elasticsearch
+                endpoint: "http://127.0.0.1:\(port)"
+                index: logs
+                batch: { max_events: 1000, timeout: 100ms }
+                retry: { initial_backoff: 50ms, max_backoff: 200ms }
+              archive: { type: archive, path: "\(directory.path)/out/a.ndjson.gz", gzip_level: 1, where: '\(archiveFilter)' }
+            shutdown: { grace_period: 2s }
+            """)
+    }
+
+    /// Sends `total` events over TCP on a thread of its own (the socket blocks while Sluice
+    /// holds it back); true in `done` once all are sent.
+    private func sendInBackground(_ total: Int, port: Int) throws -> (NamedThread, SharedFlag) {
+        let socket = try SocketClient.tcp(port: port)
+        let done = SharedFlag()
+        let thread = NamedThread(name: "writer") {
+            for start in stride(from: 0, to: total, by: 1000) {
+                SocketClient.send(socket, (start..<(start + 1000)).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+            }
+            close(socket)
+            done.set()
+        }
+        return (thread, done)
+    }
+
+    private func reloaded(_ sluice: ChildProcess, times: Int) -> Bool {
+        Eventually.wait {
+            messages(sluice).filter { $0 == "files reopened" || $0 == "configuration reloaded; files reopened" }.count >= times
+        }
+    }
+
+    /// The indexer is down with 50,000 events waiting under `block`; two SIGHUPs (one with the
+    /// file unchanged, one changing another sink's `where`) long past the grace period lose
+    /// nothing: once the indexer is back every event is indexed and none is counted dropped.
+    @Test func aReloadWhileTheIndexerIsDownLosesNothing() throws {
+        let port = try Self.freePort()
+        let file = outageConfig("outage.yaml", port: port, archiveFilter: "n >= 0")
+        let sluice = try SluiceBinary.launch(["--config", file], stdin: .null)
+        let sourcePort = try #require(sluice.listeningPort(of: "net"))
+        let metrics = try #require(sluice.metricsPort())
+        let (writer, _) = try sendInBackground(50_000, port: sourcePort)
+        let retrying = {
+            let text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
+            return (HTTPGet.metric(text, #"sluice_sink_retries_total{sink="search"}"#) ?? 0) > 0
+        }
+        #expect(Eventually.wait(until: retrying), "the indexer never failed")
+
+        sluice.send(SIGHUP)
+        #expect(reloaded(sluice, times: 1))
+        _ = outageConfig("outage.yaml", port: port, archiveFilter: "n >= 1")
+        sluice.send(SIGHUP)
+        #expect(reloaded(sluice, times: 2))
+        ChildProcess.pause(milliseconds: 3000)  // past the 2 s grace period, the indexer still down
+
+        let server = try FakeBulkServer(port: port)
+        defer { server.stop() }
+        #expect(writer.join(seconds: 90), "the writer was never let go")
+        #expect(Eventually.wait(seconds: 90) { server.indexed.count == 50_000 }, "indexed \(server.indexed.count) of 50,000")
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect(summary["message"] as? String == "stopped; every event delivered", "\(summary)")
+        #expect((summary["events_out"] as? [String: Any])?["search"] as? Int == 50_000)
+        #expect(server.indexed.values.allSatisfy { $0 == 1 })
+    }
+
+    /// SIGTERM while a reload waits on a sink that cannot deliver: Sluice still ends within the
+    /// grace period (plus the moment sinks get to count), with what was not delivered counted.
+    @Test func sigtermDuringAStuckReloadEndsWithinTheGracePeriod() throws {
+        let port = try Self.freePort()
+        let file = outageConfig("stuck.yaml", port: port, archiveFilter: "n >= 0")
+        let sluice = try SluiceBinary.launch(["--config", file], stdin: .null)
+        let sourcePort = try #require(sluice.listeningPort(of: "net"))
+        let (writer, _) = try sendInBackground(20_000, port: sourcePort)
+        #expect(Eventually.wait { sluice.standardError.contains("delivery failed; retrying") })
+        _ = outageConfig("stuck.yaml", port: port + 1, archiveFilter: "n >= 0")  // the indexer itself changes
+        sluice.send(SIGHUP)
+        #expect(reloaded(sluice, times: 1))
+        let started = Date()
+        sluice.send(SIGTERM)
+        let termination = sluice.wait(seconds: 30)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(seconds < 6, "took \(seconds) s with a 2 s grace period")
+        #expect(termination.exitStatus != nil)
+        #expect(writer.join(seconds: 10))
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        let read = (summary["events_in"] as? [String: Any])?["net"] as? Int ?? -1
+        let delivered = (summary["events_out"] as? [String: Any])?["search"] as? Int ?? -1
+        let dropped = (summary["dropped"] as? [String: Any])?["search"] as? [String: Any] ?? [:]
+        #expect(read > 0)
+        #expect((dropped["shutdown"] as? Int ?? 0) > 0)
+        #expect(delivered + dropped.values.compactMap { $0 as? Int }.reduce(0, +) == read, "\(summary)")
     }
 }

@@ -33,6 +33,42 @@ struct SignalAndConfigTests {
         #expect(events(sluice.standardOutputLines).map { $0["message"] as? String } == ["pending line without newline"])
     }
 
+    /// After the second signal Sluice exits within a bound however a sink behaves: here an
+    /// indexer that accepts the connection and never answers (and a request timeout of 10
+    /// minutes). What the sink still held is counted as dropped.
+    @Test func aSecondSignalEndsSluiceWhateverASinkIsDoing() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        #expect(listen(listener, 16) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let config = directory.write("silent.yaml", """
+            sources: { app: { type: stdin } }
+            sinks: { silent: { type: http, url: "http://127.0.0.1:\(port)/ingest", timeout: 10m, batch: { timeout: 100ms } } }
+            shutdown: { grace_period: 1h }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        sluice.write((0..<100).map { "line \($0)" }.joined(separator: "\n") + "\n")
+        // The request is sent: the connection waits in the listener's backlog, never answered.
+        var probe = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&probe, 1, 30_000) == 1, "the sink never connected")
+        sluice.send(SIGTERM)
+        #expect(Eventually.wait { sluice.standardErrorLines.contains { $0.contains("\"draining\"") } })
+        let started = ChildProcess.nowSeconds()
+        sluice.send(SIGTERM)
+        let termination = sluice.wait(seconds: 30)
+        let seconds = ChildProcess.nowSeconds() - started
+        #expect(seconds < 5, "exited \(seconds) s after the second signal")
+        #expect(termination.signal == nil)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect(((summary["dropped"] as? [String: Any])?["silent"] as? [String: Any])?["shutdown"] as? Int == 100, "\(summary)")
+    }
+
     @Test func anInvalidConfigurationExits78NamingTheKey() throws {
         let file = directory.write("bad.yaml", "sources: { app: { type: stdin } }\nsinks: { out: { type: consol } }\n")
         let sluice = try SluiceBinary.launch(["--config", file])

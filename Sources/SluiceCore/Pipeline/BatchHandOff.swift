@@ -19,7 +19,7 @@ final class BatchHandOff: BatchFeed, Sendable {
     /// The writer flushes when it takes the last queued batch: `endOfRun` is derived here.
     func next(deadlineNanoseconds: UInt64?) -> FeedItem {
         switch queue.take(deadlineNanoseconds: deadlineNanoseconds) {
-        case .element(let item, let isLast): .batch(FedBatch(batch: item.batch, sequence: item.sequence, endOfRun: isLast))
+        case .element(let item, let isLast): .batch(FedBatch(batch: item.batch, sequence: item.sequence, endOfRun: isLast, segment: item.segment))
         case .closed: .finished
         case .timedOut: .timedOut
         }

@@ -83,6 +83,9 @@ public final class SinkCounters: Sendable {
     public let bytes = Counter()
     /// Writes retried after a failure.
     public let retries = Counter()
+    /// Events of the sink's inputs that passed its `where`, counted as they leave the ring:
+    /// what it has taken on, so `accepted - delivered - dropped` is what it still holds.
+    let accepted = Counter()
     private let droppedByReason: [DropReason: Counter]
     private let problem = Locked<(description: String, sinceNanoseconds: UInt64)?>(nil)
 

@@ -78,7 +78,10 @@ extension Pipeline {
         }
         samples.append(MetricSample("sluice_ring_slots", .gauge, help: "Slots in the ring between sources and sinks.", value: Double(ring.capacity)))
         samples.append(MetricSample("sluice_ring_occupied_slots", .gauge, help: "Slots the slowest blocking sink has not finished.", value: Double(ring.occupancy)))
-        for runner in sinkRunners {
+        // The running sinks, and removed ones still finishing their backlog.
+        let running = sinkRunners
+        let finishing = finishingRunners.filter { old in !running.contains { $0.counters === old.counters } }
+        for runner in running + finishing {
             let counters = runner.counters
             let labels = [("sink", counters.name)]
             samples.append(MetricSample("sluice_sink_events_total", .counter, help: "Events delivered.", labels: labels, value: Double(counters.events.current)))

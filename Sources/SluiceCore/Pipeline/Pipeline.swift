@@ -19,8 +19,14 @@ import Darwin
 /// The stream ends when every source has returned: the ring closes, every sink drains what was
 /// published and finishes, and `finishedDescriptor` becomes readable.
 ///
-/// `@unchecked Sendable`: after `init` only atomics, thread-safe counters and the lock-guarded
-/// error list change.
+/// A reload (`reload(_:ringCapacity:)`) never drops an event and never pauses a sink it keeps:
+/// when anything changes, a new ring takes the sources' batches from then on, the kept sinks go
+/// on to it once they have read the old one, a changed sink's new version starts once the old
+/// version has read its backlog (or finished, for a sink that inherits state), and a removed
+/// sink finishes its backlog on its own, holding nobody back.
+///
+/// `@unchecked Sendable`: after `init` only atomics, thread-safe counters and lock-guarded
+/// state change.
 public final class Pipeline: @unchecked Sendable {
     public struct SinkSpec {
         public var configuration: SinkRunner.Configuration
@@ -32,12 +38,38 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
+    /// A sink of a reloaded configuration: the running sink of that name kept as it is, or a
+    /// new one (a changed or an added sink).
+    public enum ReloadedSink {
+        case keep(name: String)
+        case start(SinkSpec)
+    }
+
+    /// What a reload did.
+    public struct ReloadOutcome: Sendable {
+        public var kept: [String] = []
+        public var started: [String] = []
+        /// Removed or replaced sinks finishing what they hold.
+        public var finishing: [String] = []
+        /// Whether the sources publish to a new ring from now on.
+        public var ringReplaced = false
+    }
+
+    /// The sinks' side: the ring the sources publish to, the runners reading it, the runners
+    /// of removed or replaced sinks still finishing, and the counters of every sink that ran.
+    private struct SinkSet {
+        var ring: EventRing<EventBatch>
+        var current: [SinkRunner]
+        var retiring: [SinkRunner] = []
+        var counters: [SinkCounters]
+    }
+
     public let shutdown = ShutdownSignal()
     public let sourceCounters: [SourceCounters]
     private let sources: [any Source]
     private let route: PublishRoute
-    private let stage: Locked<SinkStage>
-    /// Held while the sinks are replaced or the stream ends, so the two never interleave.
+    private let sinkSet: Locked<SinkSet>
+    /// Held while the sinks are reloaded or the stream ends, so the two never interleave.
     private let stageChange = ConditionLock()
     private let sourceFailures = Locked<[String: String]>([:])
     private let endedSources = Locked<Set<Int>>([])
@@ -49,18 +81,29 @@ public final class Pipeline: @unchecked Sendable {
     public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int) {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
-        let first = SinkStage(sinks: sinks, ringCapacity: ringCapacity, following: shutdown)
-        stage = Locked(first)
-        route = PublishRoute(first.ring)
+        let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map { $0.configuration.whenFull != .dropOldest })
+        let shutdown = shutdown
+        let runners = zip(sinks, ring.consumers).map { spec, consumer in
+            SinkRunner(configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer), shutdown: shutdown)
+        }
+        sinkSet = Locked(SinkSet(ring: ring, current: runners, counters: runners.map(\.counters)))
+        route = PublishRoute(ring)
         finishedPipe = Self.makePipe()
         sourceEndedPipe = Self.makePipe()
     }
 
     /// The runners of the sinks running now.
-    public var sinkRunners: [SinkRunner] { stage.withLock { $0.runners } }
+    public var sinkRunners: [SinkRunner] { sinkSet.withLock { $0.current } }
+
+    /// Runners of removed or replaced sinks still finishing their backlog.
+    public var finishingRunners: [SinkRunner] { sinkSet.withLock { $0.retiring.filter { !$0.isFinished } } }
+
+    /// The counters of every sink that has run, in the order they first appeared (a sink that
+    /// keeps its name across reloads keeps its counters).
+    public var allSinkCounters: [SinkCounters] { sinkSet.withLock { $0.counters } }
 
     /// The ring the sources publish to now.
-    public var ring: EventRing<EventBatch> { stage.withLock { $0.ring } }
+    public var ring: EventRing<EventBatch> { sinkSet.withLock { $0.ring } }
 
     deinit {
         for descriptor in [finishedPipe.read, finishedPipe.write, sourceEndedPipe.read, sourceEndedPipe.write] {
@@ -89,7 +132,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Starts every sink, then every source, then a thread that closes the ring when the
     /// sources are done and reports when the sinks have drained.
     public func start() {
-        stage.withLock { $0 }.start()
+        for runner in sinkRunners { runner.start() }
         let sourceThreads = sources.enumerated().map { index, source in
             let context = SourceContext(sourceIndex: index, counters: sourceCounters[index], shutdown: shutdown, route: route)
             return NamedThread(name: "src-\(source.name)") { [self] in
@@ -107,43 +150,109 @@ public final class Pipeline: @unchecked Sendable {
         }
         NamedThread.detached(name: "drain") { [self] in
             for thread in sourceThreads { thread.join() }
-            stageChange.withLock {
+            let runners = stageChange.withLock {
+                let set = sinkSet.withLock { $0 }
+                for runner in set.current { runner.chain.end() }
                 route.end()
-                stage.withLock { $0 }.waitUntilDrained()
+                return set.current + set.retiring
             }
+            for runner in runners { runner.waitUntilFinished() }
             var byte: UInt8 = 1
             _ = write(finishedPipe.write, &byte, 1)
         }
     }
 
-    /// Replaces every sink without losing an event (a configuration reload): the ring closes,
-    /// so the sources wait; the old sinks write out all it holds and finish; then the new sinks
-    /// start on a new ring and the sources publish there. Old sinks still retrying after
-    /// `drainTimeoutNanoseconds` are stopped, and what they could not deliver is counted as
-    /// dropped (`shutdown`) or dead-lettered. Sinks that keep their name keep their counters.
-    /// Returns false, changing nothing, when the stream has already ended.
-    public func replaceSinks(with sinks: [SinkSpec], ringCapacity: Int, drainTimeoutNanoseconds: UInt64) -> Bool {
-        stageChange.withLock {
-            guard !route.hasEnded else { return false }
-            let old = stage.withLock { $0 }
-            let counters = Dictionary(old.runners.map { ($0.counters.name, $0.counters) }, uniquingKeysWith: { first, _ in first })
-            let next = SinkStage(sinks: sinks, ringCapacity: ringCapacity, following: shutdown, counters: counters)
-            old.ring.close()
-            if !old.waitUntilDrained(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + drainTimeoutNanoseconds) {
-                logger.warning("sinks still failing after the drain timeout; stopping their retries")
-                old.shutdown.stopNow()
-                old.waitUntilDrained()
+    /// Applies a reloaded configuration's sinks, in their new order, without losing an event
+    /// (see the type's comment). Sinks that keep their name keep their counters. When nothing
+    /// changed (every sink kept, the same ring size) nothing moves at all. Returns nil, changing
+    /// nothing, when the stream has already ended.
+    public func reload(_ sinks: [ReloadedSink], ringCapacity: Int) -> ReloadOutcome? {
+        stageChange.withLock { () -> ReloadOutcome? in
+            guard !route.hasEnded else { return nil }
+            var set = sinkSet.withLock { $0 }
+            let running = Dictionary(set.current.map { ($0.configuration.name, $0) }, uniquingKeysWith: { first, _ in first })
+            var outcome = ReloadOutcome()
+            let changes = sinks.contains { if case .start = $0 { true } else { false } }
+            guard changes || sinks.count != set.current.count || ringCapacity != set.ring.capacity else {
+                outcome.kept = set.current.map(\.configuration.name)
+                return outcome
             }
-            for runner in next.runners {
-                guard let heir = runner.sink as? any ReloadInheriting,
-                      let previous = old.runners.first(where: { $0.counters.name == runner.counters.name }) else { continue }
-                heir.inherit(from: previous.sink)
+            let whenFull = sinks.map { entry -> WhenFull in
+                switch entry {
+                case .keep(let name): running[name]?.configuration.whenFull ?? .block
+                case .start(let spec): spec.configuration.whenFull
+                }
             }
-            next.start()
-            stage.withLock { $0 = next }
-            route.install(next.ring)
-            return true
+            let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: whenFull.map { $0 != .dropOldest })
+            var next: [SinkRunner] = []
+            var started: [SinkRunner] = []
+            for (entry, consumer) in zip(sinks, ring.consumers) {
+                switch entry {
+                case .keep(let name):
+                    guard let runner = running[name] else { preconditionFailure("reload keeps sink \(name), which is not running") }
+                    runner.chain.append(ring: ring, consumer: consumer)
+                    next.append(runner)
+                    outcome.kept.append(name)
+                case .start(let spec):
+                    let name = spec.configuration.name
+                    let predecessor = running[name]
+                    let counters = predecessor?.counters ?? set.counters.first { $0.name == name }
+                    let runner = SinkRunner(
+                        configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer),
+                        shutdown: shutdown, counters: counters, predecessor: predecessor
+                    )
+                    if counters == nil { set.counters.append(runner.counters) }
+                    next.append(runner)
+                    started.append(runner)
+                    outcome.started.append(name)
+                }
+            }
+            let kept = Set(outcome.kept)
+            for runner in set.current where !kept.contains(runner.configuration.name) {
+                runner.chain.end()
+                set.retiring.append(runner)
+                outcome.finishing.append(runner.configuration.name)
+            }
+            set.retiring.removeAll { $0.isFinished }
+            let previous = set.ring
+            set.ring = ring
+            set.current = next
+            sinkSet.withLock { $0 = set }
+            // Every sink reading the old ring knows what follows it; close it, and the sources
+            // publish to the new one.
+            previous.close()
+            route.install(ring)
+            for runner in started { runner.start() }
+            outcome.ringReplaced = true
+            return outcome
         }
+    }
+
+    /// SIGHUP: every running sink closes the files it writes and starts new ones at their paths,
+    /// before its next batch (or within its flush interval when idle).
+    public func reopenFiles() {
+        for runner in sinkRunners { runner.requestReopen() }
+    }
+
+    /// For a stop that cannot wait any longer for sinks that have not finished (a destination
+    /// that neither answers nor fails): counts what each of them still held or had yet to read
+    /// as dropped (`shutdown`), and returns the counts by sink. Their threads are left as they
+    /// are; the process is about to exit.
+    public func countUnfinishedAsDropped() -> [String: Int] {
+        let set = sinkSet.withLock { $0 }
+        var inRings: [String: Int] = [:]
+        for runner in set.current + set.retiring where !runner.isFinished {
+            inRings[runner.counters.name, default: 0] += runner.eventsStillInRings()
+        }
+        var dropped: [String: Int] = [:]
+        for counters in set.counters {
+            guard let unread = inRings[counters.name] else { continue }
+            let held = max(0, counters.accepted.current - counters.events.current - counters.droppedTotal)
+            guard unread + held > 0 else { continue }
+            counters.dropped(.shutdown).add(unread + held)
+            dropped[counters.name] = unread + held
+        }
+        return dropped
     }
 
     /// Blocks until every sink has finished, or at most `seconds`; true when finished.

@@ -21,6 +21,10 @@ public protocol Sink: AnyObject {
     /// The stream has ended: deliver everything and release resources.
     func finish() throws
 
+    /// SIGHUP for a sink a reload keeps: close the files it writes and start new ones at their
+    /// paths (after a rotation tool moved them away). Called on the sink's thread.
+    func reopenFiles() throws
+
     /// True for a sink that finishes delivering after `write` returns (compressing on other
     /// threads, retrying requests): it reports what became of every event through the
     /// `DeliveryReport` it is given, and the runner counts nothing for it.
@@ -34,6 +38,7 @@ extension Sink {
     public func flush() throws {}
     public var flushIntervalNanoseconds: UInt64? { nil }
     public func finish() throws { try flush() }
+    public func reopenFiles() throws {}
     public var reportsItsOwnDeliveries: Bool { false }
     public func attach(_ report: DeliveryReport) {}
 }
@@ -107,9 +112,10 @@ public final class DeliveryReportSlot: Sendable {
     }
 }
 
-/// A sink with state worth keeping across a SIGHUP reload (alert windows and cooldowns): the
-/// sink built from the reloaded configuration is handed the one of the same name it replaces,
-/// after that one has finished and before the new one starts, on the reloading thread.
+/// A sink with state worth keeping when a SIGHUP reload changes its settings (alert windows and
+/// cooldowns): the sink built from the reloaded configuration is handed the one of the same name
+/// it replaces, after that one has finished and before the new one takes its first batch, on the
+/// new one's thread. (A sink whose settings did not change is kept as it is.)
 public protocol ReloadInheriting: AnyObject {
     /// Takes over what still applies of `previous`'s state; a sink of another kind is ignored.
     func inherit(from previous: any Sink)

@@ -1,8 +1,9 @@
 public import SluiceRing
 import Logging
+import Synchronization
 
-/// Where a sink's batches come from: the ring directly, or (for `drop_newest`) a hand-off
-/// that the ring reader fills.
+/// Where a sink's batches come from: its rings (`RingChain`), or (for `drop_newest`) a
+/// hand-off that the ring reader fills.
 protocol BatchFeed {
     func next(deadlineNanoseconds: UInt64?) -> FeedItem
     func done(with item: FedBatch)
@@ -12,6 +13,8 @@ struct FedBatch {
     let batch: EventBatch
     let sequence: Int
     let endOfRun: Bool
+    /// Which of the chain's rings it came from.
+    let segment: Int
 }
 
 enum FeedItem {
@@ -20,12 +23,18 @@ enum FeedItem {
     case finished
 }
 
-/// Runs one sink on its own thread: takes its batches in order, applies its `inputs`, hands
-/// them to the sink, flushes on schedule, retries or drops failures by policy, and counts
-/// every event delivered or dropped.
+/// Runs one sink on its own thread: takes its batches in order, applies its `inputs` and
+/// `where`, hands them to the sink, flushes on schedule, retries or drops failures by policy,
+/// and counts every event delivered or dropped.
+///
+/// A runner that replaces one of the same name at a reload (`predecessor`) starts once that one
+/// has read its rings to their end (its backlog is its own to finish), or, for a sink that
+/// inherits state (alerts), once it has finished; until then its ring fills, and under `block`
+/// holds the sources back like any slow sink.
 public final class SinkRunner: @unchecked Sendable {
     // @unchecked: the sink itself is only ever called from this runner's thread(s), one at a
-    // time; everything shared with other threads is the ring, the counters and the signal.
+    // time; everything shared with other threads is the rings, the counters, the signal, and
+    // the progress flags under `progress`.
     public struct Configuration: Sendable {
         public var name: String
         /// Source indices this sink takes; nil for all.
@@ -48,76 +57,162 @@ public final class SinkRunner: @unchecked Sendable {
     public let counters: SinkCounters
     /// The sink this runner feeds (for its own metrics).
     public let sink: any Sink
-    private let ring: EventRing<EventBatch>
-    private let consumer: RingConsumer
+    let chain: RingChain
     private let shutdown: ShutdownSignal
+    private let predecessor: SinkRunner?
     private let logger: Logger
+    private let reopenRequested = Atomic<Bool>(false)
+    private let progress = ConditionLock()
+    private var stoppedReading = false
+    private var finished = false
 
-    /// - Parameter counters: continues counting on a previous runner's counters (a reload).
-    public init(
-        configuration: Configuration, sink: any Sink, ring: EventRing<EventBatch>, consumer: RingConsumer, shutdown: ShutdownSignal,
-        counters: SinkCounters? = nil
+    /// - Parameters:
+    ///   - counters: continues counting on a previous runner's counters (a reload).
+    ///   - predecessor: the runner of the same name this one replaces, which goes first.
+    init(
+        configuration: Configuration, sink: any Sink, chain: RingChain, shutdown: ShutdownSignal,
+        counters: SinkCounters? = nil, predecessor: SinkRunner? = nil
     ) {
         self.configuration = configuration
         self.sink = sink
-        self.ring = ring
-        self.consumer = consumer
+        self.chain = chain
         self.shutdown = shutdown
+        self.predecessor = predecessor
         self.counters = counters ?? SinkCounters(name: configuration.name)
         var logger = Logger(label: "sluice.sink")
         logger[metadataKey: "sink"] = .string(configuration.name)
         self.logger = logger
     }
 
-    /// Starts the runner's thread(s); `join` on the returned threads waits for the drain.
-    public func start() -> [NamedThread] {
+    /// Starts the runner's thread(s); `waitUntilFinished` waits for the sink to finish.
+    func start() {
         sink.attach(DeliveryReport(counters: counters, shutdown: shutdown, whenFull: configuration.whenFull))
-        let ringFeed = RingFeed(ring: ring, consumer: consumer)
         guard configuration.whenFull == .dropNewest else {
-            return [NamedThread(name: "sink-\(configuration.name)") { self.deliverAll(from: ringFeed) }]
+            NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
+                takeOver()
+                deliverAll(from: chain, selecting: true)
+                markFinished()
+            }
+            return
         }
         let handOff = BatchHandOff(capacity: 4)
-        let reader = NamedThread(name: "ring-\(configuration.name)") {
-            self.keepPace(with: ringFeed, into: handOff)
+        NamedThread.detached(name: "ring-\(configuration.name)") { [self] in
+            takeOver()
+            keepPace(into: handOff)
         }
-        let writer = NamedThread(name: "sink-\(configuration.name)") { self.deliverAll(from: handOff) }
-        return [reader, writer]
+        NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
+            deliverAll(from: handOff, selecting: false)
+            markFinished()
+        }
     }
+
+    /// Asks the sink to reopen its files before its next batch (SIGHUP, for an unchanged sink).
+    func requestReopen() {
+        reopenRequested.store(true, ordering: .relaxed)
+    }
+
+    // MARK: Progress
+
+    /// Waits until the runner has read its last ring to its end (or at most `seconds`).
+    @discardableResult
+    func waitUntilStoppedReading(seconds: Double? = nil) -> Bool {
+        wait(seconds: seconds) { stoppedReading }
+    }
+
+    /// Waits until the sink has finished (or at most `seconds`); true when it has.
+    @discardableResult
+    public func waitUntilFinished(seconds: Double? = nil) -> Bool {
+        wait(seconds: seconds) { finished }
+    }
+
+    public var isFinished: Bool { progress.withLock { finished } }
+
+    private func wait(seconds: Double?, until done: () -> Bool) -> Bool {
+        let deadline = seconds.map { MonotonicClock.nowNanoseconds() + UInt64($0 * 1e9) }
+        return progress.withLock {
+            while !done() {
+                guard progress.wait(deadlineNanoseconds: deadline) else { return false }
+            }
+            return true
+        }
+    }
+
+    private func markStoppedReading() {
+        progress.withLock {
+            stoppedReading = true
+            progress.broadcast()
+        }
+    }
+
+    private func markFinished() {
+        progress.withLock {
+            stoppedReading = true
+            finished = true
+            progress.broadcast()
+        }
+    }
+
+    /// A replacing runner waits for the one it replaces, and inherits its state if it can.
+    private func takeOver() {
+        guard let predecessor else { return }
+        guard let heir = sink as? any ReloadInheriting else {
+            predecessor.waitUntilStoppedReading()
+            return
+        }
+        predecessor.waitUntilFinished()
+        heir.inherit(from: predecessor.sink)
+    }
+
+    // MARK: Reading and delivering
 
     /// `drop_newest`: reads the ring at full speed, handing batches to the sink's thread when
     /// it has room and counting them as dropped when it does not.
-    private func keepPace(with feed: RingFeed, into handOff: BatchHandOff) {
+    private func keepPace(into handOff: BatchHandOff) {
+        let matcher = configuration.filter.map { EventMatcher([$0]) }
         while true {
-            switch feed.next(deadlineNanoseconds: nil) {
+            switch chain.next(deadlineNanoseconds: nil) {
             case .batch(let item):
-                if accepts(item.batch), !handOff.offer(item) {
-                    counters.dropped(.sinkBusy).add(item.batch.count)
+                if let selected = selection(of: item.batch, matcher: matcher) {
+                    let offered = FedBatch(batch: selected, sequence: item.sequence, endOfRun: item.endOfRun, segment: item.segment)
+                    if !handOff.offer(offered) { counters.dropped(.sinkBusy).add(selected.count) }
+                    counters.accepted.add(selected.count)
                 }
-                feed.done(with: item)
+                chain.done(with: item)
+                countOverrun()
             case .timedOut:
                 continue
             case .finished:
+                markStoppedReading()
                 handOff.close()
                 return
             }
         }
     }
 
-    private func deliverAll(from feed: some BatchFeed) {
+    /// - Parameter selecting: whether this thread reads the rings (and so applies `inputs` and
+    ///   `where`); the writer of a `drop_newest` sink takes batches already selected.
+    private func deliverAll(from feed: some BatchFeed, selecting: Bool) {
         let interval = sink.flushIntervalNanoseconds
         var nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
-        let filter = configuration.filter.map { EventMatcher([$0]) }
+        let matcher = configuration.filter.map { EventMatcher([$0]) }
         while true {
-            switch feed.next(deadlineNanoseconds: nextFlush) {
+            let item = feed.next(deadlineNanoseconds: nextFlush)
+            if reopenRequested.exchange(false, ordering: .relaxed) {
+                attempt("reopen") { try sink.reopenFiles() }
+            }
+            switch item {
             case .batch(let item):
-                let selected = accepts(item.batch) ? filter.map { Self.select(item.batch, $0) } ?? item.batch : nil
-                if let selected, !selected.isEmpty {
+                let selected = selecting ? selection(of: item.batch, matcher: matcher) : item.batch
+                if let selected {
                     deliver(selected, endOfRun: item.endOfRun)
                 } else if item.endOfRun {
                     attempt("flush") { try sink.flush() }
                 }
                 feed.done(with: item)
-                countOverrun()
+                if selecting {
+                    counters.accepted.add(selected?.count ?? 0)
+                    countOverrun()
+                }
                 if let deadline = nextFlush, let interval, MonotonicClock.nowNanoseconds() >= deadline {
                     attempt("flush") { try sink.flush() }
                     nextFlush = MonotonicClock.nowNanoseconds() + interval
@@ -126,31 +221,56 @@ public final class SinkRunner: @unchecked Sendable {
                 attempt("flush") { try sink.flush() }
                 nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
             case .finished:
-                countOverrun()
+                if selecting {
+                    countOverrun()
+                    markStoppedReading()
+                }
                 attempt("finish") { try sink.finish() }
                 return
             }
         }
     }
 
-    /// The batch itself when every event passes `where`, else a copy of those that do.
-    private static func select(_ batch: EventBatch, _ filter: EventMatcher) -> EventBatch {
+    /// What of a batch is for this sink: nil when it is from another input or no event passes
+    /// `where`; the batch itself when every event does, else a copy of those that do.
+    private func selection(of batch: EventBatch, matcher: EventMatcher?) -> EventBatch? {
+        guard accepts(batch) else { return nil }
+        guard let matcher else { return batch }
         var kept: [Int] = []
         for position in 0..<batch.count {
-            filter.load(batch[position])
-            if filter.matches(0) { kept.append(position) }
+            matcher.load(batch[position])
+            if matcher.matches(0) { kept.append(position) }
         }
-        return kept.count == batch.count ? batch : batch.keeping(kept)
+        return kept.isEmpty ? nil : kept.count == batch.count ? batch : batch.keeping(kept)
     }
 
     private func accepts(_ batch: EventBatch) -> Bool {
         configuration.inputs?.contains(batch.sourceIndex) ?? true
     }
 
-    private func countOverrun() {
-        let lost = consumer.droppedEvents - counters.dropped(.ringOverrun).current
-        counters.dropped(.ringOverrun).add(lost)
+    /// Events this sink was still to take from its rings: for counting what a sink that did
+    /// not finish never delivered (read by another thread while this one is stuck).
+    func eventsStillInRings() -> Int {
+        let matcher = configuration.filter.map { EventMatcher([$0]) }
+        return chain.remainingSegments.reduce(0) { total, segment in
+            total + segment.ring.unread(by: segment.consumer).reduce(0) { $0 + (selection(of: $1, matcher: matcher)?.count ?? 0) }
+        }
     }
+
+    /// `drop_oldest`: what the ring being read overran this sink by, counted once (reading
+    /// thread only).
+    private func countOverrun() {
+        guard configuration.whenFull == .dropOldest else { return }
+        let consumer = chain.currentConsumer
+        if overrun.consumer !== consumer { overrun = (consumer, 0) }
+        let lost = consumer.droppedEvents - overrun.counted
+        guard lost > 0 else { return }
+        counters.dropped(.ringOverrun).add(lost)
+        overrun.counted += lost
+    }
+
+    /// The consumer whose overrun was counted last, and how much of it.
+    private var overrun: (consumer: RingConsumer?, counted: Int) = (nil, 0)
 
     /// Writes a batch; under `block` a failing write is retried with backoff until it succeeds
     /// or shutdown stops waiting, so nothing is lost while the sink recovers.
@@ -205,26 +325,5 @@ public final class SinkRunner: @unchecked Sendable {
         } catch {
             logger.warning("\(action) failed", metadata: ["error": "\(error)"])
         }
-    }
-}
-
-/// Reads batches straight from the ring.
-struct RingFeed: BatchFeed {
-    let ring: EventRing<EventBatch>
-    let consumer: RingConsumer
-
-    func next(deadlineNanoseconds: UInt64?) -> FeedItem {
-        switch ring.poll(consumer, deadlineNanoseconds: deadlineNanoseconds) {
-        case .element(let batch, let sequence, let endOfRun):
-            .batch(FedBatch(batch: batch, sequence: sequence, endOfRun: endOfRun))
-        case .timedOut:
-            .timedOut
-        case .finished:
-            .finished
-        }
-    }
-
-    func done(with item: FedBatch) {
-        ring.commit(consumer, sequence: item.sequence)
     }
 }

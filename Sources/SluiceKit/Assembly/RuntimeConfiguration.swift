@@ -19,6 +19,9 @@ struct RuntimeConfiguration {
         let build: () throws -> any Sink
         /// An alert sink's rules (for `sluice test`).
         var alertRules: [AlertRule]?
+        /// The sink's effective settings (secrets by hash), for a reload to tell whether it
+        /// changed: an unchanged sink is kept running as it is.
+        var fingerprint = ""
     }
 
     var sources: [PlannedSource]
@@ -85,7 +88,7 @@ struct RuntimeConfiguration {
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
         let sinkBuild = BuildContext(host: host, config: context, sourceNames: sources.map(\.name))
-        let sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: sinkBuild)
+        var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: sinkBuild)
         let buffer = reader.section("buffer")
         let bufferMaxBytes = buffer.size("max_bytes", default: 8 << 20, range: (1 << 20)...(16 << 30))
         buffer.rejectUnknownKeys()
@@ -104,6 +107,9 @@ struct RuntimeConfiguration {
         reader.rejectUnknownKeys()
         context.reportUnusedVariables()
         try context.validate()
+        for index in sinks.indices {
+            sinks[index].fingerprint = context.effective.fingerprint(of: ["sinks", sinks[index].name])
+        }
         return RuntimeConfiguration(
             sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
             gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,

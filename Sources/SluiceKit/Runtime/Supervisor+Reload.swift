@@ -5,20 +5,22 @@ import SluiceRing
 
 /// SIGHUP: reopen files and reload the configuration, without losing an event.
 ///
-/// Every sink is rebuilt and swapped in behind the running sources (`Pipeline.replaceSinks`):
-/// the old sinks write out what they hold and finish (an archive closes its member and its
-/// file, the indexer sends what it has), then the new ones start. So a SIGHUP always reopens
-/// files: an external rotation tool moves a file away, sends SIGHUP, and Sluice writes a new
-/// one. The configuration is read again from the same files; when it does not validate, the
-/// error lists every problem and the running configuration is rebuilt as it was (its files
-/// still reopened).
+/// The configuration is read again from the same files. A sink whose effective settings did not
+/// change (secrets compared too) keeps running as it is: not rebuilt, not paused; it closes the
+/// files it writes and opens new ones at their paths (so a rotation tool can move a file away
+/// and send SIGHUP). A changed sink's new version starts once the old version has read its
+/// backlog; a removed sink finishes its backlog on its own. Nothing is dropped: under `block` a
+/// sink that cannot deliver keeps what it holds until it can, or until SIGTERM's grace period
+/// ends. The supervisor never waits for any of it, so SIGTERM and SIGCHLD are handled as usual
+/// while sinks catch up (`Pipeline.reload`).
 ///
-/// What a reload does not change: sources (their open connections and listening sockets
-/// would be lost, so a changed `sources` section is refused with an error, and a restart
-/// applies it), `metrics.*` and `shutdown.grace_period` of the running process. Sinks that
-/// conform to `ReloadInheriting` take over the state of the sink they replace (an alert sink
-/// keeps the windows, cooldowns and counts of its unchanged rules); other sink-specific
-/// metrics (indexer retries) restart from zero; the per-sink event counters continue.
+/// When the files do not validate, every problem is logged and the running configuration stays,
+/// its files still reopened. What a reload does not change: sources (their open connections and
+/// listening sockets would be lost, so a changed `sources` section is refused with an error and
+/// takes a restart), `metrics.*` and `shutdown.grace_period` of the running process. A changed
+/// sink that conforms to `ReloadInheriting` takes over the state of the one it replaces (an alert
+/// sink keeps the windows, cooldowns and counts of its unchanged rules); the per-sink event
+/// counters continue.
 extension Supervisor {
     func reloadOnHangUp(_ pipeline: Pipeline) {
         guard !pipeline.shutdown.isDraining else {
@@ -27,26 +29,41 @@ extension Supervisor {
         }
         let started = MonotonicClock.nowNanoseconds()
         let next = reloadedConfiguration()
-        let sinks: [Pipeline.SinkSpec]
+        let running = Dictionary(pipeline.sinkRunners.map { ($0.configuration.name, ()) }, uniquingKeysWith: { first, _ in first })
+        let runningFingerprints = Dictionary(configuration.sinks.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { first, _ in first })
+        var plan: [Pipeline.ReloadedSink] = []
         do {
-            sinks = try next.sinks.map { Pipeline.SinkSpec(configuration: $0.configuration, sink: try $0.build()) }
+            for planned in next.sinks {
+                if running[planned.name] != nil, runningFingerprints[planned.name] == planned.fingerprint {
+                    plan.append(.keep(name: planned.name))
+                } else {
+                    plan.append(.start(Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build())))
+                }
+            }
         } catch {
             logger.error("cannot build the sinks; keeping the running ones", metadata: ["error": "\(error)"])
+            finishUnused(plan)
+            pipeline.reopenFiles()
             return
         }
-        let previous = Set(pipeline.sinkRunners.map(\.counters.name))
-        guard pipeline.replaceSinks(with: sinks, ringCapacity: next.ringCapacity, drainTimeoutNanoseconds: configuration.gracePeriodNanoseconds) else {
+        guard let outcome = pipeline.reload(plan, ringCapacity: next.ringCapacity) else {
+            finishUnused(plan)
             return
         }
-        let reloaded = next.context !== configuration.context
+        pipeline.reopenFiles()
         configuration = next
-        let removed = previous.subtracting(next.sinks.map(\.name))
-        logger.info(reloaded ? "configuration reloaded; files reopened" : "files reopened", metadata: [
-            "sinks": .array(next.sinks.map { .string("\($0.name) (\($0.type))") }),
-            "sinks_removed": .array(removed.sorted().map { .string($0) }),
+        logger.info(outcome.ringReplaced ? "configuration reloaded; files reopened" : "files reopened", metadata: [
+            "sinks_kept": .array(outcome.kept.map { .string($0) }),
+            "sinks_started": .array(outcome.started.map { .string($0) }),
+            "sinks_finishing": .array(outcome.finishing.map { .string($0) }),
             "ring_slots": "\(pipeline.ring.capacity)",
             "milliseconds": "\((MonotonicClock.nowNanoseconds() - started) / 1_000_000)",
         ])
+    }
+
+    /// Releases what sinks built for a reload that did not happen hold (threads, clients).
+    private func finishUnused(_ plan: [Pipeline.ReloadedSink]) {
+        for case .start(let spec) in plan { try? spec.sink.finish() }
     }
 
     /// The configuration as the files say now, or the running one (with an error) when they

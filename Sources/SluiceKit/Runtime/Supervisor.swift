@@ -14,14 +14,20 @@ import Glibc
 /// SIGTERM or SIGINT starts draining: sources stop accepting new writers and keep reading what
 /// connected writers send until they close or `shutdown.grace_period` passes; then the ring
 /// closes and every sink writes out everything published. A second signal ends the grace
-/// period at once. SIGHUP reloads (see `Supervisor+Reload.swift`). The last log line reports
-/// what was read, delivered and dropped.
+/// period at once. Once the grace period is over (or after the second signal), sinks stop
+/// retrying and get `stopAllowanceNanoseconds` more to finish; a sink still busy then (a
+/// destination that neither answers nor fails) is left behind, what it held is counted as
+/// dropped (`shutdown`), and Sluice exits. SIGHUP reloads (see `Supervisor+Reload.swift`). The
+/// last log line reports what was read, delivered and dropped.
 final class Supervisor {
     /// The configuration running now; a reload replaces it.
     var configuration: RuntimeConfiguration
     /// Loads the configuration again from where it came from (nil: SIGHUP only reopens files).
     let reload: (() throws(ConfigurationError) -> RuntimeConfiguration)?
     let logger = Logger(label: "sluice")
+
+    /// How long sinks have, once stopping began, before Sluice exits without them.
+    static let stopAllowanceNanoseconds: UInt64 = 2_000_000_000
 
     init(configuration: RuntimeConfiguration, reload: (() throws(ConfigurationError) -> RuntimeConfiguration)? = nil) {
         self.configuration = configuration
@@ -121,23 +127,30 @@ final class Supervisor {
 
     private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any SignalForwarding]) {
         var graceDeadline: UInt64?
+        var stopDeadline: UInt64?
         var descriptors = [
             pollfd(fd: pipeline.finishedDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: pipeline.sourceEndedDescriptor, events: Int16(POLLIN), revents: 0),
         ]
+        let stopNow = { (reason: String) in
+            self.logger.warning("\(reason); stopping sources now")
+            pipeline.shutdown.stopNow()
+            graceDeadline = nil
+            stopDeadline = MonotonicClock.nowNanoseconds() + Self.stopAllowanceNanoseconds
+        }
         while true {
-            var timeout: Int32 = -1
-            if let deadline = graceDeadline {
-                let now = MonotonicClock.nowNanoseconds()
-                if now >= deadline {
-                    logger.warning("grace period over; stopping sources now")
-                    pipeline.shutdown.stopNow()
-                    graceDeadline = nil
-                    continue
-                }
-                timeout = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
+            let now = MonotonicClock.nowNanoseconds()
+            if let deadline = graceDeadline, now >= deadline {
+                stopNow("grace period over")
+                continue
             }
+            if let deadline = stopDeadline, now >= deadline {
+                abandonUnfinishedSinks(pipeline)
+                return
+            }
+            let nextDeadline = [graceDeadline, stopDeadline].compactMap { $0 }.min()
+            let timeout = nextDeadline.map { Int32(min(($0 - now) / 1_000_000 + 1, UInt64(Int32.max))) } ?? -1
             _ = poll(&descriptors, 3, timeout)
             if descriptors[0].revents != 0 { return }
             if descriptors[2].revents != 0 {
@@ -162,9 +175,7 @@ final class Supervisor {
                     reloadOnHangUp(pipeline)
                 case SIGTERM, SIGINT, SIGQUIT:
                     if pipeline.shutdown.isDraining {
-                        logger.warning("second signal; stopping sources now", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
-                        pipeline.shutdown.stopNow()
-                        graceDeadline = nil
+                        if !pipeline.shutdown.isStopping { stopNow("second signal (\(SignalWatcher.name(of: signal)))") }
                     } else {
                         logger.info("draining", metadata: [
                             "signal": "\(SignalWatcher.name(of: signal))",
@@ -180,21 +191,31 @@ final class Supervisor {
         }
     }
 
+    /// The stop allowance is over and some sinks are still busy: count what they hold as
+    /// dropped and leave them behind.
+    private func abandonUnfinishedSinks(_ pipeline: Pipeline) {
+        let dropped = pipeline.countUnfinishedAsDropped()
+        logger.error("sinks still busy after the stop allowance; exiting without them, what they held counted as dropped (shutdown)", metadata: [
+            "allowance": "\(Units.formatDuration(Self.stopAllowanceNanoseconds))",
+            "dropped": .dictionary(dropped.mapValues { .string("\($0)") }),
+        ])
+    }
+
     private func logSummary(_ pipeline: Pipeline) {
         var metadata: Logger.Metadata = [:]
         metadata["events_in"] = .dictionary(Dictionary(uniqueKeysWithValues: pipeline.sourceCounters.map {
             ($0.name, .string("\($0.events.current)"))
         }))
-        metadata["events_out"] = .dictionary(Dictionary(uniqueKeysWithValues: pipeline.sinkRunners.map {
-            ($0.counters.name, .string("\($0.counters.events.current)"))
-        }))
+        // Every sink that ran, removed ones included.
+        let sinks = pipeline.allSinkCounters
+        metadata["events_out"] = .dictionary(Dictionary(uniqueKeysWithValues: sinks.map { ($0.name, .string("\($0.events.current)")) }))
         var dropped: Logger.Metadata = [:]
-        for runner in pipeline.sinkRunners {
+        for counters in sinks {
             var reasons: Logger.Metadata = [:]
-            for reason in DropReason.allCases where runner.counters.dropped(reason).current > 0 {
-                reasons[reason.rawValue] = .string("\(runner.counters.dropped(reason).current)")
+            for reason in DropReason.allCases where counters.dropped(reason).current > 0 {
+                reasons[reason.rawValue] = .string("\(counters.dropped(reason).current)")
             }
-            if !reasons.isEmpty { dropped[runner.counters.name] = .dictionary(reasons) }
+            if !reasons.isEmpty { dropped[counters.name] = .dictionary(reasons) }
         }
         if !dropped.isEmpty { metadata["dropped"] = .dictionary(dropped) }
         var trouble: Logger.Metadata = [:]

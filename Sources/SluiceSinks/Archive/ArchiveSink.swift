@@ -87,6 +87,12 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         pool.close()
     }
 
+    /// SIGHUP: every open file is finished and closed; the next event for it starts a new file
+    /// at its path (a rotation tool moved the old one away; an existing file is never reused).
+    public func reopenFiles() throws {
+        for key in Array(files.keys) { rotate(key) }
+    }
+
     private func sourceName(_ key: Int) -> String {
         settings.template.usesSource && key < sourceNames.count ? sourceNames[key] : "all"
     }
