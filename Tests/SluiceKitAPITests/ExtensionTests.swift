@@ -1,6 +1,5 @@
 import Foundation
 import SluiceKit
-import Synchronization
 import Testing
 import SluiceTesting
 
@@ -14,7 +13,10 @@ final class Collector: EventSink {
         let level: LogLevel?
     }
 
-    static let received = Mutex<[String: [Received]]>([:])
+    /// Shared by the sinks' threads: behind a pthread mutex (NSLock), which ThreadSanitizer
+    /// follows; a contended `Synchronization.Mutex` is handed over inside the kernel, where it
+    /// cannot (see `Locked` in SluiceRing).
+    static let received = LockedValue<[String: [Received]]>([:])
     let key: String
     private var failuresLeft: Int
     private var finished = false
@@ -37,6 +39,23 @@ final class Collector: EventSink {
 
     func finish() throws {
         finished = true
+    }
+}
+
+/// A value behind an `NSLock`.
+final class LockedValue<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }
 

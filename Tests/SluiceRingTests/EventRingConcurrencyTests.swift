@@ -145,7 +145,7 @@ final class ReaderResultBox: Sendable {
         var outOfOrder = 0
     }
 
-    let stored: Mutex<Result?> = Mutex(nil)
+    let stored = Locked<Result?>(nil)
 }
 
 /// Reads a ring to the end on its own thread, checking per-producer order.

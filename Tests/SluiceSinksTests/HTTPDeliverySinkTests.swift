@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceRing
 import SluiceTesting
 import Synchronization
 import Testing
@@ -106,7 +107,7 @@ private func deliver(
         let port = placeholder.port
         let url = placeholder.url
         placeholder.stop()
-        let revived = Mutex<FakeBulkServer?>(nil)
+        let revived = Locked<FakeBulkServer?>(nil)
         let counters = try deliver(2000, to: url, maxEvents: 500) {
             // Connection refused for a while, then the server comes back on the same port.
             ChildProcess.pause(milliseconds: 700)

@@ -57,7 +57,40 @@ struct JSONLogHandler: LogHandler {
             Self.append(value, to: &line)
         }
         line.append("}\n")
-        try? OutputDescriptor.writeAll(line.bytes, to: descriptor, name: "stderr")
+        Self.outputs.withLock { outputs in
+            guard outputs[descriptor, default: Output()].isOpen(forThread: pthread_self()) else { return }
+            try? OutputDescriptor.writeAll(line.bytes, to: descriptor, name: "stderr")
+        }
+    }
+
+    /// Who may still write: lines are written one at a time (never interleaved), and after a
+    /// run's last line (its summary) no other thread's line follows it.
+    private struct Output {
+        var finalWriter: pthread_t?
+        var ended = false
+
+        func isOpen(forThread thread: pthread_t) -> Bool {
+            guard !ended else { return false }
+            guard let finalWriter else { return true }
+            return pthread_equal(finalWriter, thread) != 0
+        }
+    }
+
+    /// By descriptor (stderr; tests log elsewhere).
+    private static let outputs = Locked<[Int32: Output]>([:])
+
+    /// Writes `body`'s lines as the run's last on `descriptor`: from now on only this thread's
+    /// lines are written there, and none after `body` (threads a stop left behind may still be
+    /// logging).
+    static func writeLastLines(descriptor: Int32 = 2, _ body: () -> Void) {
+        outputs.withLock { $0[descriptor, default: Output()].finalWriter = pthread_self() }
+        body()
+        outputs.withLock { $0[descriptor, default: Output()].ended = true }
+    }
+
+    /// Opens the log again for a new run in the same process (the library's `Sluice.run`).
+    static func reopen(descriptor: Int32 = 2) {
+        outputs.withLock { $0[descriptor] = Output() }
     }
 
     private static func append(_ value: Logger.Metadata.Value, to line: inout ByteWriter) {

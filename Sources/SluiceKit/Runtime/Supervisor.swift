@@ -37,6 +37,7 @@ final class Supervisor {
     /// Runs to the end and returns the process exit status: in wrap mode the wrapped program's
     /// (128 + N when signal N ended it; 127 or 126 when it could not be started).
     func run() throws -> Int32 {
+        JSONLogHandler.reopen()
         let signals = SignalWatcher()
         let openFileLimit = ProcessLimits.raiseOpenFileLimit()
         let sources = try configuration.sources.map { try $0.build() }
@@ -60,13 +61,12 @@ final class Supervisor {
             "open_file_limit": "\(openFileLimit)",
         ])
         supervise(pipeline, signals: signals, forwarders: sources.compactMap { $0 as? any SignalForwarding })
+        if let failure = wrapped?.spawnFailure {
+            logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
+        }
         logSummary(pipeline)
         if let wrapped {
-            if let failure = wrapped.spawnFailure {
-                logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
-                return failure.exitStatus
-            }
-            return wrapped.exit?.shellStatus ?? 1
+            return wrapped.spawnFailure?.exitStatus ?? wrapped.exit?.shellStatus ?? 1
         }
         return pipeline.failures.isEmpty ? 0 : 1
     }
@@ -231,10 +231,12 @@ final class Supervisor {
         }
         if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
         if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
-        if dropped.isEmpty {
-            logger.info("stopped; every event delivered", metadata: metadata)
-        } else {
-            logger.warning("stopped; some events were not delivered", metadata: metadata)
+        JSONLogHandler.writeLastLines {
+            if dropped.isEmpty {
+                logger.info("stopped; every event delivered", metadata: metadata)
+            } else {
+                logger.warning("stopped; some events were not delivered", metadata: metadata)
+            }
         }
     }
 }
