@@ -14,8 +14,9 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zlib1g-dev libpcre2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first: this layer is reused while only Sources/ changes.
-COPY Package.swift ./
+# Dependencies first: this layer is reused while only Sources/ changes. Package.resolved pins
+# the versions CI tested.
+COPY Package.swift Package.resolved ./
 RUN swift package resolve
 COPY Sources ./Sources
 RUN swift build -c release --static-swift-stdlib --product sluice \

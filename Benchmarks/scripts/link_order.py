@@ -141,7 +141,8 @@ def check(binary, listing):
     (--no-warn-symbol-ordering), so a list that no longer matches the code would go unnoticed."""
     with open(listing) as file:
         listed = [line.strip() for line in file if line.strip()]
-    missing = [name for name in listed if name not in defined_symbols(binary)]
+    defined = defined_symbols(binary)
+    missing = [name for name in listed if name not in defined]
     share = 100.0 * len(missing) / max(1, len(listed))
     print("link order: %d of %d listed functions are no longer in %s (%.1f%%)%s" % (
         len(missing), len(listed), os.path.relpath(binary, ROOT), share,

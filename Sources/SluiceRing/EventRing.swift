@@ -37,8 +37,7 @@ public final class EventRing<Element>: @unchecked Sendable {
     ///   - consumerGating: one entry per consumer, in order: whether it gates the producers.
     public init(capacity: Int, consumerGating: [Bool], waitStrategy: WaitStrategy = WaitStrategy()) {
         precondition(capacity > 0, "a ring needs at least one slot")
-        var size = 1
-        while size < capacity { size <<= 1 }
+        let size = Self.slots(forCapacity: capacity)
         self.capacity = size
         self.mask = size - 1
         self.waitStrategy = waitStrategy
@@ -50,6 +49,13 @@ public final class EventRing<Element>: @unchecked Sendable {
             (controls + index).initialize(to: RingSlotControl())
             (contents + index).initialize(to: RingSlotContent())
         }
+    }
+
+    /// The slots a ring asked for `capacity` has: the next power of two.
+    public static func slots(forCapacity capacity: Int) -> Int {
+        var size = 1
+        while size < capacity { size <<= 1 }
+        return size
     }
 
     deinit {

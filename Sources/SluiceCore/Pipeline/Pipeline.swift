@@ -173,7 +173,8 @@ public final class Pipeline: @unchecked Sendable {
             let running = Dictionary(set.current.map { ($0.configuration.name, $0) }, uniquingKeysWith: { first, _ in first })
             var outcome = ReloadOutcome()
             let changes = sinks.contains { if case .start = $0 { true } else { false } }
-            guard changes || sinks.count != set.current.count || ringCapacity != set.ring.capacity else {
+            let sameSize = EventRing<EventBatch>.slots(forCapacity: ringCapacity) == set.ring.capacity
+            guard changes || sinks.count != set.current.count || !sameSize else {
                 outcome.kept = set.current.map(\.configuration.name)
                 return outcome
             }

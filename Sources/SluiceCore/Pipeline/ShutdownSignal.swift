@@ -14,21 +14,15 @@ import Darwin
 ///    they close.
 /// 2. Stopping: the grace period is over (or a second signal came): stop reading now.
 ///
-/// A signal may follow a parent: it is draining or stopping when either is, so one set of
-/// sinks can be stopped on its own (a reload replacing them) while a whole-process stop still
-/// reaches every set.
-///
 /// `@unchecked Sendable`: the descriptors are fixed at init; the state is atomic.
 public final class ShutdownSignal: @unchecked Sendable {
     private let state = Atomic<Int>(0)
     private let drainPipe: (read: Int32, write: Int32)
     private let stopPipe: (read: Int32, write: Int32)
-    private let parent: ShutdownSignal?
 
-    public init(following parent: ShutdownSignal? = nil) {
+    public init() {
         drainPipe = Self.makePipe()
         stopPipe = Self.makePipe()
-        self.parent = parent
     }
 
     deinit {
@@ -37,18 +31,13 @@ public final class ShutdownSignal: @unchecked Sendable {
         }
     }
 
-    public var isDraining: Bool { state.load(ordering: .acquiring) >= 1 || parent?.isDraining == true }
-    public var isStopping: Bool { state.load(ordering: .acquiring) >= 2 || parent?.isStopping == true }
+    public var isDraining: Bool { state.load(ordering: .acquiring) >= 1 }
+    public var isStopping: Bool { state.load(ordering: .acquiring) >= 2 }
 
-    /// Readable once draining began (and so also once stopping began). Sources, which poll
-    /// it, use the pipeline's signal, which has no parent.
+    /// Readable once draining began (and so also once stopping began).
     public var drainDescriptor: Int32 { drainPipe.read }
-    /// Readable once stopping began (on this signal itself).
+    /// Readable once stopping began.
     public var stopDescriptor: Int32 { stopPipe.read }
-
-    /// Descriptors of which any becomes readable once `isStopping` (this signal's and its
-    /// parent's), for a thread that waits in `poll` on something else too.
-    public var stopDescriptors: [Int32] { [stopPipe.read] + (parent?.stopDescriptors ?? []) }
 
     public func beginDraining() {
         if state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged {
@@ -64,9 +53,9 @@ public final class ShutdownSignal: @unchecked Sendable {
 
     /// Sleeps up to `nanoseconds`, waking early when stopping begins. Returns false if stopping.
     public func sleep(nanoseconds: UInt64) -> Bool {
-        var descriptors = stopDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        var descriptor = pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)
         let milliseconds = Int32(min(nanoseconds / 1_000_000, UInt64(Int32.max)))
-        _ = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+        _ = poll(&descriptor, 1, milliseconds)
         return !isStopping
     }
 

@@ -97,12 +97,13 @@ public final class SinkRunner: @unchecked Sendable {
         }
         let handOff = BatchHandOff(capacity: 4)
         NamedThread.detached(name: "ring-\(configuration.name)") { [self] in
+            // The writer starts after the take-over, so nothing touches the sink during it.
             takeOver()
+            NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
+                deliverAll(from: handOff, selecting: false)
+                markFinished()
+            }
             keepPace(into: handOff)
-        }
-        NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
-            deliverAll(from: handOff, selecting: false)
-            markFinished()
         }
     }
 
