@@ -19,6 +19,32 @@ public enum SocketClient {
         return descriptor
     }
 
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel picks, and that port: a peer
+    /// that accepts connections and, unless the test does, never answers.
+    public static func listener() throws -> (descriptor: Int32, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound, listen(descriptor, 64) == 0 else {
+            close(descriptor)
+            throw ChildProcessError(message: "cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))")
+        }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on (bound once and released): connections to
+    /// it are refused until a test starts a server there.
+    public static func freePort() throws -> Int {
+        let (descriptor, port) = try listener()
+        close(descriptor)
+        return port
+    }
+
     /// A connected Unix stream (or datagram) socket to `path`.
     public static func unix(path: String, datagram: Bool = false) throws -> Int32 {
         let descriptor = socket(AF_UNIX, Int32((datagram ? SOCK_DGRAM : SOCK_STREAM).rawValue), 0)

@@ -54,18 +54,6 @@ struct ChaosTests {
         return text
     }
 
-    private static func freePort() throws -> Int {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// The indexer is unreachable (connection refused), then answers 503, then answers slowly,
     /// then recovers, while events keep coming. Under `block` every event is indexed exactly
     /// once and memory stays bounded; under `drop_newest` what is missing is exactly what the
@@ -73,7 +61,7 @@ struct ChaosTests {
     @Test(arguments: ["block", "drop_newest"])
     func anIndexerOutageLosesNothingUnaccountedAndDeliveryResumesOnItsOwn(policy: String) throws {
         let phase = Self.soak ? 20_000 : 1_500
-        let port = try Self.freePort()
+        let port = try SocketClient.freePort()
         let config = directory.write("outage-\(policy).yaml", """
             sources: { app: { type: stdin } }
             sinks:

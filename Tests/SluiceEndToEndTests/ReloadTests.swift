@@ -139,13 +139,6 @@ struct ReloadTests {
         #expect((summary["events_out"] as? [String: Any])?["console"] as? Int == 3)
     }
 
-    private static func freePort() throws -> Int {
-        let server = try FakeBulkServer()
-        let port = server.port
-        server.stop()
-        return port
-    }
-
     private func outageConfig(_ name: String, port: Int, archiveFilter: String) -> String {
         directory.write(name, """
             sources: { net: { type: tcp, address: "127.0.0.1:0" } }
@@ -186,7 +179,7 @@ struct ReloadTests {
     /// file unchanged, one changing another sink's `where`) long past the grace period lose
     /// nothing: once the indexer is back every event is indexed and none is counted dropped.
     @Test func aReloadWhileTheIndexerIsDownLosesNothing() throws {
-        let port = try Self.freePort()
+        let port = try SocketClient.freePort()
         let file = outageConfig("outage.yaml", port: port, archiveFilter: "n >= 0")
         let sluice = try SluiceBinary.launch(["--config", file], stdin: .null)
         let sourcePort = try #require(sluice.listeningPort(of: "net"))
@@ -220,7 +213,7 @@ struct ReloadTests {
     /// SIGTERM while a reload waits on a sink that cannot deliver: Sluice still ends within the
     /// grace period (plus the moment sinks get to count), with what was not delivered counted.
     @Test func sigtermDuringAStuckReloadEndsWithinTheGracePeriod() throws {
-        let port = try Self.freePort()
+        let port = try SocketClient.freePort()
         let file = outageConfig("stuck.yaml", port: port, archiveFilter: "n >= 0")
         let sluice = try SluiceBinary.launch(["--config", file], stdin: .null)
         let sourcePort = try #require(sluice.listeningPort(of: "net"))

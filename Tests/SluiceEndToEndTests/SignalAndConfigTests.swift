@@ -37,16 +37,8 @@ struct SignalAndConfigTests {
     /// indexer that accepts the connection and never answers (and a request timeout of 10
     /// minutes). What the sink still held is counted as dropped.
     @Test func aSecondSignalEndsSluiceWhateverASinkIsDoing() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try SocketClient.listener()
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        #expect(listen(listener, 16) == 0)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let config = directory.write("silent.yaml", """
             sources: { app: { type: stdin } }
             sinks: { silent: { type: http, url: "http://127.0.0.1:\(port)/ingest", timeout: 10m, batch: { timeout: 100ms } } }
