@@ -208,12 +208,15 @@ public final class StreamServerSource: Source, SettingsCarrying {
             acceptingPaused = true
         }
 
-        /// Watches the listener again (after a backoff, or when a connection closed).
+        /// Watches the listener again (after a backoff, or when a connection closed). After a
+        /// shortage it tries at once: an empty backlog (EAGAIN) says the shortage is over even
+        /// when no client is waiting to make the listener readable.
         private mutating func resumeAccepting() {
             acceptRetryAt = nil
             guard acceptingPaused, listener >= 0, connections.count < source.maxConnections else { return }
             epoll.add(listener)
             acceptingPaused = false
+            if acceptBackoffMilliseconds > 0 { acceptAll() }
         }
 
         private mutating func stopAccepting() {
