@@ -21,7 +21,7 @@ private func batch(_ lines: [String], source: Int = 0) -> EventBatch {
     for line in lines {
         Array(line.utf8).withUnsafeBytes { encoder.encode(FramedLine(bytes: $0), into: &builder) }
     }
-    return EventBatch(sourceIndex: source, builder: builder)
+    return EventBatch(sourceIndex: source, builder: builder, sourceName: ["app", "db"][source])
 }
 
 private func lines(_ range: Range<Int>) -> [String] {
@@ -55,7 +55,7 @@ private func files(in directory: String) -> [String] {
             rotateMaxBytes: maxBytes, rotateMaxAgeMilliseconds: maxAge, retentionMaxFiles: maxFiles,
             compressionThreads: threads, chunkBytes: chunkBytes
         )
-        return ArchiveSink(name: "archive", settings: settings, sourceNames: ["app", "db"], host: "h", now: { clock.now })
+        return ArchiveSink(name: "archive", settings: settings, host: "h", now: { clock.now })
     }
 
     @Test(arguments: [1, 2])

@@ -13,7 +13,7 @@ private func events(_ range: Range<Int>) -> EventBatch {
     for number in range {
         Array(#"{"n":\#(number),"msg":"event \#(number)"}"#.utf8).withUnsafeBytes { encoder.encode(FramedLine(bytes: $0), into: &builder) }
     }
-    return EventBatch(sourceIndex: 0, builder: builder)
+    return EventBatch(sourceIndex: 0, builder: builder, sourceName: "app")
 }
 
 /// Runs `count` events through an elasticsearch-shaped sink into `url`, returning its counters.
@@ -29,7 +29,7 @@ private func deliver(
         endpoint: url, headers: headers, maxEvents: maxEvents, gzipLevel: gzip ? 1 : nil, maxInFlight: maxInFlight,
         requestTimeoutNanoseconds: 5_000_000_000, retry: retry, deadLetterPath: deadLetter
     )
-    let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("logs-{source}")), sourceNames: ["app"])
+    let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("logs-{source}")))
     let counters = SinkCounters(name: "search")
     sink.attach(DeliveryReport(counters: counters, shutdown: ShutdownSignal()))
     for start in stride(from: 0, to: count, by: 250) {
@@ -137,7 +137,7 @@ private func deliver(
         var retry = DeliveryStateMachine.Settings()
         retry.unauthorizedBackoffNanoseconds = 20_000_000
         let settings = HTTPDeliverySettings(endpoint: server.url, headers: [("Authorization", "ApiKey sup3r-s3cret")], retry: retry)
-        let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("x")), sourceNames: ["app"])
+        let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("x")))
         let counters = SinkCounters(name: "search")
         let shutdown = ShutdownSignal()
         sink.attach(DeliveryReport(counters: counters, shutdown: shutdown))

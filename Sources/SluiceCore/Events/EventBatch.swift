@@ -17,6 +17,9 @@ struct EventIndexEntry {
 public final class EventBatch: @unchecked Sendable {
     /// Index of the source that read these events, in the pipeline's source list.
     public let sourceIndex: Int
+    /// The name of that source (events carry it as `source`): what sinks name files and
+    /// indices by. Set when the batch is published, unless it came with one (replay, a buffer).
+    public private(set) var sourceName: String
     /// The stream and sequences that identify the events (see `EventOrigin`).
     public private(set) var origin: EventOrigin
     private var originIsSet: Bool
@@ -26,8 +29,9 @@ public final class EventBatch: @unchecked Sendable {
     /// Seals what a builder collected into a batch. Without an `origin`, publishing it from a
     /// source gives it the source's next sequences (and a batch never published has a stream of
     /// its own).
-    public init(sourceIndex: Int, builder: consuming EventBatchBuilder, origin: EventOrigin? = nil) {
+    public init(sourceIndex: Int, builder: consuming EventBatchBuilder, origin: EventOrigin? = nil, sourceName: String = "") {
         self.sourceIndex = sourceIndex
+        self.sourceName = sourceName
         contents = builder
         self.origin = origin ?? .standalone()
         originIsSet = origin != nil
@@ -36,6 +40,7 @@ public final class EventBatch: @unchecked Sendable {
     /// Gives the batch its place in a source's stream, unless it came with an origin (replay).
     /// Called once, by the publishing thread, before the batch is published.
     func assignOrigin(stream: UInt64, counters: SourceCounters) {
+        if sourceName.isEmpty { sourceName = counters.name }
         guard !originIsSet else { return }
         origin = EventOrigin(stream: stream, firstSequence: counters.reserveSequences(count))
         originIsSet = true
@@ -67,7 +72,7 @@ public final class EventBatch: @unchecked Sendable {
             builder.ndjson.append(self.bytes(ofEvents: position..<(position + 1)))
             builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestampMilliseconds)
         }
-        return EventBatch(sourceIndex: sourceIndex, builder: builder, origin: origin.keeping(positions))
+        return EventBatch(sourceIndex: sourceIndex, builder: builder, origin: origin.keeping(positions), sourceName: sourceName)
     }
 
     /// The NDJSON bytes of events `range` (with their newlines).

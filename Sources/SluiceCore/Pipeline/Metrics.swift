@@ -21,11 +21,6 @@ public struct MetricSample: Sendable {
     }
 }
 
-/// A sink (or anything else) with numbers of its own to show on `/metrics`.
-public protocol MetricsProviding: AnyObject {
-    func metricSamples() -> [MetricSample]
-}
-
 /// The Prometheus text exposition format (0.0.4).
 public enum PrometheusText {
     public static func render(_ samples: [MetricSample]) -> String {
@@ -92,7 +87,7 @@ extension Pipeline {
             }
             samples.append(MetricSample("sluice_sink_retries_total", .counter, help: "Writes or requests retried after a failure.", labels: labels, value: Double(counters.retries.current)))
             samples.append(MetricSample("sluice_sink_healthy", .gauge, help: "0 while the sink's output is failing.", labels: labels, value: counters.currentProblem == nil ? 1 : 0))
-            if let provider = runner.sink as? any MetricsProviding { samples += provider.metricSamples() }
+            samples += runner.sink.metricSamples()
         }
         return samples
     }

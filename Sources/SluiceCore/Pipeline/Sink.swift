@@ -1,15 +1,20 @@
 import SluiceRing
 
-/// A destination for events. A sink runs on its own thread and sees every batch its inputs
-/// produce, in order.
+/// A destination for events: the one contract every sink keeps, built-in or not. A sink runs on
+/// its own thread and sees every batch its inputs produce, in order.
 ///
 /// Like a Disruptor event handler, a sink is told when a run of ready batches ends, so it can
-/// buffer within a run and flush once at its end.
+/// buffer within a run and flush once at its end. Every batch comes with a `DeliveryTicket`;
+/// what becomes of its events is acknowledged through the `DeliveryReport` the sink is given:
+/// by the runner when `write` returns (a sink that delivers before it returns), or by the sink
+/// itself, later and from any thread, for a sink that finishes delivering on its own
+/// (`reportsItsOwnDeliveries`: compression on other threads, requests with retries). A disk
+/// buffer lets a record go only once its ticket is settled.
 public protocol Sink: AnyObject {
-    /// Writes one batch. `endOfRun` is true when no further batch is ready right now.
+    /// Takes one batch. `endOfRun` is true when no further batch is ready right now.
     /// Throwing `SinkError.permanent` drops the batch (counted); any other error is retried
     /// under `when_full: block` and dropped (counted) under the drop policies.
-    func write(_ batch: EventBatch, endOfRun: Bool) throws
+    func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws
 
     /// Writes out anything buffered. Called when a run ends with a batch this sink does not
     /// take, and every `flushIntervalNanoseconds` while idle.
@@ -18,20 +23,33 @@ public protocol Sink: AnyObject {
     /// How often `flush` is called while no batch arrives; nil for never.
     var flushIntervalNanoseconds: UInt64? { get }
 
-    /// The stream has ended: deliver everything and release resources.
+    /// The stream has ended (or the sink is replaced): settle every ticket taken (delivered,
+    /// or dropped with a reason; `shutdown` once the stop allows no more waiting) and release
+    /// resources.
     func finish() throws
 
     /// SIGHUP for a sink a reload keeps: close the files it writes and start new ones at their
     /// paths (after a rotation tool moved them away). Called on the sink's thread.
     func reopenFiles() throws
 
-    /// True for a sink that finishes delivering after `write` returns (compressing on other
-    /// threads, retrying requests): it reports what became of every event through the
-    /// `DeliveryReport` it is given, and the runner counts nothing for it.
+    /// True for a sink that settles its tickets itself, after `write` returns.
     var reportsItsOwnDeliveries: Bool { get }
 
-    /// Called once before the first batch.
+    /// Called once before the first batch: where to acknowledge, report health, and learn of
+    /// the stop.
     func attach(_ report: DeliveryReport)
+
+    /// Numbers of its own for `/metrics` (beside the counters every sink has).
+    func metricSamples() -> [MetricSample]
+
+    /// Whether a replacement of this sink at a reload takes over its state (`inherit`), so it
+    /// starts only once this one has finished.
+    var inheritsState: Bool { get }
+
+    /// A reload changed this sink's settings and this sink replaces `previous` (of the same
+    /// name), which has finished: take over what still applies of its state (alert windows and
+    /// cooldowns). Called on this sink's thread before its first batch.
+    func inherit(from previous: any Sink)
 }
 
 extension Sink {
@@ -41,36 +59,9 @@ extension Sink {
     public func reopenFiles() throws {}
     public var reportsItsOwnDeliveries: Bool { false }
     public func attach(_ report: DeliveryReport) {}
-}
-
-/// Where a sink reports what became of its events, and whether it is healthy.
-public final class DeliveryReport: Sendable {
-    public let counters: SinkCounters
-    /// Lets a sink's own retry loops stop waiting when the grace period ends.
-    public let shutdown: ShutdownSignal
-    /// The sink's `when_full` policy, for a sink that retries on its own: under `block` it
-    /// keeps what it could not deliver, under the drop policies it counts it as dropped.
-    public let whenFull: WhenFull
-
-    public init(counters: SinkCounters, shutdown: ShutdownSignal, whenFull: WhenFull = .block) {
-        self.counters = counters
-        self.shutdown = shutdown
-        self.whenFull = whenFull
-    }
-
-    public func delivered(events: Int, bytes: Int) {
-        counters.events.add(events)
-        counters.bytes.add(bytes)
-    }
-
-    public func dropped(_ reason: DropReason, events: Int) {
-        counters.dropped(reason).add(events)
-    }
-
-    /// Marks the sink unhealthy with a reason (shown by `/readyz`), or healthy again with nil.
-    public func setProblem(_ problem: String?) {
-        counters.setProblem(problem)
-    }
+    public func metricSamples() -> [MetricSample] { [] }
+    public var inheritsState: Bool { false }
+    public func inherit(from previous: any Sink) {}
 }
 
 /// An error a sink reports about its output.
@@ -97,26 +88,4 @@ public enum WhenFull: String, Sendable, CaseIterable {
     case dropOldest = "drop_oldest"
     /// Keep pace with the ring; discard (and count) what the sink cannot take right now.
     case dropNewest = "drop_newest"
-}
-
-/// Holds a sink's `DeliveryReport` once it is attached, for threads the sink started before.
-public final class DeliveryReportSlot: Sendable {
-    private let report = Locked<DeliveryReport?>(nil)
-
-    public init() {}
-
-    public var current: DeliveryReport? { report.withLock { $0 } }
-
-    public func attach(_ report: DeliveryReport) {
-        self.report.withLock { $0 = report }
-    }
-}
-
-/// A sink with state worth keeping when a SIGHUP reload changes its settings (alert windows and
-/// cooldowns): the sink built from the reloaded configuration is handed the one of the same name
-/// it replaces, after that one has finished and before the new one takes its first batch, on the
-/// new one's thread. (A sink whose settings did not change is kept as it is.)
-public protocol ReloadInheriting: AnyObject {
-    /// Takes over what still applies of `previous`'s state; a sink of another kind is ignored.
-    func inherit(from previous: any Sink)
 }

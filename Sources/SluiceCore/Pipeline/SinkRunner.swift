@@ -44,6 +44,8 @@ public final class SinkRunner: @unchecked Sendable {
         public var filter: Expression?
         /// Longest pause between retries of a failing write.
         public var maxRetryBackoffNanoseconds: UInt64 = 5_000_000_000
+        /// `shutdown.grace_period`, for a sink's own processes at the end.
+        public var gracePeriodNanoseconds: UInt64 = 10_000_000_000
 
         public init(name: String, inputs: Set<Int>?, whenFull: WhenFull, filter: Expression? = nil) {
             self.name = name
@@ -62,6 +64,10 @@ public final class SinkRunner: @unchecked Sendable {
     private let predecessor: SinkRunner?
     private let logger: Logger
     private let reopenRequested = Atomic<Bool>(false)
+    /// Where the sink acknowledges; made at `start`.
+    private var report: DeliveryReport!
+    /// The next batch's ticket (the delivering thread's).
+    private var nextTicket: UInt64 = 0
     private let progress = ConditionLock()
     private var stoppedReading = false
     private var finished = false
@@ -86,7 +92,10 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// Starts the runner's thread(s); `waitUntilFinished` waits for the sink to finish.
     func start() {
-        sink.attach(DeliveryReport(counters: counters, shutdown: shutdown, whenFull: configuration.whenFull))
+        report = DeliveryReport(
+            counters: counters, shutdown: shutdown, whenFull: configuration.whenFull, gracePeriodNanoseconds: configuration.gracePeriodNanoseconds
+        )
+        sink.attach(report)
         guard configuration.whenFull == .dropNewest else {
             NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
                 takeOver()
@@ -156,12 +165,12 @@ public final class SinkRunner: @unchecked Sendable {
     /// A replacing runner waits for the one it replaces, and inherits its state if it can.
     private func takeOver() {
         guard let predecessor else { return }
-        guard let heir = sink as? any ReloadInheriting else {
+        guard sink.inheritsState else {
             predecessor.waitUntilStoppedReading()
             return
         }
         predecessor.waitUntilFinished()
-        heir.inherit(from: predecessor.sink)
+        sink.inherit(from: predecessor.sink)
     }
 
     // MARK: Reading and delivering
@@ -276,22 +285,22 @@ public final class SinkRunner: @unchecked Sendable {
     /// Writes a batch; under `block` a failing write is retried with backoff until it succeeds
     /// or shutdown stops waiting, so nothing is lost while the sink recovers.
     private func deliver(_ batch: EventBatch, endOfRun: Bool) {
+        let ticket = DeliveryTicket(nextTicket)
+        nextTicket += 1
+        report.issue(ticket, events: batch.count)
         var backoff: UInt64 = 100_000_000
         var failures = 0
         while true {
             do {
-                try sink.write(batch, endOfRun: endOfRun)
-                if !sink.reportsItsOwnDeliveries {
-                    counters.events.add(batch.count)
-                    counters.bytes.add(batch.bytes.count)
-                }
+                try sink.write(batch, ticket: ticket, endOfRun: endOfRun)
+                if !sink.reportsItsOwnDeliveries { report.delivered(ticket, events: batch.count, bytes: batch.bytes.count) }
                 if failures > 0 {
                     logger.info("sink recovered", metadata: ["failed_attempts": "\(failures)"])
                     counters.setProblem(nil)
                 }
                 return
             } catch let error as SinkError where error.isPermanent {
-                counters.dropped(error.dropReason).add(batch.count)
+                report.dropped(ticket, error.dropReason, events: batch.count)
                 if counters.dropped(error.dropReason).current == batch.count {
                     logger.error("sink cannot deliver; dropping and counting its events from now on", metadata: ["error": "\(error)"])
                 }
@@ -300,7 +309,7 @@ public final class SinkRunner: @unchecked Sendable {
                 failures += 1
                 counters.setProblem("\(error)")
                 guard configuration.whenFull == .block else {
-                    counters.dropped(.sinkError).add(batch.count)
+                    report.dropped(ticket, .sinkError, events: batch.count)
                     if failures == 1 { logger.warning("write failed; events dropped", metadata: ["error": "\(error)", "events": "\(batch.count)"]) }
                     return
                 }
@@ -311,7 +320,7 @@ public final class SinkRunner: @unchecked Sendable {
                 }
                 counters.retries.add(1)
                 guard shutdown.sleep(nanoseconds: backoff) else {
-                    counters.dropped(.shutdown).add(batch.count)
+                    report.dropped(ticket, .shutdown, events: batch.count)
                     logger.error("shutdown while the sink was failing; events dropped", metadata: ["events": "\(batch.count)"])
                     return
                 }

@@ -10,17 +10,22 @@ final class BuildContext: Sendable {
     let host: String
     /// The whole configuration's context (environment, collected problems, secrets).
     let config: ConfigContext
-    /// The pipeline's source names, by index (batches carry the index).
-    let sourceNames: [String]
-    /// Alert rules by sink name, left by the alert factory for `sluice test`.
-    let alertRules = Locked<[String: [AlertRule]]>([:])
-    /// `shutdown.grace_period`, known once the whole configuration is read (before any build).
-    let gracePeriodNanoseconds = Locked<UInt64>(10_000_000_000)
 
-    init(host: String, config: ConfigContext, sourceNames: [String] = []) {
+    init(host: String, config: ConfigContext) {
         self.host = host
         self.config = config
-        self.sourceNames = sourceNames
+    }
+}
+
+/// What a sink factory returns once the sink's settings are read: how to build it, and, for an
+/// alert sink, its rules (`sluice test` evaluates them without starting notifiers).
+struct SinkBlueprint {
+    let build: () throws -> any Sink
+    var alertRules: [AlertRule]?
+
+    init(alertRules: [AlertRule]? = nil, _ build: @escaping () throws -> any Sink) {
+        self.build = build
+        self.alertRules = alertRules
     }
 }
 
@@ -29,7 +34,7 @@ final class BuildContext: Sendable {
 typealias SourceFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> @Sendable () throws -> any Source
 
 /// The same for a sink.
-typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> () throws -> any Sink
+typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> SinkBlueprint
 
 /// The source and sink types Sluice knows, by their `type` name in the configuration.
 final class ComponentRegistry: Sendable {
@@ -56,40 +61,32 @@ final class ComponentRegistry: Sendable {
     ]
 
     private static let builtInSinks: [String: SinkFactory] = [
-        "console": { _, _, _ in { ConsoleSink() } },
-        "blackhole": { _, _, _ in { BlackholeSink() } },
+        "console": { _, _, _ in SinkBlueprint { ConsoleSink() } },
+        "blackhole": { _, _, _ in SinkBlueprint { BlackholeSink() } },
         "alert": { name, reader, context in
             let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
-            context.alertRules.withLock { $0[name] = settings.rules }
-            return {
+            return SinkBlueprint(alertRules: settings.rules) {
                 let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
                     ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
                 })
                 return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
             }
         },
-        "elasticsearch": { name, reader, context in
+        "elasticsearch": { name, reader, _ in
             let settings = ElasticsearchSettings(reading: reader)
-            return {
-                try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target), sourceNames: context.sourceNames)
-            }
+            return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target)) }
         },
-        "http": { name, reader, context in
+        "http": { name, reader, _ in
             let settings = HTTPSinkSettings(reading: reader)
-            return {
-                try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding), sourceNames: context.sourceNames)
-            }
+            return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding)) }
         },
-        "program": { name, reader, context in
-            var settings = ProgramSettings(reading: reader)
-            return {
-                settings.stopTimeoutNanoseconds = context.gracePeriodNanoseconds.withLock { $0 }
-                return ProgramSink(name: name, settings: settings)
-            }
+        "program": { name, reader, _ in
+            let settings = ProgramSettings(reading: reader)
+            return SinkBlueprint { ProgramSink(name: name, settings: settings) }
         },
         "archive": { name, reader, context in
             let settings = ArchiveSettings(reading: reader)
-            return { ArchiveSink(name: name, settings: settings, sourceNames: context.sourceNames, host: context.host) }
+            return SinkBlueprint { ArchiveSink(name: name, settings: settings, host: context.host) }
         },
     ]
 

@@ -15,7 +15,7 @@ struct RuntimeConfiguration {
     struct PlannedSink {
         let name: String
         let type: String
-        let configuration: SinkRunner.Configuration
+        var configuration: SinkRunner.Configuration
         let build: () throws -> any Sink
         /// An alert sink's rules (for `sluice test`).
         var alertRules: [AlertRule]?
@@ -87,14 +87,12 @@ struct RuntimeConfiguration {
         }
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
-        let sinkBuild = BuildContext(host: host, config: context, sourceNames: sources.map(\.name))
-        var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: sinkBuild)
+        var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
         let buffer = reader.section("buffer")
         let bufferMaxBytes = buffer.size("max_bytes", default: 8 << 20, range: (1 << 20)...(16 << 30))
         buffer.rejectUnknownKeys()
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
-        sinkBuild.gracePeriodNanoseconds.withLock { $0 = grace }
         shutdown.rejectUnknownKeys()
         let metrics = reader.section("metrics")
         let metricsEnabled = metrics.bool("enabled", default: true)
@@ -109,6 +107,7 @@ struct RuntimeConfiguration {
         try context.validate()
         for index in sinks.indices {
             sinks[index].fingerprint = context.effective.fingerprint(of: ["sinks", sinks[index].name])
+            sinks[index].configuration.gracePeriodNanoseconds = grace
         }
         return RuntimeConfiguration(
             sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
@@ -191,12 +190,12 @@ struct RuntimeConfiguration {
             }
             let whenFull = settings.choice("when_full", default: WhenFull.block)
             let filter = settings.expression("where")
-            let builder = factory(name, settings, build)
+            let blueprint = factory(name, settings, build)
             guard enabled else { continue }
             planned.append(PlannedSink(
                 name: name, type: type,
                 configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull, filter: filter),
-                build: builder, alertRules: build.alertRules.withLock { $0.removeValue(forKey: name) }
+                build: blueprint.build, alertRules: blueprint.alertRules
             ))
         }
         if planned.isEmpty {

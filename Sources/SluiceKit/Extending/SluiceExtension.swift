@@ -18,9 +18,22 @@ public struct SluiceExtension: Sendable {
         _ type: String, _ read: @escaping @Sendable (ComponentSettings) -> () throws -> any EventSink
     ) -> SluiceExtension {
         SluiceExtension(type: type) { registry in
-            registry.registerSink(type: type) { _, reader, context in
+            registry.registerSink(type: type) { _, reader, _ in
                 let build = read(ComponentSettings(reader))
-                return { ExtensionSink(try build(), sourceNames: context.sourceNames) }
+                return SinkBlueprint { ExtensionSink(try build()) }
+            }
+        }
+    }
+
+    /// A sink type that settles each batch later (`AcknowledgingEventSink`); otherwise as
+    /// `sink(_:_:)`.
+    public static func acknowledgingSink(
+        _ type: String, _ read: @escaping @Sendable (ComponentSettings) -> () throws -> any AcknowledgingEventSink
+    ) -> SluiceExtension {
+        SluiceExtension(type: type) { registry in
+            registry.registerSink(type: type) { _, reader, _ in
+                let build = read(ComponentSettings(reader))
+                return SinkBlueprint { AcknowledgingExtensionSink(try build()) }
             }
         }
     }

@@ -6,11 +6,9 @@ import SluiceSinks
 import Synchronization
 
 /// Reads archive files and publishes their events again, as they were archived (not encoded a
-/// second time), each with the index of its original `source` so sinks name indices and files
-/// as they did live. An event whose source this configuration no longer has keeps its JSON as
-/// it is, but sinks see it from an unnamed source (`{source}` in a path or an index becomes
-/// `unknown` for the indexer, `all` for the archive). Events outside `[from, to)` or failing
-/// `where` are skipped.
+/// second time), each under its original `source` (the field's value, `unknown` without one),
+/// so sinks name indices and files as they did live, even for a source this configuration no
+/// longer has. Events outside `[from, to)` or failing `where` are skipped.
 ///
 /// Each file is a stream of its own (`EventOrigin`): its events are numbered from 0 in the
 /// order the file holds them, and the stream is named by the SHA-256 of the file's first member
@@ -87,7 +85,7 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
     /// One archived event kept for publishing: where its JSON lies in the member, what the
     /// batch index records about it, and its sequence in the file's stream.
     private struct KeptEvent {
-        let source: Int
+        let source: String
         let bytes: Range<Int>
         let timestamp: Int64
         let level: EventLevel
@@ -117,7 +115,7 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
                 matcher.load(EventRecord(json: json, timestampMilliseconds: timestamp, level: level))
                 guard matcher.matches(0) else { skipped.add(1, ordering: .relaxed); continue }
             }
-            let source = lookup.rawValue(of: FieldPath(["source"])).map(JSONLookup.text(of:)).flatMap { sourceIndexByName[$0] } ?? fallbackIndex
+            let source = lookup.rawValue(of: FieldPath(["source"])).map(JSONLookup.text(of:)) ?? "unknown"
             kept.append(KeptEvent(source: source, bytes: start..<end, timestamp: timestamp, level: level, sequence: sequence))
         }
         for source in Set(kept.map(\.source)).sorted() {
@@ -130,7 +128,8 @@ final class ArchiveReplaySource: Source, @unchecked Sendable {
             }
             context.counters.events.add(builder.count)
             let origin = EventOrigin(stream: stream, sequences: events.map(\.sequence))
-            guard context.publish(EventBatch(sourceIndex: source, builder: builder, origin: origin)) else { return false }
+            let batch = EventBatch(sourceIndex: sourceIndexByName[source] ?? fallbackIndex, builder: builder, origin: origin, sourceName: source)
+            guard context.publish(batch) else { return false }
         }
         return !context.shutdown.isStopping
     }

@@ -5,7 +5,7 @@ public import SluiceRing
 /// Matches events against alert rules in-line and hands notifications to notifiers, which send
 /// them from their own queues: alerting never slows the pipeline down, and a failing webhook
 /// never loses events (only notifications, counted).
-public final class AlertSink: Sink, MetricsProviding, ReloadInheriting {
+public final class AlertSink: Sink {
     public let engine: AlertEngine
     private let dispatchers: [String: NotificationDispatcher]
     private let sinkName: String
@@ -26,7 +26,7 @@ public final class AlertSink: Sink, MetricsProviding, ReloadInheriting {
     /// Resolve timers and group clean-up run once a second.
     public var flushIntervalNanoseconds: UInt64? { 1_000_000_000 }
 
-    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         dispatch(engine.process(batch, now: clock()))
     }
 
@@ -70,7 +70,10 @@ public final class AlertSink: Sink, MetricsProviding, ReloadInheriting {
         return samples
     }
 
-    /// A reload keeps the windows, cooldowns and counts of every rule it did not change.
+    /// A reload that changes this sink keeps the windows, cooldowns and counts of every rule it
+    /// did not change.
+    public var inheritsState: Bool { true }
+
     public func inherit(from previous: any Sink) {
         guard let previous = previous as? AlertSink else { return }
         let kept = engine.adopt(previous.engine)

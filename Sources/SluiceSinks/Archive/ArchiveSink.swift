@@ -14,24 +14,21 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
     // synchronise what their workers share; `report` is set once before the first batch.
     public let settings: ArchiveSettings
     private let sinkName: String
-    private let sourceNames: [String]
     private let host: String
     private let pool: CompressionPool
     private let report = DeliveryReportSlot()
-    private var files: [Int: (file: ArchiveFile, chunk: ArchiveChunk)] = [:]
+    /// Open files by source name (one key, `all`, when the path has no `{source}`).
+    private var files: [String: (file: ArchiveFile, chunk: ArchiveChunk)] = [:]
     private let logger = Logger(label: "sluice.sink")
     /// Wall-clock milliseconds, for naming and rotating files (tests move it by hand).
     private let now: @Sendable () -> Int64
 
-    /// - Parameter sourceNames: the pipeline's source names by index (for `{source}`).
     public init(
-        name: String, settings: ArchiveSettings, sourceNames: [String], host: String,
-        now: @escaping @Sendable () -> Int64 = EventTimestamp.nowMilliseconds
+        name: String, settings: ArchiveSettings, host: String, now: @escaping @Sendable () -> Int64 = EventTimestamp.nowMilliseconds
     ) {
         self.now = now
         sinkName = name
         self.settings = settings
-        self.sourceNames = sourceNames
         self.host = host
         pool = CompressionPool(
             threads: settings.compressionThreads, level: Int32(settings.gzipLevel), chunkBytes: settings.chunkBytes,
@@ -46,16 +43,15 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         self.report.attach(report)
     }
 
-    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
-        let key = settings.template.usesSource ? batch.sourceIndex : 0
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+        let key = settings.template.usesSource ? batch.sourceName : "all"
         let now = now()
-        if let open = files[key], needsRotation(open.file, source: sourceName(key), now: now) {
+        if let open = files[key], needsRotation(open.file, source: key, now: now) {
             rotate(key)
         }
         if files[key] == nil {
-            let source = sourceName(key)
-            let path = settings.template.render(source: source, host: host, atMilliseconds: now)
-            let file = try ArchiveFile(renderedPath: path, sourceName: source, mode: settings.fileMode, sinkName: sinkName, nowMilliseconds: now)
+            let path = settings.template.render(source: key, host: host, atMilliseconds: now)
+            let file = try ArchiveFile(renderedPath: path, sourceName: key, mode: settings.fileMode, sinkName: sinkName, nowMilliseconds: now)
             files[key] = (file, pool.takeChunk())
             logger.info("archive file opened", metadata: ["sink": "\(sinkName)", "path": "\(file.path)"])
         }
@@ -63,6 +59,7 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         if chunk.events == 0 { chunk.startedAtNanoseconds = MonotonicClock.nowNanoseconds() }
         chunk.bytes.append(batch.bytes)
         chunk.events += batch.count
+        chunk.tickets.add(ticket, events: batch.count)
         if chunk.bytes.count >= settings.chunkBytes {
             submitChunk(key, file: file, sync: false)
         }
@@ -74,7 +71,7 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         let now = now()
         let nowNanoseconds = MonotonicClock.nowNanoseconds()
         for (key, open) in files {
-            if needsRotation(open.file, source: sourceName(key), now: now) {
+            if needsRotation(open.file, source: key, now: now) {
                 rotate(key)
             } else if open.chunk.events > 0, nowNanoseconds - open.chunk.startedAtNanoseconds >= settings.flushIntervalNanoseconds * 9 / 10 {
                 submitChunk(key, file: open.file, sync: true)
@@ -93,11 +90,7 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         for key in Array(files.keys) { rotate(key) }
     }
 
-    private func sourceName(_ key: Int) -> String {
-        settings.template.usesSource && key < sourceNames.count ? sourceNames[key] : "all"
-    }
-
-    private func submitChunk(_ key: Int, file: ArchiveFile, sync: Bool) {
+    private func submitChunk(_ key: String, file: ArchiveFile, sync: Bool) {
         guard let chunk = files[key]?.chunk, chunk.events > 0 else { return }
         pool.submit(chunk, to: file, sync: sync)
         files[key]?.chunk = pool.takeChunk()
@@ -114,7 +107,7 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
 
     /// Finishes the file (its last member synced), closes it and applies retention. The next
     /// event for it opens a new file.
-    private func rotate(_ key: Int) {
+    private func rotate(_ key: String) {
         guard let open = files[key] else { return }
         submitChunk(key, file: open.file, sync: true)
         open.file.close()

@@ -1,10 +1,12 @@
 import SluiceCore
 import SluiceRing
 
-/// Uncompressed bytes waiting to become one gzip member, and how many events they hold.
+/// Uncompressed bytes waiting to become one gzip member, how many events they hold, and the
+/// tickets they came under (settled when the member is written).
 final class ArchiveChunk {
     var bytes: ByteWriter
     var events = 0
+    var tickets = TicketShares()
     var startedAtNanoseconds: UInt64 = 0
 
     init(capacity: Int) {
@@ -66,9 +68,9 @@ final class CompressionPool: @unchecked Sendable {
             compressor.compressMember(job.chunk.bytes.bytes, into: &member)
             let report = report.current
             if job.file.write(member: member.bytes, sequence: job.sequence, sync: job.sync, report: report) {
-                report?.delivered(events: job.chunk.events, bytes: job.chunk.bytes.count)
+                job.chunk.tickets.delivered(bytes: job.chunk.bytes.count, to: report)
             } else {
-                report?.dropped(.shutdown, events: job.chunk.events)
+                job.chunk.tickets.dropped(.shutdown, to: report)
             }
             recycle(job.chunk)
         }
@@ -77,6 +79,7 @@ final class CompressionPool: @unchecked Sendable {
     private func recycle(_ chunk: ArchiveChunk) {
         chunk.bytes.removeAll()
         chunk.events = 0
+        chunk.tickets.removeAll()
         freeListLock.withLock {
             if freeChunks.count < queue.capacity + 1 { freeChunks.append(chunk) }
         }

@@ -18,7 +18,7 @@ public final class ConsoleSink: Sink {
         self.descriptor = descriptor
     }
 
-    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         try OutputDescriptor.writeAll(batch.bytes, to: descriptor, name: "stdout")
     }
 }

@@ -78,9 +78,12 @@ final class DeliveryPool: @unchecked Sendable {
                 // ±50% jitter keeps senders from retrying in step.
                 let jittered = nanoseconds / 2 + UInt64.random(in: 0...nanoseconds)
                 guard let shutdown = report?.shutdown, shutdown.sleep(nanoseconds: jittered) else {
-                    let lost = machine.unsettled.count
-                    report?.dropped(.shutdown, events: lost)
-                    logger.error("shutdown while delivery was failing; events dropped", metadata: ["sink": "\(sinkName)", "events": "\(lost)"])
+                    let lost = machine.unsettled
+                    batch.tickets(of: lost).dropped(.shutdown, to: report)
+                    let kept = report?.keepsWhatTheStopLeaves == true
+                    logger.error(kept ? "shutdown while delivery was failing; events left in the buffer" : "shutdown while delivery was failing; events dropped", metadata: [
+                        "sink": "\(sinkName)", "events": "\(lost.count)",
+                    ])
                     break loop
                 }
             case .finished:
@@ -92,14 +95,23 @@ final class DeliveryPool: @unchecked Sendable {
 
     private func settle(_ machine: DeliveryStateMachine, batch: RequestBatch, recovered: Bool) {
         let report = report.current
-        let deliveredBytes = machine.accepted.reduce(0) { $0 + batch.event($1).count }
-        report?.delivered(events: machine.accepted.count, bytes: deliveredBytes)
-        report?.dropped(.alreadyPresent, events: machine.alreadyPresent.count)
+        // Settled per ticket: the accepted items of one ticket are mostly side by side.
+        var run: (ticket: DeliveryTicket, events: Int, bytes: Int)?
+        for item in machine.accepted {
+            let ticket = batch.items[item].ticket
+            if let current = run, current.ticket != ticket {
+                report?.delivered(current.ticket, events: current.events, bytes: current.bytes)
+                run = nil
+            }
+            run = (ticket, (run?.events ?? 0) + 1, (run?.bytes ?? 0) + batch.event(item).count)
+        }
+        if let run { report?.delivered(run.ticket, events: run.events, bytes: run.bytes) }
+        batch.tickets(of: machine.alreadyPresent).dropped(.alreadyPresent, to: report)
         if recovered && machine.unsettled.isEmpty { report?.setProblem(nil) }
         guard !machine.deadLetters.isEmpty else { return }
         let entries = machine.deadLetters.map { (status: $0.status, reason: $0.reason, event: batch.event($0.item)) }
         let written = deadLetters?.write(entries) ?? false
-        report?.dropped(written ? .deadLettered : .rejected, events: entries.count)
+        batch.tickets(of: machine.deadLetters.map(\.item)).dropped(written ? .deadLettered : .rejected, to: report)
         logger.warning("events rejected by the server", metadata: [
             "sink": "\(sinkName)", "events": "\(entries.count)", "first_reason": "\(entries[0].reason)",
             "dead_letter": "\(written ? settings.deadLetterPath ?? "" : "none")",

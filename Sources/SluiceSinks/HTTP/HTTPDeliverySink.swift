@@ -10,7 +10,6 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
     // thread-safe.
     public let settings: HTTPDeliverySettings
     private let format: any DeliveryFormat
-    private let sourceNames: [String]
     private let sinkName: String
     private let client: DeliveryClient
     private let pool: DeliveryPool
@@ -18,11 +17,10 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
     private var current: RequestBatch?
     private let logger = Logger(label: "sluice.sink")
 
-    public init(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat, sourceNames: [String]) throws {
+    public init(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat) throws {
         sinkName = name
         self.settings = settings
         self.format = format
-        self.sourceNames = sourceNames
         client = try DeliveryClient(settings: settings, sinkName: name)
         pool = DeliveryPool(client: client, format: format, report: report, settings: settings, sinkName: name)
         if settings.healthCheck { checkHealth() }
@@ -35,11 +33,11 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
         self.report.attach(report)
     }
 
-    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
-        let source = batch.sourceIndex < sourceNames.count ? sourceNames[batch.sourceIndex] : "unknown"
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         for position in 0..<batch.count {
             let request = current ?? newRequest()
-            format.append(batch[position], sourceName: source, to: request)
+            request.ticket = ticket
+            format.append(batch[position], sourceName: batch.sourceName, to: request)
             if request.count >= settings.maxEvents || request.byteCount >= settings.maxBytes { submit() }
         }
     }

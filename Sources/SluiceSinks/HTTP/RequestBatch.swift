@@ -2,18 +2,21 @@ public import SluiceCore
 
 /// The items of one request, back to back in one buffer, with where each item and the event
 /// inside it are, so any subset can be sent again (retries of some items, halves after a 413)
-/// and any item dead-lettered.
+/// and any item dead-lettered; and the ticket each item's event came under.
 public final class RequestBatch {
     struct Item {
         var start: Int32
         var end: Int32
         var eventStart: Int32
         var eventEnd: Int32
+        var ticket: DeliveryTicket
     }
 
     private(set) var bytes: ByteWriter
     private(set) var items: [Item] = []
     public let createdAtNanoseconds: UInt64
+    /// The ticket of the batch whose events are being appended.
+    var ticket = DeliveryTicket(0)
 
     public init(capacity: Int, nowNanoseconds: UInt64) {
         bytes = ByteWriter(capacity: capacity)
@@ -35,7 +38,7 @@ public final class RequestBatch {
         bytes.append(event)
         let eventEnd = Int32(bytes.count)
         bytes.append(suffix)
-        items.append(Item(start: start, end: Int32(bytes.count), eventStart: eventStart, eventEnd: eventEnd))
+        items.append(Item(start: start, end: Int32(bytes.count), eventStart: eventStart, eventEnd: eventEnd, ticket: ticket))
     }
 
     func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -45,6 +48,13 @@ public final class RequestBatch {
     func item(_ index: Int) -> UnsafeRawBufferPointer {
         let item = items[index]
         return UnsafeRawBufferPointer(rebasing: bytes.bytes[Int(item.start)..<Int(item.end)])
+    }
+
+    /// The tickets of `indices`' events, in order.
+    func tickets(of indices: [Int]) -> TicketShares {
+        var shares = TicketShares()
+        for index in indices { shares.add(items[index].ticket, events: 1) }
+        return shares
     }
 
     func event(_ index: Int) -> UnsafeRawBufferPointer {

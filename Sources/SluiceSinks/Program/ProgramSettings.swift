@@ -6,10 +6,9 @@ public struct ProgramSettings: Sendable {
     public var command: ProgramCommand
     /// The first pause before restarting a program that exited; doubles per quick exit.
     public var restartBackoffNanoseconds: UInt64 = 100_000_000
-    /// The longest pause between restarts.
+    /// The longest pause between restarts. (At the end the program has the sink's
+    /// `shutdown.grace_period`, from its `DeliveryReport`, before SIGTERM.)
     public var maxRestartBackoffNanoseconds: UInt64 = 10_000_000_000
-    /// How long the program has at the end, after its stdin closes, before SIGTERM.
-    public var stopTimeoutNanoseconds: UInt64 = 10_000_000_000
 
     public init(command: ProgramCommand) {
         self.command = command

@@ -17,13 +17,17 @@ import Synchronization
 /// - At the end its stdin is closed; it has `shutdown.grace_period` to exit before SIGTERM.
 ///
 /// An event counts as delivered once the program has read it from the pipe.
-public final class ProgramSink: Sink, MetricsProviding {
+public final class ProgramSink: Sink {
     private let name: String
     private let settings: ProgramSettings
     private let slot = DeliveryReportSlot()
     private var process: ProgramProcess?
     /// Events a previous run was given but did not read, to be written to the next run first.
     private var unreadByLastRun: [UInt8] = []
+    /// The tickets of every event taken and not yet settled, oldest first: in the order events
+    /// go into the pipe, so the program reads them from the front; what was never written is at
+    /// the back.
+    private var outstanding = TicketShares()
     private var nextRestartDelay: UInt64 = 0
     private let restarts = Atomic<Int>(0)
     private let logger: Logger
@@ -50,7 +54,8 @@ public final class ProgramSink: Sink, MetricsProviding {
         return report
     }
 
-    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+        outstanding.add(ticket, events: batch.count)
         deliver(batch.bytes)
         confirmDeliveries()
     }
@@ -74,8 +79,8 @@ public final class ProgramSink: Sink, MetricsProviding {
         deliver(UnsafeRawBufferPointer(start: nil, count: 0))
         while let process {
             self.process = nil
-            let ending = process.stop(grace: settings.stopTimeoutNanoseconds)
-            report.delivered(events: ending.read.events, bytes: ending.read.bytes)
+            let ending = process.stop(grace: report.gracePeriodNanoseconds)
+            settleRead(ending.read)
             var metadata: Logger.Metadata = ["exit": "\(ending.exit)", "unread_events": "\(ending.unreadCount)"]
             if ending.exit.status != 0 { metadata["stderr"] = .array(process.lastErrorLines.map { .string($0) }) }
             guard ending.unreadCount > 0 else {
@@ -83,7 +88,7 @@ public final class ProgramSink: Sink, MetricsProviding {
                 return
             }
             guard report.whenFull == .block, ending.readAny, !ending.forced else {
-                report.dropped(.shutdown, events: ending.unreadCount)
+                outstanding.takeFirst(ending.unreadCount).dropped(.shutdown, to: report)
                 logger.error("program stopped without reading every event; the rest were dropped", metadata: metadata)
                 return
             }
@@ -100,8 +105,9 @@ public final class ProgramSink: Sink, MetricsProviding {
         var remaining = bytes
         while !remaining.isEmpty || !unreadByLastRun.isEmpty {
             guard let process = running() else {
+                // No program: nothing is in a pipe, so what is outstanding is this.
                 let lost = Self.eventCount(remaining) + unreadByLastRun.count { $0 == 0x0A }
-                report.dropped(report.shutdown.isStopping ? .shutdown : .sinkError, events: lost)
+                outstanding.takeLast(lost).dropped(report.shutdown.isStopping ? .shutdown : .sinkError, to: report)
                 unreadByLastRun = []
                 return
             }
@@ -117,7 +123,7 @@ public final class ProgramSink: Sink, MetricsProviding {
                     restartLater(after: process)
                     continue
                 case .stopped:
-                    report.dropped(.shutdown, events: again[resume...].count { $0 == 0x0A } + Self.eventCount(remaining))
+                    outstanding.takeLast(again[resume...].count { $0 == 0x0A } + Self.eventCount(remaining)).dropped(.shutdown, to: report)
                     return
                 }
             }
@@ -130,7 +136,7 @@ public final class ProgramSink: Sink, MetricsProviding {
             case .broken:
                 restartLater(after: process)
             case .stopped:
-                report.dropped(.shutdown, events: Self.eventCount(remaining))
+                outstanding.takeLast(Self.eventCount(remaining)).dropped(.shutdown, to: report)
                 return
             }
         }
@@ -175,13 +181,13 @@ public final class ProgramSink: Sink, MetricsProviding {
     /// read, logs why, and sets the pause before the next start.
     private func restartLater(after ended: ProgramProcess) {
         let ending = ended.end()
-        report.delivered(events: ending.read.events, bytes: ending.read.bytes)
+        settleRead(ending.read)
         process = nil
         restarts.add(1, ordering: .relaxed)
         if report.whenFull == .block {
             unreadByLastRun = ending.unread + unreadByLastRun
         } else if ending.unreadCount > 0 {
-            report.dropped(.sinkError, events: ending.unreadCount)
+            outstanding.takeFirst(ending.unreadCount).dropped(.sinkError, to: report)
         }
         let uptime = MonotonicClock.nowNanoseconds() - ended.startedAt
         nextRestartDelay = uptime >= 10_000_000_000
@@ -198,8 +204,13 @@ public final class ProgramSink: Sink, MetricsProviding {
         guard let process else { return }
         let read = process.confirmRead()
         guard read.events > 0 else { return }
-        report.delivered(events: read.events, bytes: read.bytes)
+        settleRead(read)
         report.setProblem(nil)
+    }
+
+    /// The program read these (the oldest outstanding events).
+    private func settleRead(_ read: (events: Int, bytes: Int)) {
+        outstanding.takeFirst(read.events).delivered(bytes: read.bytes, to: report)
     }
 
     private static func eventCount(_ bytes: UnsafeRawBufferPointer) -> Int {

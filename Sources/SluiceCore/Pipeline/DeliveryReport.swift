@@ -1,0 +1,168 @@
+import SluiceRing
+
+/// Names one batch handed to a sink: what became of its events is reported against it.
+public struct DeliveryTicket: Hashable, Sendable {
+    public let number: UInt64
+
+    public init(_ number: UInt64) {
+        self.number = number
+    }
+}
+
+/// Learns when every event of a ticket is settled: a disk buffer lets the batch's record go.
+public protocol DeliveryAcknowledger: AnyObject, Sendable {
+    /// Every event of `ticket` was delivered or dropped with a reason other than the stop.
+    func acknowledge(_ ticket: DeliveryTicket)
+}
+
+/// Where a sink reports what became of its events, and whether it is healthy; what it needs to
+/// know of the stop.
+///
+/// A sink settles each ticket's events as delivered or dropped (with a reason), in any number
+/// of parts and from any thread. Behind a memory buffer that is counting; behind a disk buffer
+/// the report also keeps each ticket's unsettled events and tells the buffer when none is left,
+/// and events dropped for the stop (`shutdown`) are not dropped at all: they stay in the buffer
+/// for the next start.
+public final class DeliveryReport: Sendable {
+    public let counters: SinkCounters
+    /// Lets a sink's own retry loops stop waiting when the grace period ends.
+    public let shutdown: ShutdownSignal
+    /// The sink's `when_full` policy, for a sink that retries on its own: under `block` it
+    /// keeps what it could not deliver, under the drop policies it counts it as dropped.
+    public let whenFull: WhenFull
+    /// `shutdown.grace_period`: how long a sink's own processes get to finish at the end.
+    public let gracePeriodNanoseconds: UInt64
+    private let acknowledger: (any DeliveryAcknowledger)?
+    /// Unsettled events by ticket (only with an acknowledger).
+    private let outstanding = Locked<[UInt64: Int]>([:])
+
+    public init(
+        counters: SinkCounters, shutdown: ShutdownSignal, whenFull: WhenFull = .block, gracePeriodNanoseconds: UInt64 = 10_000_000_000,
+        acknowledger: (any DeliveryAcknowledger)? = nil
+    ) {
+        self.counters = counters
+        self.shutdown = shutdown
+        self.whenFull = whenFull
+        self.gracePeriodNanoseconds = gracePeriodNanoseconds
+        self.acknowledger = acknowledger
+    }
+
+    /// Whether events dropped for the stop stay in a buffer for the next start.
+    public var keepsWhatTheStopLeaves: Bool { acknowledger != nil }
+
+    /// A batch of `events` is handed to the sink under `ticket` (the runner says so first).
+    func issue(_ ticket: DeliveryTicket, events: Int) {
+        guard let acknowledger else { return }
+        guard events > 0 else { return acknowledger.acknowledge(ticket) }
+        outstanding.withLock { $0[ticket.number] = events }
+    }
+
+    public func delivered(_ ticket: DeliveryTicket, events: Int, bytes: Int) {
+        counters.events.add(events)
+        counters.bytes.add(bytes)
+        settle(ticket, events: events)
+    }
+
+    public func dropped(_ ticket: DeliveryTicket, _ reason: DropReason, events: Int) {
+        if reason == .shutdown && keepsWhatTheStopLeaves { return }
+        counters.dropped(reason).add(events)
+        settle(ticket, events: events)
+    }
+
+    /// Marks the sink unhealthy with a reason (shown by `/readyz`), or healthy again with nil.
+    public func setProblem(_ problem: String?) {
+        counters.setProblem(problem)
+    }
+
+    private func settle(_ ticket: DeliveryTicket, events: Int) {
+        guard let acknowledger, events > 0 else { return }
+        let done = outstanding.withLock { tickets -> Bool in
+            guard let left = tickets[ticket.number] else { return false }
+            if left > events {
+                tickets[ticket.number] = left - events
+                return false
+            }
+            tickets[ticket.number] = nil
+            return true
+        }
+        if done { acknowledger.acknowledge(ticket) }
+    }
+}
+
+/// A sink's settled events in parts that may span tickets: what a sink that merges batches
+/// (into requests, compressed chunks, a pipe) keeps per part, to settle each ticket's share.
+public struct TicketShares: Sendable {
+    public private(set) var shares: [(ticket: DeliveryTicket, events: Int)] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { shares.isEmpty }
+    public var events: Int { shares.reduce(0) { $0 + $1.events } }
+
+    /// `events` more of `ticket` (merged with the last share when it is the same ticket).
+    public mutating func add(_ ticket: DeliveryTicket, events: Int) {
+        guard events > 0 else { return }
+        if let last = shares.last, last.ticket == ticket {
+            shares[shares.count - 1].events += events
+        } else {
+            shares.append((ticket, events))
+        }
+    }
+
+    /// Removes and returns the first `events` events' shares (oldest first).
+    public mutating func takeFirst(_ events: Int) -> TicketShares {
+        var taken = TicketShares()
+        var left = events
+        while left > 0, !shares.isEmpty {
+            let first = shares[0]
+            let part = min(left, first.events)
+            taken.add(first.ticket, events: part)
+            if part == first.events { shares.removeFirst() } else { shares[0].events -= part }
+            left -= part
+        }
+        return taken
+    }
+
+    /// Removes and returns the last `events` events' shares (newest last).
+    public mutating func takeLast(_ events: Int) -> TicketShares {
+        var taken: [(ticket: DeliveryTicket, events: Int)] = []
+        var left = events
+        while left > 0, let last = shares.last {
+            let part = min(left, last.events)
+            taken.insert((last.ticket, part), at: 0)
+            if part == last.events { shares.removeLast() } else { shares[shares.count - 1].events -= part }
+            left -= part
+        }
+        var result = TicketShares()
+        for share in taken { result.add(share.ticket, events: share.events) }
+        return result
+    }
+
+    public mutating func removeAll() {
+        shares.removeAll()
+    }
+
+    /// Settles every share as delivered (bytes attributed in proportion to events).
+    public func delivered(bytes: Int, to report: DeliveryReport?) {
+        let total = max(1, events)
+        for share in shares { report?.delivered(share.ticket, events: share.events, bytes: bytes * share.events / total) }
+    }
+
+    /// Settles every share as dropped for `reason`.
+    public func dropped(_ reason: DropReason, to report: DeliveryReport?) {
+        for share in shares { report?.dropped(share.ticket, reason, events: share.events) }
+    }
+}
+
+/// Holds a sink's `DeliveryReport` once it is attached, for threads the sink started before.
+public final class DeliveryReportSlot: Sendable {
+    private let report = Locked<DeliveryReport?>(nil)
+
+    public init() {}
+
+    public var current: DeliveryReport? { report.withLock { $0 } }
+
+    public func attach(_ report: DeliveryReport) {
+        self.report.withLock { $0 = report }
+    }
+}
