@@ -80,6 +80,11 @@ let package = Package(
             dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceRing", "SluiceConfig", "CLinux"]),
+        // Disk buffers between a sink's ring reader and the sink: segments, checksums, recovery.
+        .target(
+            name: "SluiceBuffer",
+            dependencies: ["SluiceCore", "SluiceRing", "CZlib", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SluiceSinks",
             dependencies: [
@@ -95,7 +100,7 @@ let package = Package(
         .target(
             name: "SluiceKit",
             dependencies: [
-                "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "CLinux",
+                "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -136,6 +141,7 @@ let package = Package(
             name: "SluiceSinksTests",
             dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
+        .testTarget(name: "SluiceBufferTests", dependencies: ["SluiceBuffer", "SluiceCore", "SluiceRing", "SluiceTesting"]),
         .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
         // A custom source and sink through the public API of the SluiceKit product, and nothing else
         // (SluiceTesting only for the tests' hang watchdog).

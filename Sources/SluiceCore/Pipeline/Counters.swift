@@ -74,6 +74,11 @@ public enum DropReason: String, Sendable, CaseIterable {
     /// own earlier write whose answer was lost, or a document someone else wrote. Counted apart
     /// from deliveries because the two cannot be told apart.
     case alreadyPresent = "already_present"
+    /// The sink's disk buffer was full (`max_bytes`, or the disk) and refused the batch
+    /// (`drop_newest`, or a write error under a drop policy).
+    case bufferFull = "buffer_full"
+    /// The sink's disk buffer was full and its oldest segment was deleted (`drop_oldest`).
+    case bufferOverrun = "buffer_overrun"
 }
 
 /// What a sink has delivered and dropped, and what is wrong with it, if anything.

@@ -1,0 +1,506 @@
+import Logging
+public import SluiceCore
+import SluiceRing
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One sink's disk buffer: batches appended by the sink's ring reader, read back in order by
+/// the sink's thread, and let go only once the sink acknowledges them.
+///
+/// Records live in append-only segment files (`BufferRecord`, `BufferFiles`). The reader hands
+/// out records in order; acknowledgements may come in any order; the position (the first record
+/// not yet acknowledged) only moves past a contiguous run, and is kept in a file. A segment is
+/// deleted once every record in it is acknowledged. On opening, what waits is read once and
+/// checked (`DiskBuffer+Recovery.swift`): damage is moved to the quarantine, counted, and
+/// stepped over, so it can never stop the buffer.
+///
+/// Threads: one appends (`append`, `syncIfDue`), one reads (`next`), any acknowledges. File
+/// reads and writes happen outside the lock; `state` guards the bookkeeping.
+///
+/// `@unchecked Sendable`: mutable state is under `lock`, or belongs to the appending thread
+/// (`appendScratch`, `unsynced`) or the reading thread (`reader`), as marked.
+public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
+    /// One segment file.
+    final class Segment {
+        let firstSequence: UInt64
+        let path: String
+        let descriptor: Int32
+        /// Bytes that hold complete records (what may be read).
+        var size: Int
+        var lastSequence: UInt64?
+        /// Events in its records not yet read, for counting what an eviction drops.
+        var unreadEvents = 0
+        /// Ranges the reader steps over (found damaged when the buffer opened).
+        var damaged: [Range<Int>] = []
+
+        init(firstSequence: UInt64, path: String, descriptor: Int32, size: Int) {
+            self.firstSequence = firstSequence
+            self.path = path
+            self.descriptor = descriptor
+            self.size = size
+        }
+
+        deinit {
+            Glibc.close(descriptor)
+        }
+    }
+
+    /// What `append` did with a batch.
+    public enum AppendOutcome: Equatable {
+        case stored
+        /// Refused (`drop_newest` on a full buffer, or a write error under a drop policy).
+        case dropped
+        /// The stop came while a `block` buffer was full or failing.
+        case stopped
+    }
+
+    /// What `next` found.
+    public enum ReadOutcome {
+        case record(EventBatch, DeliveryTicket, endOfRun: Bool)
+        case timedOut
+        /// Appending has ended and every record has been handed out.
+        case drained
+        /// Another reader took over (a reload replaced the sink).
+        case handedOver
+    }
+
+    public let directory: String
+    public let settings: DiskBufferSettings
+    let sinkName: String
+    let logger: Logger
+    let lock = ConditionLock()
+
+    // Under `lock`:
+    var segments: [Segment] = []
+    var totalBytes = 0
+    var nextSequence: UInt64 = 0
+    /// The reader's place: the segment (index into `segments`) and offset of the next record.
+    var readSegment = 0
+    var readOffset = 0
+    /// The sequence the reader expects next (a gap after damage counts lost records).
+    var expectedSequence: UInt64 = 0
+    /// Handed out, not yet acknowledged: events and append time, by sequence.
+    var outstanding: [UInt64: (events: Int, appendedAt: Int64)] = [:]
+    /// The first record not yet acknowledged, as last computed, and as last written.
+    var position: UInt64 = 0
+    var persistedPosition: UInt64 = 0
+    var waitingEvents = 0
+    var appendingEnded = false
+    var readerGeneration = 0
+    var counts = Counts()
+    var lossReason: BufferLoss?
+    var writeProblemReported = false
+
+    /// Under `lock`: numbers for metrics.
+    struct Counts {
+        var appends = 0
+        var acknowledged = 0
+        var lost: [BufferLoss: Int] = [:]
+    }
+
+    // The appending thread's:
+    private var appendScratch = ByteWriter(capacity: 1 << 20)
+    private var unsynced = false
+    private var lastSyncNanoseconds = MonotonicClock.nowNanoseconds()
+
+    // The reading thread's:
+    private var reader = SegmentReader(descriptor: -1)
+
+    /// Serialises writes of the position file (they happen outside `lock`).
+    private let positionWrites = ConditionLock()
+
+    /// Opens (or creates) the buffer in `directory`, recovering what a previous run left.
+    public init(directory: String, settings: DiskBufferSettings, sinkName: String) throws(BufferError) {
+        self.directory = directory
+        self.settings = settings
+        self.sinkName = sinkName
+        var logger = Logger(label: "sluice.buffer")
+        logger[metadataKey: "sink"] = .string(sinkName)
+        self.logger = logger
+        try recover()
+    }
+
+    // MARK: Appending (the sink's ring reader)
+
+    /// Stores a batch, applying `when_full` when the buffer is at `max_bytes` (or the disk
+    /// refuses the write): `block` waits (until the stop), `drop_newest` refuses the batch,
+    /// `drop_oldest` evicts the oldest segments. `dropped` is told what was dropped and why.
+    public func append(_ batch: EventBatch, shutdown: ShutdownSignal, dropped: (DropReason, Int) -> Void) -> AppendOutcome {
+        appendScratch.removeAll()
+        let sequence = lock.withLock { nextSequence }
+        BufferRecord.encode(batch, sequence: sequence, appendedAtMilliseconds: EventTimestamp.nowMilliseconds(), into: &appendScratch)
+        let recordBytes = appendScratch.count
+        var backoff: UInt64 = 50_000_000
+        while true {
+            switch makeRoom(for: recordBytes, shutdown: shutdown, dropped: dropped) {
+            case .dropped:
+                dropped(.bufferFull, batch.count)
+                return .dropped
+            case .stopped:
+                return .stopped
+            case .stored:
+                break
+            }
+            guard let error = write(appendScratch.bytes, sequence: sequence, events: batch.count) else {
+                if lock.withLock({ writeProblemReported }) {
+                    lock.withLock { writeProblemReported = false }
+                    logger.info("disk buffer writes recovered", metadata: ["directory": "\(directory)"])
+                }
+                return .stored
+            }
+            let first = lock.withLock { () -> Bool in
+                defer { writeProblemReported = true }
+                return !writeProblemReported
+            }
+            if first {
+                logger.error("disk buffer write failed; keeping what it holds", metadata: [
+                    "directory": "\(directory)", "error": "\(error)", "when_full": "\(settings.whenFull.rawValue)",
+                ])
+            }
+            guard settings.whenFull == .block else {
+                dropped(.bufferFull, batch.count)
+                return .dropped
+            }
+            guard shutdown.sleep(nanoseconds: backoff) else { return .stopped }
+            backoff = min(backoff * 2, 2_000_000_000)
+        }
+    }
+
+    /// No more appends: the reader drains what is left and then reports `drained`.
+    public func finishAppending() {
+        lock.withLock {
+            appendingEnded = true
+            lock.broadcast()
+        }
+    }
+
+    /// Makes space for a record under the `when_full` policy.
+    private func makeRoom(for recordBytes: Int, shutdown: ShutdownSignal, dropped: (DropReason, Int) -> Void) -> AppendOutcome {
+        lock.withLock {
+            while totalBytes + recordBytes > settings.maxBytes {
+                switch settings.whenFull {
+                case .dropNewest:
+                    return .dropped
+                case .dropOldest:
+                    guard let evicted = evictOldestSegment() else { return .stored }
+                    dropped(.bufferOverrun, evicted)
+                case .block:
+                    if shutdown.isStopping { return .stopped }
+                    // Acknowledgements free segments and wake this; the stop is checked often.
+                    _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 200_000_000)
+                }
+            }
+            return .stored
+        }
+    }
+
+    /// Deletes the oldest segment to make room (`drop_oldest`); returns the events it held that
+    /// were never read, or nil when only the segment being written is left.
+    private func evictOldestSegment() -> Int? {
+        guard segments.count > 1 else { return nil }
+        let oldest = segments.removeFirst()
+        unlink(oldest.path)
+        totalBytes -= oldest.size
+        let unread = oldest.unreadEvents
+        waitingEvents -= unread
+        if readSegment > 0 {
+            readSegment -= 1
+        } else {
+            readOffset = 0
+        }
+        if let next = segments.first { expectedSequence = max(expectedSequence, next.firstSequence) }
+        advancePosition()
+        return unread
+    }
+
+    /// Appends a record to the newest segment (a new one when it is full); returns an error
+    /// description, or nil. Appending thread only (the bookkeeping goes under the lock).
+    private func write(_ record: UnsafeRawBufferPointer, sequence: UInt64, events: Int) -> String? {
+        var segment = lock.withLock { segments.last }
+        if segment == nil || segment!.size + record.count > settings.segmentBytes && segment!.size > 0 {
+            if let previous = segment, unsynced, settings.sync != .never { _ = fdatasync(previous.descriptor) }
+            switch newSegment(firstSequence: sequence) {
+            case .success(let created): segment = created
+            case .failure(let error): return error.description
+            }
+        }
+        guard let segment else { return "no segment" }
+        let offset = segment.size
+        var written = 0
+        while written < record.count {
+            let result = pwrite(segment.descriptor, record.baseAddress! + written, record.count - written, off_t(offset + written))
+            if result > 0 {
+                written += result
+                continue
+            }
+            if result < 0 && errno == EINTR { continue }
+            let error = errno
+            _ = ftruncate(segment.descriptor, off_t(offset))
+            return "writing \(segment.path) failed: \(BufferFiles.describe(error))"
+        }
+        if settings.sync == .always {
+            guard fdatasync(segment.descriptor) == 0 else {
+                let error = errno
+                _ = ftruncate(segment.descriptor, off_t(offset))
+                return "syncing \(segment.path) failed: \(BufferFiles.describe(error))"
+            }
+        } else {
+            unsynced = true
+        }
+        lock.withLock {
+            segment.size += record.count
+            segment.lastSequence = sequence
+            segment.unreadEvents += events
+            totalBytes += record.count
+            nextSequence = sequence + 1
+            waitingEvents += events
+            counts.appends += 1
+            lock.broadcast()
+        }
+        return nil
+    }
+
+    private func newSegment(firstSequence: UInt64) -> Result<Segment, BufferError> {
+        let path = directory + "/" + BufferFiles.segmentName(firstSequence: firstSequence)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { return .failure(BufferError("cannot create \(path): \(BufferFiles.describe(errno))")) }
+        if settings.sync != .never, let error = BufferFiles.syncDirectory(directory) {
+            Glibc.close(descriptor)
+            unlink(path)
+            return .failure(BufferError(error))
+        }
+        let segment = Segment(firstSequence: firstSequence, path: path, descriptor: descriptor, size: 0)
+        lock.withLock { segments.append(segment) }
+        return .success(segment)
+    }
+
+    /// Under `sync: interval`, syncs what was appended (and the position) once the interval has
+    /// passed. The appending thread calls it after appends and while idle.
+    public func syncIfDue() {
+        let now = MonotonicClock.nowNanoseconds()
+        guard settings.sync == .interval, now - lastSyncNanoseconds >= settings.syncIntervalNanoseconds else { return }
+        lastSyncNanoseconds = now
+        if unsynced, let segment = lock.withLock({ segments.last }) {
+            _ = fdatasync(segment.descriptor)
+            unsynced = false
+        }
+        persistPosition(durable: true)
+    }
+
+    /// Syncs everything and records the position: the buffer can be opened again as it is.
+    public func close() {
+        if let segment = lock.withLock({ segments.last }) { _ = fdatasync(segment.descriptor) }
+        unsynced = false
+        persistPosition(durable: true)
+    }
+
+    // MARK: Reading (the sink's thread)
+
+    /// Makes the calling thread the reader from now on: an earlier reader's next `next` says
+    /// `handedOver` (a reload replaced the sink). Returns the reader's generation.
+    public func takeReading() -> Int {
+        lock.withLock {
+            readerGeneration += 1
+            lock.broadcast()
+            return readerGeneration
+        }
+    }
+
+    /// The next record, waiting for one until the monotonic deadline.
+    public func next(reader generation: Int, deadlineNanoseconds: UInt64?) -> ReadOutcome {
+        enum Found {
+            case place(Segment, offset: Int, size: Int)
+            case outcome(ReadOutcome)
+        }
+        while true {
+            let found = lock.withLock { () -> Found in
+                while true {
+                    guard generation == readerGeneration else { return .outcome(.handedOver) }
+                    if let (segment, offset, size) = readablePlace() { return .place(segment, offset: offset, size: size) }
+                    if appendingEnded { return .outcome(.drained) }
+                    guard lock.wait(deadlineNanoseconds: deadlineNanoseconds) else { return .outcome(.timedOut) }
+                }
+            }
+            switch found {
+            case .outcome(let outcome):
+                return outcome
+            case .place(let segment, let offset, let size):
+                if let outcome = read(segment, at: offset, size: size, generation: generation) { return outcome }
+            }
+        }
+    }
+
+    /// Under `lock`: where the next record is, stepping over read segments and known damage;
+    /// nil when there is nothing to read yet.
+    private func readablePlace() -> (Segment, Int, Int)? {
+        while readSegment < segments.count {
+            let segment = segments[readSegment]
+            if let damage = segment.damaged.first(where: { $0.contains(readOffset) }) {
+                readOffset = damage.upperBound  // found and counted when the buffer opened
+                continue
+            }
+            if readOffset < segment.size { return (segment, readOffset, segment.size) }
+            guard readSegment + 1 < segments.count else { return nil }
+            readSegment += 1
+            readOffset = 0
+        }
+        return nil
+    }
+
+    /// Reads the record at `offset` (outside the lock) and hands it out; nil to look again
+    /// (damage was stepped over, or the reader changed).
+    private func read(_ segment: Segment, at offset: Int, size: Int, generation: Int) -> ReadOutcome? {
+        reader.descriptor = segment.descriptor
+        switch reader.item(at: offset, size: size) {
+        case .record(_, let bytes, let summary):
+            let batch = BufferRecord.decode(payload: reader.lastPayload)
+            return lock.withLock { () -> ReadOutcome? in
+                guard generation == readerGeneration, segments.indices.contains(readSegment), segments[readSegment] === segment,
+                      readOffset == offset else { return nil }
+                readOffset = offset + bytes
+                // Acknowledged before the last stop (the position is within this segment).
+                if summary.sequence < expectedSequence && lossReason == nil { return nil }
+                countGap(upTo: summary.sequence)
+                expectedSequence = summary.sequence + 1
+                segment.unreadEvents -= summary.events
+                guard let batch else {
+                    // Intact framing, contents that do not decode: lost like damage.
+                    waitingEvents -= summary.events
+                    counts.lost[.checksum, default: 0] += 1
+                    logDamage(segment.path, offset..<(offset + bytes), reason: "its contents do not decode")
+                    advancePosition()
+                    return nil
+                }
+                outstanding[summary.sequence] = (summary.events, summary.appendedAtMilliseconds)
+                let endOfRun = readOffset >= segment.size && readSegment == segments.count - 1
+                return .record(batch, DeliveryTicket(summary.sequence), endOfRun: endOfRun)
+            }
+        case .damaged(let range, _):
+            let quarantined = BufferFiles.quarantine(segment.path, range: range, in: directory)
+            lock.withLock {
+                if segments.indices.contains(readSegment), segments[readSegment] === segment, readOffset == offset {
+                    readOffset = range.upperBound
+                    lossReason = .checksum
+                }
+            }
+            logDamage(segment.path, range, reason: "a checksum failed", quarantined: quarantined)
+            return nil
+        case .end:
+            return nil
+        }
+    }
+
+    /// Under `lock`: records skipped since the last one read, past damage found while reading,
+    /// are lost (damage found when the buffer opened was counted then).
+    func countGap(upTo sequence: UInt64) {
+        guard let reason = lossReason else { return }
+        if sequence > expectedSequence { counts.lost[reason, default: 0] += Int(sequence - expectedSequence) }
+        lossReason = nil
+    }
+
+    func logDamage(_ path: String, _ range: Range<Int>, reason: String, quarantined: String? = nil) {
+        logger.error("disk buffer damaged; stepping over it", metadata: [
+            "file": "\(path)", "offset": "\(range.lowerBound)", "bytes": "\(range.count)", "reason": "\(reason)",
+            "quarantined": "\(quarantined ?? "-")",
+        ])
+    }
+
+    // MARK: Acknowledging (any thread)
+
+    public func acknowledge(_ ticket: DeliveryTicket) {
+        let persistNow = lock.withLock { () -> Bool in
+            guard let record = outstanding.removeValue(forKey: ticket.number) else { return false }
+            waitingEvents -= record.events
+            counts.acknowledged += 1
+            return advancePosition()
+        }
+        if persistNow && settings.sync == .always { persistPosition(durable: true) }
+    }
+
+    /// Under `lock`: moves the position to the first record not yet acknowledged and deletes
+    /// the segments entirely before it. True when it moved.
+    @discardableResult
+    func advancePosition() -> Bool {
+        let unreadSequence = readSegment < segments.count ? nextUnreadSequence() : nextSequence
+        let next = outstanding.keys.min().map { min($0, unreadSequence) } ?? unreadSequence
+        guard next > position else { return false }
+        position = next
+        while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < position }) ?? true {
+            let done = segments.removeFirst()
+            unlink(done.path)
+            totalBytes -= done.size
+            readSegment -= 1
+        }
+        lock.broadcast()
+        return true
+    }
+
+    /// Under `lock`: the sequence of the next record to read (the expected one).
+    private func nextUnreadSequence() -> UInt64 {
+        max(expectedSequence, segments[readSegment].firstSequence)
+    }
+
+    /// Writes the position file when it moved since the last write.
+    func persistPosition(durable: Bool) {
+        positionWrites.withLock {
+            let current = lock.withLock { position }
+            guard current != lock.withLock({ persistedPosition }) else { return }
+            if let error = BufferFiles.writePosition(current, in: directory, durable: durable) {
+                logger.error("cannot record the disk buffer's position", metadata: ["error": "\(error)"])
+                return
+            }
+            lock.withLock { persistedPosition = current }
+        }
+    }
+
+    // MARK: What it holds
+
+    public struct Stats: Sendable {
+        public var events: Int
+        public var bytes: Int
+        public var segments: Int
+        public var oldestAgeSeconds: Double
+        public var appends: Int
+        public var acknowledged: Int
+        public var lost: [BufferLoss: Int]
+        public var maxBytes: Int
+    }
+
+    public var stats: Stats {
+        let (snapshot, oldest) = lock.withLock { () -> (Stats, Int64?) in
+            let oldestOutstanding = outstanding.values.map(\.appendedAt).min()
+            let stats = Stats(
+                events: waitingEvents, bytes: totalBytes, segments: segments.count, oldestAgeSeconds: 0, appends: counts.appends,
+                acknowledged: counts.acknowledged, lost: counts.lost, maxBytes: settings.maxBytes
+            )
+            return (stats, oldestOutstanding ?? nextUnreadAppendedAt())
+        }
+        var result = snapshot
+        if let oldest, snapshot.events > 0 { result.oldestAgeSeconds = max(0, Double(EventTimestamp.nowMilliseconds() - oldest) / 1000) }
+        return result
+    }
+
+    /// Under `lock`: when the next record to read was appended (read from its header).
+    private func nextUnreadAppendedAt() -> Int64? {
+        guard readSegment < segments.count else { return nil }
+        let segment = segments[readSegment]
+        guard readOffset + BufferRecord.headerBytes + 16 <= segment.size else { return nil }
+        var value: Int64 = 0
+        let got = withUnsafeMutableBytes(of: &value) {
+            pread(segment.descriptor, $0.baseAddress, 8, off_t(readOffset + BufferRecord.headerBytes + 8))
+        }
+        return got == 8 ? Int64(littleEndian: value) : nil
+    }
+}
+
+/// A disk buffer that cannot be opened or written: what, where, and why.
+public struct BufferError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
