@@ -142,7 +142,7 @@ let package = Package(
             dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
         .testTarget(name: "SluiceBufferTests", dependencies: ["SluiceBuffer", "SluiceCore", "SluiceRing", "SluiceTesting"]),
-        .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceTesting"]),
+        .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceBuffer", "SluiceTesting"]),
         // A custom source and sink through the public API of the SluiceKit product, and nothing else
         // (SluiceTesting only for the tests' hang watchdog).
         .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit", "SluiceTesting"]),

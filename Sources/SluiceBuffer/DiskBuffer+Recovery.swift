@@ -44,9 +44,9 @@ extension DiskBuffer {
         if segments.isEmpty, BufferFiles.readPosition(in: directory) != .sequence(start) {
             _ = BufferFiles.writePosition(start, in: directory, durable: true)
         }
-        if waitingEvents > 0 {
+        if waitingEventCount > 0 {
             logger.info("disk buffer holds events from before; delivering them first", metadata: [
-                "directory": "\(directory)", "events": "\(waitingEvents)", "bytes": "\(totalBytes)", "segments": "\(segments.count)",
+                "directory": "\(directory)", "events": "\(waitingEventCount)", "bytes": "\(totalBytes)", "segments": "\(segments.count)",
             ])
         }
     }
@@ -99,7 +99,7 @@ extension DiskBuffer {
                 }
                 if summary.sequence >= start {
                     segment.unreadEvents += summary.events
-                    waitingEvents += summary.events
+                    waitingEventCount += summary.events
                 }
                 segment.lastSequence = summary.sequence
                 lastBefore = summary.sequence

@@ -22,7 +22,7 @@ import Glibc
 ///
 /// `@unchecked Sendable`: mutable state is under `lock`, or belongs to the appending thread
 /// (`appendScratch`, `unsynced`) or the reading thread (`reader`), as marked.
-public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
+public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// One segment file.
     final class Segment {
         let firstSequence: UInt64
@@ -48,27 +48,12 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
         }
     }
 
-    /// What `append` did with a batch.
-    public enum AppendOutcome: Equatable {
-        case stored
-        /// Refused (`drop_newest` on a full buffer, or a write error under a drop policy).
-        case dropped
-        /// The stop came while a `block` buffer was full or failing.
-        case stopped
-    }
-
-    /// What `next` found.
-    public enum ReadOutcome {
-        case record(EventBatch, DeliveryTicket, endOfRun: Bool)
-        case timedOut
-        /// Appending has ended and every record has been handed out.
-        case drained
-        /// Another reader took over (a reload replaced the sink).
-        case handedOver
-    }
+    public typealias AppendOutcome = BufferAppendOutcome
+    public typealias ReadOutcome = BufferReadOutcome
 
     public let directory: String
-    public let settings: DiskBufferSettings
+    /// Under `lock` (a reload may change it); `settings` reads it.
+    private var storedSettings: DiskBufferSettings
     let sinkName: String
     let logger: Logger
     let lock = ConditionLock()
@@ -87,7 +72,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     /// The first record not yet acknowledged, as last computed, and as last written.
     var position: UInt64 = 0
     var persistedPosition: UInt64 = 0
-    var waitingEvents = 0
+    var waitingEventCount = 0
     var appendingEnded = false
     var readerGeneration = 0
     var counts = Counts()
@@ -104,6 +89,9 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     // The appending thread's:
     private var appendScratch = ByteWriter(capacity: 1 << 20)
     private var unsynced = false
+    /// A write into the newest segment failed: the next goes to a new one (a file-size limit is
+    /// per file; a full disk fails there too and is retried).
+    private var rollBeforeNextWrite = false
     private var lastSyncNanoseconds = MonotonicClock.nowNanoseconds()
 
     // The reading thread's:
@@ -112,10 +100,15 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     /// Serialises writes of the position file (they happen outside `lock`).
     private let positionWrites = ConditionLock()
 
+    /// The buffer directory of `sink` under a data directory.
+    public static func directory(dataDirectory: String, sink: String) -> String {
+        BufferFiles.directory(dataDirectory: dataDirectory, sink: sink)
+    }
+
     /// Opens (or creates) the buffer in `directory`, recovering what a previous run left.
     public init(directory: String, settings: DiskBufferSettings, sinkName: String) throws(BufferError) {
         self.directory = directory
-        self.settings = settings
+        storedSettings = settings
         self.sinkName = sinkName
         var logger = Logger(label: "sluice.buffer")
         logger[metadataKey: "sink"] = .string(sinkName)
@@ -129,6 +122,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     /// refuses the write): `block` waits (until the stop), `drop_newest` refuses the batch,
     /// `drop_oldest` evicts the oldest segments. `dropped` is told what was dropped and why.
     public func append(_ batch: EventBatch, shutdown: ShutdownSignal, dropped: (DropReason, Int) -> Void) -> AppendOutcome {
+        let settings = self.settings
         appendScratch.removeAll()
         let sequence = lock.withLock { nextSequence }
         BufferRecord.encode(batch, sequence: sequence, appendedAtMilliseconds: EventTimestamp.nowMilliseconds(), into: &appendScratch)
@@ -144,7 +138,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
             case .stored:
                 break
             }
-            guard let error = write(appendScratch.bytes, sequence: sequence, events: batch.count) else {
+            guard let error = write(appendScratch.bytes, sequence: sequence, events: batch.count, settings: settings) else {
                 if lock.withLock({ writeProblemReported }) {
                     lock.withLock { writeProblemReported = false }
                     logger.info("disk buffer writes recovered", metadata: ["directory": "\(directory)"])
@@ -160,12 +154,21 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
                     "directory": "\(directory)", "error": "\(error)", "when_full": "\(settings.whenFull.rawValue)",
                 ])
             }
-            guard settings.whenFull == .block else {
+            switch settings.whenFull {
+            case .dropNewest:
                 dropped(.bufferFull, batch.count)
                 return .dropped
+            case .dropOldest:
+                // A full disk is a full buffer: the oldest segment makes room, as at max_bytes.
+                guard let evicted = lock.withLock({ evictOldestSegment() }) else {
+                    dropped(.bufferFull, batch.count)
+                    return .dropped
+                }
+                dropped(.bufferOverrun, evicted)
+            case .block:
+                guard shutdown.sleep(nanoseconds: backoff) else { return .stopped }
+                backoff = min(backoff * 2, 2_000_000_000)
             }
-            guard shutdown.sleep(nanoseconds: backoff) else { return .stopped }
-            backoff = min(backoff * 2, 2_000_000_000)
         }
     }
 
@@ -180,8 +183,8 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     /// Makes space for a record under the `when_full` policy.
     private func makeRoom(for recordBytes: Int, shutdown: ShutdownSignal, dropped: (DropReason, Int) -> Void) -> AppendOutcome {
         lock.withLock {
-            while totalBytes + recordBytes > settings.maxBytes {
-                switch settings.whenFull {
+            while totalBytes + recordBytes > storedSettings.maxBytes {
+                switch storedSettings.whenFull {
                 case .dropNewest:
                     return .dropped
                 case .dropOldest:
@@ -205,7 +208,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
         unlink(oldest.path)
         totalBytes -= oldest.size
         let unread = oldest.unreadEvents
-        waitingEvents -= unread
+        waitingEventCount -= unread
         if readSegment > 0 {
             readSegment -= 1
         } else {
@@ -218,11 +221,12 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
 
     /// Appends a record to the newest segment (a new one when it is full); returns an error
     /// description, or nil. Appending thread only (the bookkeeping goes under the lock).
-    private func write(_ record: UnsafeRawBufferPointer, sequence: UInt64, events: Int) -> String? {
+    private func write(_ record: UnsafeRawBufferPointer, sequence: UInt64, events: Int, settings: DiskBufferSettings) -> String? {
         var segment = lock.withLock { segments.last }
-        if segment == nil || segment!.size + record.count > settings.segmentBytes && segment!.size > 0 {
+        if segment == nil || (segment!.size + record.count > settings.segmentBytes || rollBeforeNextWrite) && segment!.size > 0 {
+            rollBeforeNextWrite = false
             if let previous = segment, unsynced, settings.sync != .never { _ = fdatasync(previous.descriptor) }
-            switch newSegment(firstSequence: sequence) {
+            switch newSegment(firstSequence: sequence, sync: settings.sync) {
             case .success(let created): segment = created
             case .failure(let error): return error.description
             }
@@ -239,6 +243,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
             if result < 0 && errno == EINTR { continue }
             let error = errno
             _ = ftruncate(segment.descriptor, off_t(offset))
+            rollBeforeNextWrite = true
             return "writing \(segment.path) failed: \(BufferFiles.describe(error))"
         }
         if settings.sync == .always {
@@ -256,18 +261,18 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
             segment.unreadEvents += events
             totalBytes += record.count
             nextSequence = sequence + 1
-            waitingEvents += events
+            waitingEventCount += events
             counts.appends += 1
             lock.broadcast()
         }
         return nil
     }
 
-    private func newSegment(firstSequence: UInt64) -> Result<Segment, BufferError> {
+    private func newSegment(firstSequence: UInt64, sync: DiskBufferSettings.Sync) -> Result<Segment, BufferError> {
         let path = directory + "/" + BufferFiles.segmentName(firstSequence: firstSequence)
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { return .failure(BufferError("cannot create \(path): \(BufferFiles.describe(errno))")) }
-        if settings.sync != .never, let error = BufferFiles.syncDirectory(directory) {
+        if sync != .never, let error = BufferFiles.syncDirectory(directory) {
             Glibc.close(descriptor)
             unlink(path)
             return .failure(BufferError(error))
@@ -277,9 +282,28 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
         return .success(segment)
     }
 
+    public var syncIntervalNanoseconds: UInt64 { settings.syncIntervalNanoseconds }
+
+    public var waitingEvents: Int { lock.withLock { waitingEventCount } }
+
+    public var isNearlyFull: Bool { lock.withLock { totalBytes * 10 > storedSettings.maxBytes * 9 } }
+
+    /// The settings in force.
+    public var settings: DiskBufferSettings { lock.withLock { storedSettings } }
+
+    /// A reload changed the sink's buffer settings (not its type or place): they apply from the
+    /// next append on.
+    public func update(_ newSettings: DiskBufferSettings) {
+        lock.withLock {
+            storedSettings = newSettings
+            lock.broadcast()
+        }
+    }
+
     /// Under `sync: interval`, syncs what was appended (and the position) once the interval has
     /// passed. The appending thread calls it after appends and while idle.
     public func syncIfDue() {
+        let settings = self.settings
         let now = MonotonicClock.nowNanoseconds()
         guard settings.sync == .interval, now - lastSyncNanoseconds >= settings.syncIntervalNanoseconds else { return }
         lastSyncNanoseconds = now
@@ -368,7 +392,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
                 segment.unreadEvents -= summary.events
                 guard let batch else {
                     // Intact framing, contents that do not decode: lost like damage.
-                    waitingEvents -= summary.events
+                    waitingEventCount -= summary.events
                     counts.lost[.checksum, default: 0] += 1
                     logDamage(segment.path, offset..<(offset + bytes), reason: "its contents do not decode")
                     advancePosition()
@@ -413,7 +437,7 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
     public func acknowledge(_ ticket: DeliveryTicket) {
         let persistNow = lock.withLock { () -> Bool in
             guard let record = outstanding.removeValue(forKey: ticket.number) else { return false }
-            waitingEvents -= record.events
+            waitingEventCount -= record.events
             counts.acknowledged += 1
             return advancePosition()
         }
@@ -473,8 +497,8 @@ public final class DiskBuffer: DeliveryAcknowledger, @unchecked Sendable {
         let (snapshot, oldest) = lock.withLock { () -> (Stats, Int64?) in
             let oldestOutstanding = outstanding.values.map(\.appendedAt).min()
             let stats = Stats(
-                events: waitingEvents, bytes: totalBytes, segments: segments.count, oldestAgeSeconds: 0, appends: counts.appends,
-                acknowledged: counts.acknowledged, lost: counts.lost, maxBytes: settings.maxBytes
+                events: waitingEventCount, bytes: totalBytes, segments: segments.count, oldestAgeSeconds: 0, appends: counts.appends,
+                acknowledged: counts.acknowledged, lost: counts.lost, maxBytes: storedSettings.maxBytes
             )
             return (stats, oldestOutstanding ?? nextUnreadAppendedAt())
         }

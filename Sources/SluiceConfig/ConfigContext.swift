@@ -5,6 +5,8 @@ public final class ConfigContext: @unchecked Sendable {
     public let environment: [String: String]
     public let effective = EffectiveConfiguration()
     public private(set) var issues: [ConfigIssue] = []
+    /// Things worth saying that do not stop Sluice (a key under its old name, say).
+    public private(set) var notices: [String] = []
     /// Secret values seen, so logs and messages can redact them wherever they appear.
     public private(set) var secrets: Set<String> = []
     private(set) var consultedVariables: Set<String> = []
@@ -20,6 +22,10 @@ public final class ConfigContext: @unchecked Sendable {
 
     public func report(_ issue: ConfigIssue) {
         issues.append(issue)
+    }
+
+    public func notice(_ text: String) {
+        notices.append(text)
     }
 
     func addSecret(_ value: String) {

@@ -31,3 +31,33 @@ extension Trait where Self == ConditionTrait {
         )
     }
 }
+
+/// A tmpfs of a given size mounted for one test (a small, really full disk), unmounted when the
+/// value goes. Needs root (or CAP_SYS_ADMIN), as CI has.
+public final class SmallDisk: Sendable {
+    public let path: String
+
+    public init(path: String, bytes: Int) throws {
+        self.path = path
+        _ = mkdir(path, 0o755)
+        let mount = try ChildProcess(executable: ExternalTool.path("mount") ?? "/bin/mount", arguments: ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path])
+        let result = mount.wait()
+        guard result.exitStatus == 0 else {
+            throw ChildProcessError(message: "cannot mount a tmpfs at \(path): \(mount.standardError)")
+        }
+    }
+
+    deinit {
+        _ = try? ChildProcess(executable: ExternalTool.path("umount") ?? "/bin/umount", arguments: ["-l", path]).wait()
+    }
+
+    /// Whether this process may mount one (root): outside CI a test that needs it is skipped.
+    public static var canMount: Bool { geteuid() == 0 }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test when a tmpfs can be mounted (root); in CI it always runs.
+    public static var requiresSmallDisk: Self {
+        .enabled(if: ExternalTool.inCI || SmallDisk.canMount, "mounting a tmpfs needs root (CI runs as root; its absence there fails the test)")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceBuffer
 import SluiceConfig
 import SluiceCore
 import SluiceTesting
@@ -100,17 +101,19 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
 
     @Test func theProductionExampleTakesEverySecretFromTheEnvironment() throws {
         let file = RepositoryFiles.path("Config/examples/production.yaml")
-        let missing = problems(load([file]))
+        let missing = problems(load([file], environment: ["SLUICE_DATA_DIR": directory.path + "/data"]))
         #expect(missing.count == 4)
         for variable in ["SERVICE_NAME", "ELASTICSEARCH_URL", "ELASTICSEARCH_API_KEY", "ALERT_WEBHOOK_URL"] {
             #expect(missing.contains { $0.contains("(variable \(variable))") })
         }
         let environment = [
             "SERVICE_NAME": "checkout", "ELASTICSEARCH_URL": "https://es.internal:9200", "ELASTICSEARCH_API_KEY": "k3y-s3cret",
-            "ALERT_WEBHOOK_URL": "https://hooks.example/T0/B0/s3cret", "PORT": "9102",
+            "ALERT_WEBHOOK_URL": "https://hooks.example/T0/B0/s3cret", "PORT": "9102", "SLUICE_DATA_DIR": directory.path + "/data",
         ]
         let production = try load([file], environment: environment).get()
         #expect(production.sinks.map(\.name) == ["archive", "search", "alerts"])
+        #expect(production.sinks[1].diskBuffer == DiskBufferSettings(maxBytes: 2 << 30, sync: .interval, whenFull: .dropOldest))
+        #expect(production.dataDirectory == directory.path + "/data")
         #expect(production.metricsAddress == "0.0.0.0:9102")
         let printed = production.context.effective.render()
         #expect(!printed.contains("s3cret"))

@@ -88,6 +88,7 @@ extension Pipeline {
             samples.append(MetricSample("sluice_sink_retries_total", .counter, help: "Writes or requests retried after a failure.", labels: labels, value: Double(counters.retries.current)))
             samples.append(MetricSample("sluice_sink_healthy", .gauge, help: "0 while the sink's output is failing.", labels: labels, value: counters.currentProblem == nil ? 1 : 0))
             samples += runner.sink.metricSamples()
+            samples += runner.buffer?.metricSamples() ?? []
         }
         return samples
     }

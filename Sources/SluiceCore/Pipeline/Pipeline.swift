@@ -31,11 +31,18 @@ public final class Pipeline: @unchecked Sendable {
     public struct SinkSpec {
         public var configuration: SinkRunner.Configuration
         public var sink: any Sink
+        /// A disk buffer between the sink's ring reader and the sink; nil for the ring alone.
+        public var buffer: (any DurableSinkBuffer)?
 
-        public init(configuration: SinkRunner.Configuration, sink: any Sink) {
+        public init(configuration: SinkRunner.Configuration, sink: any Sink, buffer: (any DurableSinkBuffer)? = nil) {
             self.configuration = configuration
             self.sink = sink
+            self.buffer = buffer
         }
+
+        /// Whether the sink's ring reader holds the producers back when behind: always with a
+        /// disk buffer (its reader only appends; `when_full` applies to the buffer).
+        var gatesProducers: Bool { buffer != nil || configuration.whenFull != .dropOldest }
     }
 
     /// A sink of a reloaded configuration: the running sink of that name kept as it is, or a
@@ -81,10 +88,13 @@ public final class Pipeline: @unchecked Sendable {
     public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int) {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
-        let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map { $0.configuration.whenFull != .dropOldest })
+        let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map(\.gatesProducers))
         let shutdown = shutdown
         let runners = zip(sinks, ring.consumers).map { spec, consumer in
-            SinkRunner(configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer), shutdown: shutdown)
+            SinkRunner(
+                configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer), shutdown: shutdown,
+                buffer: spec.buffer
+            )
         }
         sinkSet = Locked(SinkSet(ring: ring, current: runners, counters: runners.map(\.counters)))
         route = PublishRoute(ring)
@@ -178,13 +188,13 @@ public final class Pipeline: @unchecked Sendable {
                 outcome.kept = set.current.map(\.configuration.name)
                 return outcome
             }
-            let whenFull = sinks.map { entry -> WhenFull in
+            let gating = sinks.map { entry -> Bool in
                 switch entry {
-                case .keep(let name): running[name]?.configuration.whenFull ?? .block
-                case .start(let spec): spec.configuration.whenFull
+                case .keep(let name): running[name]?.gatesProducers ?? true
+                case .start(let spec): spec.gatesProducers
                 }
             }
-            let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: whenFull.map { $0 != .dropOldest })
+            let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: gating)
             var next: [SinkRunner] = []
             var started: [SinkRunner] = []
             for (entry, consumer) in zip(sinks, ring.consumers) {
@@ -198,9 +208,10 @@ public final class Pipeline: @unchecked Sendable {
                     let name = spec.configuration.name
                     let predecessor = running[name]
                     let counters = predecessor?.counters ?? set.counters.first { $0.name == name }
+                    predecessor?.isReplaced = true
                     let runner = SinkRunner(
                         configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer),
-                        shutdown: shutdown, counters: counters, predecessor: predecessor
+                        shutdown: shutdown, counters: counters, predecessor: predecessor, buffer: spec.buffer
                     )
                     if counters == nil { set.counters.append(runner.counters) }
                     next.append(runner)
@@ -246,9 +257,11 @@ public final class Pipeline: @unchecked Sendable {
             inRings[runner.counters.name, default: 0] += runner.eventsStillInRings()
         }
         var dropped: [String: Int] = [:]
+        let buffered = Set((set.current + set.retiring).filter { $0.buffer != nil }.map(\.counters.name))
         for counters in set.counters {
             guard let unread = inRings[counters.name] else { continue }
-            let held = max(0, counters.accepted.current - counters.events.current - counters.droppedTotal)
+            // What a disk-buffered sink holds waits on disk; only its rings' unread part is lost.
+            let held = buffered.contains(counters.name) ? 0 : max(0, counters.accepted.current - counters.events.current - counters.droppedTotal)
             guard unread + held > 0 else { continue }
             counters.dropped(.shutdown).add(unread + held)
             dropped[counters.name] = unread + held

@@ -59,11 +59,16 @@ public final class SinkRunner: @unchecked Sendable {
     public let counters: SinkCounters
     /// The sink this runner feeds (for its own metrics).
     public let sink: any Sink
+    /// The disk buffer between this runner's ring reader and the sink, if it has one.
+    public let buffer: (any DurableSinkBuffer)?
     let chain: RingChain
-    private let shutdown: ShutdownSignal
-    private let predecessor: SinkRunner?
+    let shutdown: ShutdownSignal
+    /// What the sink's own retry loops watch: the pipeline's stop, and for a disk-buffered sink
+    /// also its own, given once all it took is safe on disk (SIGTERM need not wait for it).
+    let sinkShutdown: ShutdownSignal
+    let predecessor: SinkRunner?
     private let logger: Logger
-    private let reopenRequested = Atomic<Bool>(false)
+    let reopenRequested = Atomic<Bool>(false)
     /// Where the sink acknowledges; made at `start`.
     private var report: DeliveryReport!
     /// The next batch's ticket (the delivering thread's).
@@ -71,16 +76,32 @@ public final class SinkRunner: @unchecked Sendable {
     private let progress = ConditionLock()
     private var stoppedReading = false
     private var finished = false
+    /// Threads of this runner still running (a disk-buffered runner has two that both matter).
+    private var threadsRunning = 0
+    /// A reload replaced this runner with one of the same name: what it appends to its disk
+    /// buffer is not the last (the replacement appends after it).
+    var isReplaced: Bool {
+        get { progress.withLock { replaced } }
+        set { progress.withLock { replaced = newValue } }
+    }
+    private var replaced = false
+    /// Whether its ring reader holds the producers back when behind (see `SinkSpec`).
+    var gatesProducers: Bool { buffer != nil || configuration.whenFull != .dropOldest }
+
+    /// Set once the ring reader of a disk-buffered runner has appended its last batch.
+    let appendingEnded = Flag()
 
     /// - Parameters:
     ///   - counters: continues counting on a previous runner's counters (a reload).
     ///   - predecessor: the runner of the same name this one replaces, which goes first.
     init(
         configuration: Configuration, sink: any Sink, chain: RingChain, shutdown: ShutdownSignal,
-        counters: SinkCounters? = nil, predecessor: SinkRunner? = nil
+        counters: SinkCounters? = nil, predecessor: SinkRunner? = nil, buffer: (any DurableSinkBuffer)? = nil
     ) {
         self.configuration = configuration
         self.sink = sink
+        self.buffer = buffer
+        sinkShutdown = buffer == nil ? shutdown : ShutdownSignal(following: shutdown)
         self.chain = chain
         self.shutdown = shutdown
         self.predecessor = predecessor
@@ -93,9 +114,14 @@ public final class SinkRunner: @unchecked Sendable {
     /// Starts the runner's thread(s); `waitUntilFinished` waits for the sink to finish.
     func start() {
         report = DeliveryReport(
-            counters: counters, shutdown: shutdown, whenFull: configuration.whenFull, gracePeriodNanoseconds: configuration.gracePeriodNanoseconds
+            counters: counters, shutdown: sinkShutdown, whenFull: configuration.whenFull,
+            gracePeriodNanoseconds: configuration.gracePeriodNanoseconds, acknowledger: buffer
         )
         sink.attach(report)
+        if let buffer {
+            startBuffered(buffer)
+            return
+        }
         guard configuration.whenFull == .dropNewest else {
             NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
                 takeOver()
@@ -147,9 +173,25 @@ public final class SinkRunner: @unchecked Sendable {
         }
     }
 
-    private func markStoppedReading() {
+    func markStoppedReading() {
         progress.withLock {
             stoppedReading = true
+            progress.broadcast()
+        }
+    }
+
+    /// Counts the runner's threads in (`count`), and one out (nil) when it ends: the runner is
+    /// finished when the last has ended.
+    func threadsRunning(_ count: Int?) {
+        progress.withLock {
+            if let count {
+                threadsRunning = count
+                return
+            }
+            threadsRunning -= 1
+            guard threadsRunning == 0 else { return }
+            stoppedReading = true
+            finished = true
             progress.broadcast()
         }
     }
@@ -163,7 +205,7 @@ public final class SinkRunner: @unchecked Sendable {
     }
 
     /// A replacing runner waits for the one it replaces, and inherits its state if it can.
-    private func takeOver() {
+    func takeOver() {
         guard let predecessor else { return }
         guard sink.inheritsState else {
             predecessor.waitUntilStoppedReading()
@@ -243,7 +285,7 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// What of a batch is for this sink: nil when it is from another input or no event passes
     /// `where`; the batch itself when every event does, else a copy of those that do.
-    private func selection(of batch: EventBatch, matcher: EventMatcher?) -> EventBatch? {
+    func selection(of batch: EventBatch, matcher: EventMatcher?) -> EventBatch? {
         guard accepts(batch) else { return nil }
         guard let matcher else { return batch }
         var kept: [Int] = []
@@ -284,9 +326,9 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// Writes a batch; under `block` a failing write is retried with backoff until it succeeds
     /// or shutdown stops waiting, so nothing is lost while the sink recovers.
-    private func deliver(_ batch: EventBatch, endOfRun: Bool) {
-        let ticket = DeliveryTicket(nextTicket)
-        nextTicket += 1
+    func deliver(_ batch: EventBatch, endOfRun: Bool, ticket given: DeliveryTicket? = nil) {
+        let ticket = given ?? DeliveryTicket(nextTicket)
+        if given == nil { nextTicket += 1 }
         report.issue(ticket, events: batch.count)
         var backoff: UInt64 = 100_000_000
         var failures = 0
@@ -329,7 +371,7 @@ public final class SinkRunner: @unchecked Sendable {
         }
     }
 
-    private func attempt(_ action: String, _ body: () throws -> Void) {
+    func attempt(_ action: String, _ body: () throws -> Void) {
         do {
             try body()
         } catch {

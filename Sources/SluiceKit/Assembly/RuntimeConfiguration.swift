@@ -1,3 +1,4 @@
+import SluiceBuffer
 import SluiceConfig
 import SluiceCore
 import SluiceRing
@@ -22,14 +23,19 @@ struct RuntimeConfiguration {
         /// The sink's effective settings (secrets by hash), for a reload to tell whether it
         /// changed: an unchanged sink is kept running as it is.
         var fingerprint = ""
+        /// Its disk buffer, when `buffer.type` is `disk`.
+        var diskBuffer: DiskBufferSettings?
     }
 
     var sources: [PlannedSource]
     var sinks: [PlannedSink]
     /// Wrap mode (`sluice -- app ARG...`): the index of the wrapped program's source.
     var wrappedSourceIndex: Int?
-    /// `buffer.max_bytes`: what the ring may hold, in bytes of encoded events.
+    /// `ring.max_bytes` (formerly `buffer.max_bytes`): what the ring may hold, in bytes of
+    /// encoded events.
     var bufferMaxBytes: Int
+    /// `data_dir`: where disk buffers live.
+    var dataDirectory = "/var/lib/sluice"
     /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
     var gracePeriodNanoseconds: UInt64
     /// `metrics.address` when `metrics.enabled`: where `/metrics`, `/healthz` and `/readyz` are served.
@@ -88,9 +94,8 @@ struct RuntimeConfiguration {
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
         var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
-        let buffer = reader.section("buffer")
-        let bufferMaxBytes = buffer.size("max_bytes", default: 8 << 20, range: (1 << 20)...(16 << 30))
-        buffer.rejectUnknownKeys()
+        let bufferMaxBytes = readRingSize(reader, context: context)
+        let dataDirectory = readDataDirectory(reader, needed: sinks.contains { $0.diskBuffer != nil })
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
         shutdown.rejectUnknownKeys()
@@ -111,7 +116,7 @@ struct RuntimeConfiguration {
         }
         return RuntimeConfiguration(
             sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
-            gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
+            dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
             unhealthyAfterNanoseconds: unhealthyAfter, context: context
         )
     }
@@ -189,13 +194,14 @@ struct RuntimeConfiguration {
                 }
             }
             let whenFull = settings.choice("when_full", default: WhenFull.block)
+            let diskBuffer = readBuffer(settings, whenFull: whenFull)
             let filter = settings.expression("where")
             let blueprint = factory(name, settings, build)
             guard enabled else { continue }
             planned.append(PlannedSink(
                 name: name, type: type,
                 configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull, filter: filter),
-                build: blueprint.build, alertRules: blueprint.alertRules
+                build: blueprint.build, alertRules: blueprint.alertRules, diskBuffer: diskBuffer
             ))
         }
         if planned.isEmpty {

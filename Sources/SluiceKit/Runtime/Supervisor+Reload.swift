@@ -17,7 +17,10 @@ import SluiceRing
 /// When the files do not validate, every problem is logged and the running configuration stays,
 /// its files still reopened. What a reload does not change: sources (their open connections and
 /// listening sockets would be lost, so a changed `sources` section is refused with an error and
-/// takes a restart), `metrics.*` and `shutdown.grace_period` of the running process. A changed
+/// takes a restart), a sink's buffer type and `data_dir` (refused the same way), `metrics.*` and
+/// `shutdown.grace_period` of the running process. A disk-buffered sink that changes keeps its
+/// buffer (new `max_bytes` or `sync` apply at once): the new version reads on from where the old
+/// one stops reading. A changed
 /// sink that conforms to `ReloadInheriting` takes over the state of the one it replaces (an alert
 /// sink keeps the windows, cooldowns and counts of its unchanged rules); the per-sink event
 /// counters continue.
@@ -29,6 +32,13 @@ extension Supervisor {
         }
         let started = MonotonicClock.nowNanoseconds()
         let next = reloadedConfiguration()
+        do {
+            try diskBuffers.prepare(next.sinks, dataDirectory: next.dataDirectory)
+        } catch {
+            logger.error("cannot open the reloaded configuration's disk buffers; keeping the running sinks", metadata: ["error": "\(error)"])
+            pipeline.reopenFiles()
+            return
+        }
         let running = Dictionary(pipeline.sinkRunners.map { ($0.configuration.name, ()) }, uniquingKeysWith: { first, _ in first })
         let runningFingerprints = Dictionary(configuration.sinks.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { first, _ in first })
         var plan: [Pipeline.ReloadedSink] = []
@@ -37,7 +47,8 @@ extension Supervisor {
                 if running[planned.name] != nil, runningFingerprints[planned.name] == planned.fingerprint {
                     plan.append(.keep(name: planned.name))
                 } else {
-                    plan.append(.start(Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build())))
+                    let spec = Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build(), buffer: diskBuffers.byName[planned.name])
+                    plan.append(.start(spec))
                 }
             }
         } catch {
@@ -82,6 +93,14 @@ extension Supervisor {
         let runningSources = configuration.context.effective.render(only: "sources")
         guard next.context.effective.render(only: "sources") == runningSources else {
             logger.error("the reloaded configuration changes sources; restart Sluice to apply that (a reload keeps connected writers); keeping the running configuration")
+            return configuration
+        }
+        let runningBuffers = Dictionary(configuration.sinks.map { ($0.name, $0.diskBuffer != nil) }, uniquingKeysWith: { first, _ in first })
+        let switched = next.sinks.filter { sink in runningBuffers[sink.name].map { $0 != (sink.diskBuffer != nil) } ?? false }.map(\.name)
+        guard switched.isEmpty else {
+            logger.error("the reloaded configuration changes a sink's buffer type (memory or disk); restart Sluice to apply that; keeping the running configuration", metadata: [
+                "sinks": .array(switched.map { .string($0) }),
+            ])
             return configuration
         }
         JSONLogHandler.redact(next.context.secrets)

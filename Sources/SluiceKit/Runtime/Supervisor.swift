@@ -1,5 +1,6 @@
 import CLinux
 import Logging
+import SluiceBuffer
 import SluiceConfig
 import SluiceCore
 import SluiceRing
@@ -25,6 +26,8 @@ final class Supervisor {
     /// Loads the configuration again from where it came from (nil: SIGHUP only reopens files).
     let reload: (() throws(ConfigurationError) -> RuntimeConfiguration)?
     let logger = Logger(label: "sluice")
+    /// The sinks' disk buffers, kept across reloads.
+    let diskBuffers = DiskBuffers()
 
     /// How long sinks have, once stopping began, before Sluice exits without them.
     static let stopAllowanceNanoseconds: UInt64 = 2_000_000_000
@@ -38,6 +41,14 @@ final class Supervisor {
     /// (128 + N when signal N ended it; 127 or 126 when it could not be started).
     func run() throws -> Int32 {
         JSONLogHandler.reopen()
+        for notice in configuration.context.notices { logger.warning("\(notice)") }
+        do {
+            try diskBuffers.prepare(configuration.sinks, dataDirectory: configuration.dataDirectory)
+        } catch {
+            logger.critical("cannot open the disk buffers; not starting", metadata: ["error": "\(error)"])
+            return 1
+        }
+        defer { diskBuffers.closeAll() }
         let signals = SignalWatcher()
         let openFileLimit = ProcessLimits.raiseOpenFileLimit()
         let sources = try configuration.sources.map { try $0.build() }
@@ -47,7 +58,7 @@ final class Supervisor {
             _ = sluice_become_subreaper()
         }
         let sinks = try configuration.sinks.map { planned in
-            Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build())
+            Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build(), buffer: diskBuffers.byName[planned.name])
         }
         let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity)
         pipeline.start()
@@ -61,6 +72,7 @@ final class Supervisor {
             "open_file_limit": "\(openFileLimit)",
         ])
         supervise(pipeline, signals: signals, forwarders: sources.compactMap { $0 as? any SignalForwarding })
+        diskBuffers.closeAll()
         if let failure = wrapped?.spawnFailure {
             logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
         }
@@ -90,7 +102,8 @@ final class Supervisor {
                     }
                     return .init(status: 200, contentType: "text/plain; version=0.0.4", body: PrometheusText.render(samples))
                 case "/healthz":
-                    return .init(status: 200, contentType: "text/plain", body: "ok\n")
+                    let warnings = Self.healthWarnings(pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
+                    return .init(status: 200, contentType: "text/plain", body: (["ok"] + warnings).joined(separator: "\n") + "\n")
                 case "/readyz":
                     let reasons = Self.notReadyReasons(pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
                     return reasons.isEmpty
@@ -116,13 +129,27 @@ final class Supervisor {
         for counters in pipeline.sourceCounters where !counters.isReady {
             reasons.append("source \(counters.name) is not reading yet")
         }
-        let now = MonotonicClock.nowNanoseconds()
-        for runner in pipeline.sinkRunners {
-            guard let since = runner.counters.problemSinceNanoseconds, now - since >= unhealthyAfterNanoseconds else { continue }
-            let seconds = (now - since) / 1_000_000_000
-            reasons.append("sink \(runner.counters.name) failing for \(seconds)s: \(runner.counters.currentProblem ?? "")")
-        }
+        // A disk-buffered sink's outage is what its buffer is for: not a reason to be unready.
+        reasons += failingSinks(pipeline, longerThan: unhealthyAfterNanoseconds).filter { $0.buffer == nil }.map(\.reason)
         return reasons
+    }
+
+    /// Sinks failing for longer than `unhealthyAfterNanoseconds`, each with a line saying so.
+    static func failingSinks(_ pipeline: Pipeline, longerThan unhealthyAfterNanoseconds: UInt64) -> [(buffer: (any DurableSinkBuffer)?, reason: String)] {
+        let now = MonotonicClock.nowNanoseconds()
+        return pipeline.sinkRunners.compactMap { runner in
+            guard let since = runner.counters.problemSinceNanoseconds, now - since >= unhealthyAfterNanoseconds else { return nil }
+            let seconds = (now - since) / 1_000_000_000
+            return (runner.buffer, "sink \(runner.counters.name) failing for \(seconds)s: \(runner.counters.currentProblem ?? "")")
+        }
+    }
+
+    /// `/healthz`: 200 while Sluice serves (liveness), with a line for each thing worth a look:
+    /// a disk buffer above nine tenths, a sink failing for longer than `unhealthy_after`.
+    static func healthWarnings(_ pipeline: Pipeline, unhealthyAfterNanoseconds: UInt64) -> [String] {
+        pipeline.sinkRunners.compactMap { runner in
+            runner.buffer?.isNearlyFull == true ? "warning: the disk buffer of sink \(runner.counters.name) is above 90% full" : nil
+        } + failingSinks(pipeline, longerThan: unhealthyAfterNanoseconds).map { "warning: \($0.reason)" }
     }
 
     private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any SignalForwarding]) {
@@ -230,12 +257,16 @@ final class Supervisor {
             }
         }
         if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
+        let waiting = diskBuffers.waiting
+        if !waiting.isEmpty { metadata["waiting_on_disk"] = .dictionary(waiting.mapValues { .string("\($0)") }) }
         if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
         JSONLogHandler.writeLastLines {
-            if dropped.isEmpty {
-                logger.info("stopped; every event delivered", metadata: metadata)
-            } else {
+            if !dropped.isEmpty {
                 logger.warning("stopped; some events were not delivered", metadata: metadata)
+            } else if !waiting.isEmpty {
+                logger.info("stopped; undelivered events wait on disk for the next start", metadata: metadata)
+            } else {
+                logger.info("stopped; every event delivered", metadata: metadata)
             }
         }
     }

@@ -53,6 +53,10 @@ final class DeliveryPool: @unchecked Sendable {
         var troubled = false
         loop: while true {
             switch machine.next() {
+            case .send where report.current?.keepsWhatTheStopLeaves == true && report.current?.shutdown.isStopping == true:
+                // Behind a disk buffer, what the stop leaves is delivered after the next start.
+                batch.tickets(of: machine.unsettled).dropped(.shutdown, to: report.current)
+                break loop
             case .send(let items):
                 let outcome: DeliveryOutcome
                 do {

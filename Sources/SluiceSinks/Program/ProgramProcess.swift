@@ -175,9 +175,8 @@ final class ProgramProcess {
     }
 
     private func waitUntilWritable(stop: ShutdownSignal) -> Bool {
-        var descriptors = [
-            pollfd(fd: input, events: Int16(POLLOUT), revents: 0), pollfd(fd: stop.stopDescriptor, events: Int16(POLLIN), revents: 0),
-        ]
+        var descriptors = [pollfd(fd: input, events: Int16(POLLOUT), revents: 0)]
+            + stop.stopDescriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         while poll(&descriptors, nfds_t(descriptors.count), -1) < 0 && errno == EINTR {}
         return descriptors[0].revents != 0
     }

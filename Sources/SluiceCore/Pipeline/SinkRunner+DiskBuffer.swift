@@ -1,0 +1,87 @@
+import SluiceRing
+import Synchronization
+
+/// A sink with a disk buffer runs two threads:
+///
+/// - the ring reader applies `inputs` and `where` and appends what the sink takes to the buffer
+///   (under the buffer's `when_full`), so a slow or absent destination never holds the sources
+///   back while the buffer has room;
+/// - the sink's thread reads the buffer in order and hands each record to the sink under the
+///   record's ticket; the buffer lets a record go once its ticket is settled.
+///
+/// At a reload the replacement's ring reader appends after this one's, and its sink thread takes
+/// the reading over at once (what this one took, it finishes). At the end of the stream the
+/// sink's thread delivers what the buffer holds, unless the stop began (SIGTERM): then it stops
+/// once the ring reader has appended everything, and the rest waits on disk for the next start.
+extension SinkRunner {
+    func startBuffered(_ buffer: any DurableSinkBuffer) {
+        threadsRunning(2)
+        NamedThread.detached(name: "buf-\(configuration.name)") { [self] in
+            predecessor?.waitUntilStoppedReading()
+            appendAll(to: buffer)
+            threadsRunning(nil)
+        }
+        NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
+            deliverAll(from: buffer)
+            // Past the end of its input during a stop, what the sink still retries is on disk:
+            // it stops retrying at once (and what it took stays there for the next start).
+            if shutdown.isDraining && appendingEnded.isSet { sinkShutdown.stopNow() }
+            attempt("finish") { try sink.finish() }
+            threadsRunning(nil)
+        }
+    }
+
+    /// The ring reader: everything the sink takes goes into the buffer.
+    private func appendAll(to buffer: any DurableSinkBuffer) {
+        let matcher = configuration.filter.map { EventMatcher([$0]) }
+        while true {
+            switch chain.next(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + buffer.syncIntervalNanoseconds) {
+            case .batch(let item):
+                if let selected = selection(of: item.batch, matcher: matcher) {
+                    let outcome = buffer.append(selected, shutdown: shutdown) { reason, events in counters.dropped(reason).add(events) }
+                    if outcome == .stopped { counters.dropped(.shutdown).add(selected.count) }
+                    counters.accepted.add(selected.count)
+                }
+                chain.done(with: item)
+                buffer.syncIfDue()
+            case .timedOut:
+                buffer.syncIfDue()
+            case .finished:
+                appendingEnded.set()
+                markStoppedReading()
+                if !isReplaced { buffer.finishAppending() }
+                return
+            }
+        }
+    }
+
+    /// The sink's thread: records from the buffer, in order, each under its own ticket.
+    private func deliverAll(from buffer: any DurableSinkBuffer) {
+        let reader = buffer.takeReading()
+        takeOver()
+        let interval = sink.flushIntervalNanoseconds
+        var nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
+        while !shutdown.isStopping && !(shutdown.isDraining && appendingEnded.isSet) {
+            if reopenRequested.exchange(false, ordering: .relaxed) {
+                attempt("reopen") { try sink.reopenFiles() }
+            }
+            // Wake at least once a second to see the stop.
+            let wake = min(nextFlush ?? .max, MonotonicClock.nowNanoseconds() + 1_000_000_000)
+            switch buffer.next(reader: reader, deadlineNanoseconds: wake) {
+            case .record(let batch, let ticket, let endOfRun):
+                deliver(batch, endOfRun: endOfRun, ticket: ticket)
+                if let deadline = nextFlush, let interval, MonotonicClock.nowNanoseconds() >= deadline {
+                    attempt("flush") { try sink.flush() }
+                    nextFlush = MonotonicClock.nowNanoseconds() + interval
+                }
+            case .timedOut:
+                if let deadline = nextFlush, let interval, MonotonicClock.nowNanoseconds() >= deadline {
+                    attempt("flush") { try sink.flush() }
+                    nextFlush = MonotonicClock.nowNanoseconds() + interval
+                }
+            case .drained, .handedOver:
+                return
+            }
+        }
+    }
+}
