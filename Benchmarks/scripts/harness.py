@@ -273,9 +273,10 @@ ALERT_20 = "{{ type: alert, notifiers: {{}}, rules: [%s] }}" % ", ".join(
 
 
 def sluice_case(source="{ type: stdin }", **sinks):
-    """A scenario: stdin (`source`, a YAML flow mapping) into the named sinks."""
+    """A scenario: stdin (`source`, a YAML flow mapping) into the named sinks (disk buffers under
+    the run's work directory)."""
     def run(context, corpus, lines, work, port):
-        config = write(work, "case.yaml", ["sources: { app: %s }" % source, "sinks:"] + [
+        config = write(work, "case.yaml", ["data_dir: %s/data" % work, "sources: { app: %s }" % source, "sinks:"] + [
             "  %s: %s" % (name, sink.format(work=work, port=port)) for name, sink in sinks.items()])
         return run_sluice_stdin(context.sluice, config, corpus, work, expect_out=lines)
     return run
@@ -295,6 +296,13 @@ SCENARIOS = {
     "unix-100-writers-blackhole/text": ("text", "cat", None),
     "unix-100-writers-blackhole/json": ("json", "cat", None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
+    # Through a disk buffer: appended by the ring reader, read back and handed to the sink.
+    "stdin-disk-interval-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
+        discard="{{ type: blackhole, buffer: {{ type: disk, max_bytes: 4GiB, sync: interval }} }}")),
+    "stdin-disk-always-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
+        discard="{{ type: blackhole, buffer: {{ type: disk, max_bytes: 4GiB, sync: always }} }}")),
+    "stdin-disk-elasticsearch/json": ("json", "stdin-elasticsearch/json", sluice_case(
+        search=SEARCH.replace("compression: gzip", "compression: gzip, buffer: {{ type: disk, max_bytes: 4GiB }}"))),
     "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
     "stdin-alert-20-rules/json": ("json", None, sluice_case(alerts=ALERT_20)),
     "fanout-archive+elasticsearch+alert/json": ("json", "slowest sink alone", sluice_case(

@@ -110,22 +110,22 @@ enum BufferRecord {
             }
             origin = EventOrigin(stream: stream, sequences: sequences)
         }
-        var entries: [(end: Int, level: EventLevel, timestamp: Int64)] = []
-        entries.reserveCapacity(count)
-        for _ in 0..<count {
-            guard let end = reader.u32(), let level = reader.u8(), let timestamp = reader.u64() else { return nil }
-            entries.append((Int(end), EventLevel(rawValue: level) ?? .unknown, Int64(bitPattern: timestamp)))
-        }
+        let entriesStart = reader.offset
+        guard let _ = reader.bytes(count * 13) else { return nil }
         let ndjson = reader.rest
-        guard entries.last?.end ?? 0 == ndjson.count else { return nil }
         var builder = EventBatchBuilder(byteCapacity: max(ndjson.count, 64))
-        var start = 0
-        for entry in entries {
-            guard entry.end > start, entry.end <= ndjson.count else { return nil }
-            builder.ndjson.append(UnsafeRawBufferPointer(rebasing: ndjson[start..<entry.end]))
-            builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestamp)
-            start = entry.end
+        builder.ndjson.append(ndjson)
+        var previous = 0
+        for position in 0..<count {
+            let entry = entriesStart + position * 13
+            let end = Int(payload.loadUnaligned(fromByteOffset: entry, as: UInt32.self).littleEndian)
+            guard end > previous, end <= ndjson.count else { return nil }
+            let level = EventLevel(rawValue: payload[entry + 4]) ?? .unknown
+            let timestamp = Int64(bitPattern: payload.loadUnaligned(fromByteOffset: entry + 5, as: UInt64.self).littleEndian)
+            builder.endEvent(atByte: end, level: level, timestampMilliseconds: timestamp)
+            previous = end
         }
+        guard previous == ndjson.count else { return nil }
         return EventBatch(sourceIndex: -1, builder: builder, origin: origin, sourceName: sourceName)
     }
 
@@ -145,7 +145,7 @@ enum BufferRecord {
 /// Reads a payload front to back; nil once it would read past the end.
 private struct PayloadReader {
     let bytes: UnsafeRawBufferPointer
-    var offset = 0
+    private(set) var offset = 0
 
     mutating func u8() -> UInt8? { take(1).map { $0[0] } }
     mutating func u16() -> UInt16? { take(2).map { $0.loadUnaligned(as: UInt16.self).littleEndian } }

@@ -35,6 +35,8 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         var unreadEvents = 0
         /// Ranges the reader steps over (found damaged when the buffer opened).
         var damaged: [Range<Int>] = []
+        /// Deleted (everything in it acknowledged, or evicted): nothing to sync any more.
+        var isDeleted = false
 
         init(firstSequence: UInt64, path: String, descriptor: Int32, size: Int) {
             self.firstSequence = firstSequence
@@ -89,6 +91,13 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     // The appending thread's:
     private var appendScratch = ByteWriter(capacity: 1 << 20)
     private var unsynced = false
+    /// Earlier segments written since the last sync (`interval`): synced with the newest. Held
+    /// weakly: a segment deleted meanwhile must close (its space goes back to the disk only then).
+    private var unsyncedSegments: [WeakSegment] = []
+
+    private struct WeakSegment {
+        weak var segment: Segment?
+    }
     /// A write into the newest segment failed: the next goes to a new one (a file-size limit is
     /// per file; a full disk fails there too and is retried).
     private var rollBeforeNextWrite = false
@@ -206,6 +215,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         guard segments.count > 1 else { return nil }
         let oldest = segments.removeFirst()
         unlink(oldest.path)
+        oldest.isDeleted = true
         totalBytes -= oldest.size
         let unread = oldest.unreadEvents
         waitingEventCount -= unread
@@ -225,7 +235,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         var segment = lock.withLock { segments.last }
         if segment == nil || (segment!.size + record.count > settings.segmentBytes || rollBeforeNextWrite) && segment!.size > 0 {
             rollBeforeNextWrite = false
-            if let previous = segment, unsynced, settings.sync != .never { _ = fdatasync(previous.descriptor) }
+            if let previous = segment, unsynced, settings.sync == .interval { unsyncedSegments.append(WeakSegment(segment: previous)) }
             switch newSegment(firstSequence: sequence, sync: settings.sync) {
             case .success(let created): segment = created
             case .failure(let error): return error.description
@@ -307,17 +317,35 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         let now = MonotonicClock.nowNanoseconds()
         guard settings.sync == .interval, now - lastSyncNanoseconds >= settings.syncIntervalNanoseconds else { return }
         lastSyncNanoseconds = now
-        if unsynced, let segment = lock.withLock({ segments.last }) {
-            _ = fdatasync(segment.descriptor)
-            unsynced = false
-        }
+        syncWritten()
         persistPosition(durable: true)
+    }
+
+    /// `fdatasync` of every segment written since the last sync. Appending thread only.
+    private func syncWritten() {
+        let (earlier, newest) = lock.withLock { (unsyncedSegments.compactMap(\.segment).filter { !$0.isDeleted }, segments.last) }
+        for segment in earlier { _ = fdatasync(segment.descriptor) }
+        unsyncedSegments.removeAll()
+        if unsynced, let newest { _ = fdatasync(newest.descriptor) }
+        unsynced = false
     }
 
     /// Syncs everything and records the position: the buffer can be opened again as it is.
     public func close() {
-        if let segment = lock.withLock({ segments.last }) { _ = fdatasync(segment.descriptor) }
-        unsynced = false
+        let empty = lock.withLock { () -> Bool in
+            guard outstanding.isEmpty, position >= nextSequence else { return false }
+            // Everything acknowledged: no segment is worth keeping (or syncing).
+            for segment in segments {
+                unlink(segment.path)
+                segment.isDeleted = true
+            }
+            segments.removeAll()
+            totalBytes = 0
+            readSegment = 0
+            readOffset = 0
+            return true
+        }
+        if !empty { syncWritten() }
         persistPosition(durable: true)
     }
 
@@ -455,6 +483,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < position }) ?? true {
             let done = segments.removeFirst()
             unlink(done.path)
+            done.isDeleted = true
             totalBytes -= done.size
             readSegment -= 1
         }

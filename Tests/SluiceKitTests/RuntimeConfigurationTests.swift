@@ -145,6 +145,47 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         guard let start = lines.firstIndex(where: { $0.hasSuffix("sluice.yaml: |") }) else { return "" }
         return lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(4) }.joined(separator: "\n")
     }
+
+    @Test func aSinksDiskBufferIsReadWithItsDefaultsAndItsWhenFull() throws {
+        let file = directory.write("disk.yaml", """
+            data_dir: \(directory.path)/data
+            sources: { app: { type: stdin } }
+            sinks:
+              out: { type: console, when_full: drop_newest, buffer: { type: disk, max_bytes: 64MiB, sync: always } }
+              plain: { type: blackhole }
+            """)
+        let configuration = try load([file]).get()
+        #expect(configuration.sinks[0].diskBuffer == DiskBufferSettings(maxBytes: 64 << 20, sync: .always, whenFull: .dropNewest))
+        #expect(configuration.sinks[1].diskBuffer == nil)
+        #expect(configuration.dataDirectory == directory.path + "/data")
+        #expect(configuration.context.effective.render().contains("buffer:\n      type: disk\n      max_bytes: 64MiB"))
+    }
+
+    @Test func diskBufferKeysNeedADiskBufferAndAWritableDataDir() throws {
+        let memory = directory.write("memory.yaml", "sources: { app: { type: stdin } }\nsinks: { out: { type: console, buffer: { max_bytes: 1GiB } } }\n")
+        #expect(problems(load([memory])).contains { $0.contains("sinks.out.buffer.max_bytes") && $0.contains("set type: disk") })
+        let blocked = directory.write("file-in-the-way", "")
+        let unwritable = directory.write("unwritable.yaml", """
+            data_dir: \(blocked)
+            sources: { app: { type: stdin } }
+            sinks: { out: { type: console, buffer: { type: disk } } }
+            """)
+        #expect(problems(load([unwritable])).contains { $0.hasPrefix("data_dir") && $0.contains("is not a directory") })
+        let tiny = directory.write("tiny.yaml", "sources: { app: { type: stdin } }\nsinks: { out: { type: console, buffer: { type: disk, max_bytes: 1MiB } } }\n")
+        #expect(problems(load([tiny], environment: ["SLUICE_DATA_DIR": directory.path])).contains { $0.contains("sinks.out.buffer.max_bytes") })
+    }
+
+    /// `buffer.max_bytes` was the ring's size before sinks had buffers: still read, with a notice.
+    @Test func theRingsOldKeyStillWorksWithANotice() throws {
+        let old = directory.write("old.yaml", "sources: { app: { type: stdin } }\nsinks: { out: { type: console } }\nbuffer: { max_bytes: 32MiB }\n")
+        let configuration = try load([old]).get()
+        #expect(configuration.bufferMaxBytes == 32 << 20)
+        #expect(configuration.context.notices.contains { $0.contains("ring.max_bytes") })
+        let new = directory.write("new.yaml", "sources: { app: { type: stdin } }\nsinks: { out: { type: console } }\nring: { max_bytes: 16MiB }\n")
+        let current = try load([new]).get()
+        #expect(current.bufferMaxBytes == 16 << 20 && current.context.notices.isEmpty)
+    }
+
 }
 
 /// Files of this repository, found from this source file's location.
@@ -155,4 +196,3 @@ enum RepositoryFiles {
         return root + "/" + relative
     }
 }
-

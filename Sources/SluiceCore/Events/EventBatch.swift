@@ -104,6 +104,13 @@ public struct EventBatchBuilder: ~Copyable {
     public mutating func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
         index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, timestampMilliseconds: timestampMilliseconds))
     }
+
+    /// Records that an event ends at byte `end` of `ndjson` (appended already, for many events
+    /// at once: a batch read back from a disk buffer).
+    @inline(__always)
+    public mutating func endEvent(atByte end: Int, level: EventLevel, timestampMilliseconds: Int64) {
+        index.append(EventIndexEntry(end: Int32(end), level: level, timestampMilliseconds: timestampMilliseconds))
+    }
 }
 
 /// One event of a batch: its JSON object (no newline), when it happened, its level, and its
