@@ -39,8 +39,13 @@ static inline int sluice_spawn_add_chdir(posix_spawn_file_actions_t *actions, co
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
-/// Makes orphaned descendants re-parent to this process instead of PID 1, so a wrapping Sluice
-/// reaps them whether or not it is PID 1 itself.
+/// Closes every descriptor from `lowest` up in the spawned child (glibc 2.34+): a child gets
+/// its standard streams and nothing it was not meant to have, even a descriptor some library
+/// opened without O_CLOEXEC.
+static inline int sluice_spawn_add_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
 /// Sets a pipe's capacity (F_SETPIPE_SZ, Linux only); returns the new size or -1.
 static inline int sluice_set_pipe_size(int descriptor, int size) {
 #ifndef F_SETPIPE_SZ
@@ -49,6 +54,8 @@ static inline int sluice_set_pipe_size(int descriptor, int size) {
     return fcntl(descriptor, F_SETPIPE_SZ, size);
 }
 
+/// Makes orphaned descendants re-parent to this process instead of PID 1, so a wrapping Sluice
+/// reaps them whether or not it is PID 1 itself.
 static inline int sluice_become_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }

@@ -20,7 +20,7 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Starts programs with `posix_spawn`: argv without a shell, the parent's signal mask and
-/// ignored signals reset to defaults in the child, standard descriptors as given.
+/// ignored signals reset to defaults in the child, standard descriptors as given and no others.
 public enum ProcessSpawner {
     /// What the child's descriptor 0, 1 or 2 becomes.
     public enum Descriptor {
@@ -53,6 +53,9 @@ public enum ProcessSpawner {
             case .inherit: break
             }
         }
+        // Nothing past the standard streams: no socket, lock or segment file of Sluice's (nor a
+        // descriptor another thread opens at this moment) outlives it in a child.
+        guard sluice_spawn_add_close_from(&actions, 3) == 0 else { throw SpawnError(command: arguments[0], errorNumber: ENOSYS) }
         if let workingDirectory {
             // posix_spawn has no portable chdir action; glibc 2.29+ provides this one.
             guard sluice_spawn_add_chdir(&actions, workingDirectory) == 0 else {
