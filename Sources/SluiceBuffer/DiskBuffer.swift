@@ -12,7 +12,9 @@ import Glibc
 ///
 /// Records live in append-only segment files (`BufferRecord`, `BufferFiles`). The reader hands
 /// out records in order; acknowledgements may come in any order; the position (the first record
-/// not yet acknowledged) only moves past a contiguous run, and is kept in a file. A segment is
+/// not yet acknowledged) only moves past a contiguous run, and is kept in a file. A record the
+/// sink gives back unsettled (`release`: a reload replaced it mid-delivery) is handed out again
+/// before the next new one. A segment is
 /// deleted once every record in it is acknowledged. On opening, what waits is read once and
 /// checked (`DiskBuffer+Recovery.swift`): damage is moved to the quarantine, counted, and
 /// stepped over, so it can never stop the buffer.
@@ -69,8 +71,18 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     var readOffset = 0
     /// The sequence the reader expects next (a gap after damage counts lost records).
     var expectedSequence: UInt64 = 0
-    /// Handed out, not yet acknowledged: events and append time, by sequence.
-    var outstanding: [UInt64: (events: Int, appendedAt: Int64)] = [:]
+    /// Handed out, not yet acknowledged, by sequence.
+    var outstanding: [UInt64: HandedOut] = [:]
+    /// Given back unsettled (`release`), to be handed out again first, by sequence.
+    var released: [UInt64: HandedOut] = [:]
+
+    /// A record handed out: its events, when it was appended, and where it is (to read it again).
+    struct HandedOut {
+        var events: Int
+        var appendedAt: Int64
+        var segmentFirstSequence: UInt64
+        var offset: Int
+    }
     /// The first record not yet acknowledged, as last computed, and as last written.
     var position: UInt64 = 0
     var persistedPosition: UInt64 = 0
@@ -210,14 +222,16 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     }
 
     /// Deletes the oldest segment to make room (`drop_oldest`); returns the events it held that
-    /// were never read, or nil when only the segment being written is left.
+    /// were never read or were given back, or nil when only the segment being written is left.
     private func evictOldestSegment() -> Int? {
         guard segments.count > 1 else { return nil }
         let oldest = segments.removeFirst()
         unlink(oldest.path)
         oldest.isDeleted = true
         totalBytes -= oldest.size
-        let unread = oldest.unreadEvents
+        let givenBack = released.filter { $0.value.segmentFirstSequence == oldest.firstSequence }
+        for sequence in givenBack.keys { released[sequence] = nil }
+        let unread = oldest.unreadEvents + givenBack.values.reduce(0) { $0 + $1.events }
         waitingEventCount -= unread
         if readSegment > 0 {
             readSegment -= 1
@@ -333,7 +347,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// Syncs everything and records the position: the buffer can be opened again as it is.
     public func close() {
         let empty = lock.withLock { () -> Bool in
-            guard outstanding.isEmpty, position >= nextSequence else { return false }
+            guard outstanding.isEmpty, released.isEmpty, position >= nextSequence else { return false }
             // Everything acknowledged: no segment is worth keeping (or syncing).
             for segment in segments {
                 unlink(segment.path)
@@ -365,12 +379,14 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     public func next(reader generation: Int, deadlineNanoseconds: UInt64?) -> ReadOutcome {
         enum Found {
             case place(Segment, offset: Int, size: Int)
+            case givenBack(UInt64, HandedOut, Segment)
             case outcome(ReadOutcome)
         }
         while true {
             let found = lock.withLock { () -> Found in
                 while true {
                     guard generation == readerGeneration else { return .outcome(.handedOver) }
+                    if let (sequence, record, segment) = firstGivenBack() { return .givenBack(sequence, record, segment) }
                     if let (segment, offset, size) = readablePlace() { return .place(segment, offset: offset, size: size) }
                     if appendingEnded { return .outcome(.drained) }
                     guard lock.wait(deadlineNanoseconds: deadlineNanoseconds) else { return .outcome(.timedOut) }
@@ -381,6 +397,8 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
                 return outcome
             case .place(let segment, let offset, let size):
                 if let outcome = read(segment, at: offset, size: size, generation: generation) { return outcome }
+            case .givenBack(let sequence, let record, let segment):
+                if let outcome = readAgain(sequence, record, in: segment, generation: generation) { return outcome }
             }
         }
     }
@@ -426,9 +444,10 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
                     advancePosition()
                     return nil
                 }
-                outstanding[summary.sequence] = (summary.events, summary.appendedAtMilliseconds)
-                let endOfRun = readOffset >= segment.size && readSegment == segments.count - 1
-                return .record(batch, DeliveryTicket(summary.sequence), endOfRun: endOfRun)
+                outstanding[summary.sequence] = HandedOut(
+                    events: summary.events, appendedAt: summary.appendedAtMilliseconds, segmentFirstSequence: segment.firstSequence, offset: offset
+                )
+                return .record(batch, DeliveryTicket(summary.sequence), endOfRun: isEndOfRun)
             }
         case .damaged(let range, _):
             let quarantined = BufferFiles.quarantine(segment.path, range: range, in: directory)
@@ -442,6 +461,45 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
             return nil
         case .end:
             return nil
+        }
+    }
+
+    /// Under `lock`: whether the record just handed out is the last there is for now.
+    private var isEndOfRun: Bool {
+        guard released.isEmpty else { return false }
+        return readSegment >= segments.count || readSegment == segments.count - 1 && readOffset >= segments[readSegment].size
+    }
+
+    /// Under `lock`: the first record given back, and its segment (an eviction takes the records
+    /// given back with their segment).
+    private func firstGivenBack() -> (UInt64, HandedOut, Segment)? {
+        guard let sequence = released.keys.min(), let record = released[sequence],
+              let segment = segments.first(where: { $0.firstSequence == record.segmentFirstSequence }) else { return nil }
+        return (sequence, record, segment)
+    }
+
+    /// Reads a record given back (outside the lock) and hands it out again; nil to look again.
+    private func readAgain(_ sequence: UInt64, _ record: HandedOut, in segment: Segment, generation: Int) -> ReadOutcome? {
+        reader.descriptor = segment.descriptor
+        let read = reader.item(at: record.offset, size: lock.withLock { segment.size })
+        let batch: EventBatch?
+        if case .record(_, _, let summary) = read, summary.sequence == sequence {
+            batch = BufferRecord.decode(payload: reader.lastPayload)
+        } else {
+            batch = nil
+        }
+        return lock.withLock { () -> ReadOutcome? in
+            guard generation == readerGeneration, released.removeValue(forKey: sequence) != nil else { return nil }
+            guard let batch else {
+                // It read intact before: the file changed under Sluice. Lost like damage.
+                waitingEventCount -= record.events
+                counts.lost[.checksum, default: 0] += 1
+                logDamage(segment.path, record.offset..<(record.offset + 1), reason: "a record given back no longer reads")
+                advancePosition()
+                return nil
+            }
+            outstanding[sequence] = record
+            return .record(batch, DeliveryTicket(sequence), endOfRun: isEndOfRun)
         }
     }
 
@@ -462,6 +520,23 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
 
     // MARK: Acknowledging (any thread)
 
+    /// The sink gives a record back unsettled: it is handed out again, before anything new.
+    /// False when the buffer no longer has it (`drop_oldest` evicted its segment meanwhile):
+    /// its events are lost, and the caller counts them (`buffer_overrun`).
+    public func release(_ ticket: DeliveryTicket) -> Bool {
+        lock.withLock {
+            guard let record = outstanding.removeValue(forKey: ticket.number) else { return true }
+            guard segments.contains(where: { $0.firstSequence == record.segmentFirstSequence }) else {
+                waitingEventCount -= record.events
+                advancePosition()
+                return false
+            }
+            released[ticket.number] = record
+            lock.broadcast()
+            return true
+        }
+    }
+
     public func acknowledge(_ ticket: DeliveryTicket) {
         let persistNow = lock.withLock { () -> Bool in
             guard let record = outstanding.removeValue(forKey: ticket.number) else { return false }
@@ -477,7 +552,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     @discardableResult
     func advancePosition() -> Bool {
         let unreadSequence = readSegment < segments.count ? nextUnreadSequence() : nextSequence
-        let next = outstanding.keys.min().map { min($0, unreadSequence) } ?? unreadSequence
+        let next = [outstanding.keys.min(), released.keys.min(), unreadSequence].compactMap { $0 }.min()!
         guard next > position else { return false }
         position = next
         while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < position }) ?? true {
@@ -524,7 +599,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
 
     public var stats: Stats {
         let (snapshot, oldest) = lock.withLock { () -> (Stats, Int64?) in
-            let oldestOutstanding = outstanding.values.map(\.appendedAt).min()
+            let oldestOutstanding = (outstanding.values.map(\.appendedAt) + released.values.map(\.appendedAt)).min()
             let stats = Stats(
                 events: waitingEventCount, bytes: totalBytes, segments: segments.count, oldestAgeSeconds: 0, appends: counts.appends,
                 acknowledged: counts.acknowledged, lost: counts.lost, maxBytes: storedSettings.maxBytes

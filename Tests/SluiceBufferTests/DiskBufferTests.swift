@@ -197,6 +197,55 @@ private func size(_ path: String) -> Int {
         #expect(delivered.count + evicted == 12_000)
     }
 
+    /// A record given back (a reload replaced the sink mid-delivery) is handed out again, to
+    /// the new reader, before anything new; unacknowledged, it keeps the position (a reopened
+    /// buffer still has it); one whose segment `drop_oldest` evicted meanwhile is gone.
+    @Test func aRecordGivenBackIsHandedOutAgainFirst() throws {
+        let settings = DiskBufferSettings(maxBytes: 16 << 20, sync: .always)
+        do {
+            let buffer = try open("back", settings)
+            fill(buffer, batches: 5)
+            let old = buffer.takeReading()
+            var tickets: [DeliveryTicket] = []
+            for _ in 0..<3 {
+                guard case .record(_, let ticket, _) = buffer.next(reader: old, deadlineNanoseconds: nil) else { break }
+                tickets.append(ticket)
+            }
+            let new = buffer.takeReading()
+            guard case .handedOver = buffer.next(reader: old, deadlineNanoseconds: nil) else {
+                Issue.record("the old reader was not told it was replaced")
+                return
+            }
+            buffer.acknowledge(tickets[0])
+            #expect(buffer.release(tickets[2]))
+            #expect(buffer.release(tickets[1]))
+            guard case .record(let first, let again, _) = buffer.next(reader: new, deadlineNanoseconds: nil) else {
+                Issue.record("nothing handed out")
+                return
+            }
+            #expect(again == tickets[1])
+            #expect(numbers(first) == Array(100..<200))
+            guard case .record(let second, _, _) = buffer.next(reader: new, deadlineNanoseconds: nil) else { return }
+            #expect(numbers(second) == Array(200..<300))
+            guard case .record(let third, _, _) = buffer.next(reader: new, deadlineNanoseconds: nil) else { return }
+            #expect(numbers(third) == Array(300..<400), "then the next new record")
+            #expect(buffer.stats.events == 400)
+            buffer.close()
+        }
+        let reopened = try open("back", settings)
+        #expect(readAll(reopened).flatMap(numbers) == Array(100..<500))
+
+        let evicting = try open("evicted", DiskBufferSettings(maxBytes: 2 << 20, whenFull: .dropOldest))
+        fill(evicting, batches: 1, size: 30)
+        let reader = evicting.takeReading()
+        guard case .record(_, let ticket, _) = evicting.next(reader: reader, deadlineNanoseconds: nil) else { return }
+        var evicted = 0
+        for index in 1..<400 { _ = evicting.append(batch(index * 30, 30), shutdown: shutdown) { evicted += $1 } }
+        #expect(evicted > 0)
+        #expect(!evicting.release(ticket), "its segment is gone")
+        #expect(readAll(evicting).flatMap(numbers).first != 0)
+    }
+
     /// Under `block` a full buffer waits for acknowledgements to free a segment.
     @Test func blockWaitsForAcknowledgementsToFreeSpace() throws {
         let buffer = try open("block", DiskBufferSettings(maxBytes: 2 << 20, whenFull: .block))

@@ -11,7 +11,8 @@ struct DiskBufferTests {
 
     /// stdin into an indexer behind a disk buffer, the indexer at `port`.
     private func config(
-        _ name: String, port: Int, dataDirectory: String? = nil, buffer: String = "{ type: disk, max_bytes: 256MiB }", whenFull: String = "block"
+        _ name: String, port: Int, dataDirectory: String? = nil, buffer: String = "{ type: disk, max_bytes: 256MiB }", whenFull: String = "block",
+        gracePeriod: String = "2s"
     ) -> String {
         directory.write(name, """
             data_dir: "\(dataDirectory ?? directory.path + "/data")"
@@ -25,7 +26,7 @@ struct DiskBufferTests {
                 retry: { initial_backoff: 50ms, max_backoff: 500ms }
                 buffer: \(buffer)
                 when_full: \(whenFull)
-            shutdown: { grace_period: 2s }
+            shutdown: { grace_period: \(gracePeriod) }
             """)
     }
 
@@ -222,5 +223,60 @@ struct DiskBufferTests {
         first.closeStdin()
         first.send(SIGTERM)
         #expect(first.wait().exitStatus == 0)
+    }
+
+    /// 7. The indexer's address is wrong and 100,000 events wait on disk, some of them in
+    /// requests being retried; a SIGHUP with the right address delivers every one of them through
+    /// the new endpoint, the retried ones included (the old version gives them back to the
+    /// buffer), and the end of stdin then ends Sluice with everything delivered.
+    @Test func aReloadThatFixesTheEndpointDeliversWhatTheOldOneWasRetrying() throws {
+        let wrongPort = try SocketClient.freePort()
+        let file = config("fix.yaml", port: wrongPort)
+        let sluice = try SluiceBinary.launch(["--config", file], stdin: .pipe)
+        let total = 100_000
+        sluice.write(lines(0..<total))
+        #expect(Eventually.wait(seconds: 60) { metric(sluice, #"sluice_buffer_events{sink="search"}"#) == Double(total) })
+        #expect(Eventually.wait { (metric(sluice, #"sluice_sink_retries_total{sink="search"}"#) ?? 0) > 0 }, "nothing was retried")
+
+        let server = try FakeBulkServer(port: try SocketClient.freePort())
+        defer { server.stop() }
+        _ = config("fix.yaml", port: server.port)
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait(seconds: 60) { numbersIndexed(server).count == total }, "indexed \(numbersIndexed(server).count) of \(total)")
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(server.indexed.values.allSatisfy { $0 == 1 })
+        let summary = summary(sluice)
+        #expect(summary["message"] as? String == "stopped; every event delivered", "\(summary)")
+        #expect(summary["waiting_on_disk"] == nil, "\(summary)")
+    }
+
+    /// 8. SIGTERM during an outage: once the sources are done the sink stops at once instead of
+    /// retrying through the grace period (30 s here), what it held stays on disk
+    /// (`waiting_on_disk`), and the next start delivers all of it, once.
+    @Test func sigtermDuringAnOutageStopsAtOnceAndTheNextStartDeliversEverything() throws {
+        let port = try SocketClient.freePort()
+        let file = config("term.yaml", port: port, gracePeriod: "30s")
+        let first = try SluiceBinary.launch(["--config", file], stdin: .pipe)
+        let total = 50_000
+        first.write(lines(0..<total))
+        #expect(Eventually.wait(seconds: 60) { metric(first, #"sluice_buffer_events{sink="search"}"#) == Double(total) })
+        #expect(Eventually.wait { (metric(first, #"sluice_sink_retries_total{sink="search"}"#) ?? 0) > 0 }, "nothing was retried")
+        let signalled = Date()
+        first.send(SIGTERM)
+        first.closeStdin()  // the app ends too, as in a stopping container: the sources are done
+        #expect(first.wait().exitStatus == 0)
+        let stopping = Date().timeIntervalSince(signalled)
+        #expect(stopping < 15, "stopping took \(stopping) s: the sink retried into the grace period")
+        let waiting = (summary(first)["waiting_on_disk"] as? [String: Any])?["search"] as? Int
+        #expect(waiting == total, "\(summary(first))")
+
+        let server = try FakeBulkServer(port: port)
+        defer { server.stop() }
+        let second = try SluiceBinary.launch(["--config", file], stdin: .null)
+        #expect(Eventually.wait(seconds: 60) { numbersIndexed(server).count == total }, "indexed \(numbersIndexed(server).count)")
+        second.send(SIGTERM)
+        #expect(second.wait().exitStatus == 0)
+        #expect(server.indexed.values.allSatisfy { $0 == 1 })
     }
 }

@@ -13,6 +13,11 @@ public struct DeliveryTicket: Hashable, Sendable {
 public protocol DeliveryAcknowledger: AnyObject, Sendable {
     /// Every event of `ticket` was delivered or dropped with a reason other than the stop.
     func acknowledge(_ ticket: DeliveryTicket)
+
+    /// The sink stopped before settling all of `ticket` (the stop, or a reload that replaced
+    /// it): the record is kept to be handed out again. False when the buffer no longer has it
+    /// (its `drop_oldest` evicted it meanwhile).
+    func release(_ ticket: DeliveryTicket) -> Bool
 }
 
 /// Where a sink reports what became of its events, and whether it is healthy; what it needs to
@@ -21,8 +26,8 @@ public protocol DeliveryAcknowledger: AnyObject, Sendable {
 /// A sink settles each ticket's events as delivered or dropped (with a reason), in any number
 /// of parts and from any thread. Behind a memory buffer that is counting; behind a disk buffer
 /// the report also keeps each ticket's unsettled events and tells the buffer when none is left,
-/// and events dropped for the stop (`shutdown`) are not dropped at all: they stay in the buffer
-/// for the next start.
+/// and events dropped for the stop (`shutdown`) are not dropped at all: their record goes back
+/// to the buffer, for the version that replaces the sink at a reload, or the next start.
 public final class DeliveryReport: Sendable {
     public let counters: SinkCounters
     /// Lets a sink's own retry loops stop waiting when the grace period ends.
@@ -33,8 +38,14 @@ public final class DeliveryReport: Sendable {
     /// `shutdown.grace_period`: how long a sink's own processes get to finish at the end.
     public let gracePeriodNanoseconds: UInt64
     private let acknowledger: (any DeliveryAcknowledger)?
-    /// Unsettled events by ticket (only with an acknowledger).
-    private let outstanding = Locked<[UInt64: Int]>([:])
+    /// Unsettled tickets (only with an acknowledger).
+    private let outstanding = Locked<[UInt64: Unsettled]>([:])
+
+    private struct Unsettled {
+        var events: Int
+        /// Events dropped for the stop: the ticket's record goes back to the buffer.
+        var givenBack = 0
+    }
 
     public init(
         counters: SinkCounters, shutdown: ShutdownSignal, whenFull: WhenFull = .block, gracePeriodNanoseconds: UInt64 = 10_000_000_000,
@@ -54,7 +65,7 @@ public final class DeliveryReport: Sendable {
     func issue(_ ticket: DeliveryTicket, events: Int) {
         guard let acknowledger else { return }
         guard events > 0 else { return acknowledger.acknowledge(ticket) }
-        outstanding.withLock { $0[ticket.number] = events }
+        outstanding.withLock { $0[ticket.number] = Unsettled(events: events) }
     }
 
     public func delivered(_ ticket: DeliveryTicket, events: Int, bytes: Int) {
@@ -64,7 +75,7 @@ public final class DeliveryReport: Sendable {
     }
 
     public func dropped(_ ticket: DeliveryTicket, _ reason: DropReason, events: Int) {
-        if reason == .shutdown && keepsWhatTheStopLeaves { return }
+        if reason == .shutdown && keepsWhatTheStopLeaves { return settle(ticket, events: events, givingBack: true) }
         counters.dropped(reason).add(events)
         settle(ticket, events: events)
     }
@@ -74,18 +85,21 @@ public final class DeliveryReport: Sendable {
         counters.setProblem(problem)
     }
 
-    private func settle(_ ticket: DeliveryTicket, events: Int) {
+    /// Counts `events` of `ticket` as settled; once all are, the buffer lets its record go, or
+    /// (if any was dropped for the stop) takes it back, whole, to hand out again: the delivered
+    /// part goes again too (at least once; the indexer knows an event by its id).
+    private func settle(_ ticket: DeliveryTicket, events: Int, givingBack: Bool = false) {
         guard let acknowledger, events > 0 else { return }
-        let done = outstanding.withLock { tickets -> Bool in
-            guard let left = tickets[ticket.number] else { return false }
-            if left > events {
-                tickets[ticket.number] = left - events
-                return false
-            }
-            tickets[ticket.number] = nil
-            return true
+        let done = outstanding.withLock { tickets -> Unsettled? in
+            guard var unsettled = tickets[ticket.number] else { return nil }
+            if givingBack { unsettled.givenBack += events }
+            unsettled.events -= events
+            tickets[ticket.number] = unsettled.events > 0 ? unsettled : nil
+            return unsettled.events > 0 ? nil : unsettled
         }
-        if done { acknowledger.acknowledge(ticket) }
+        guard let done else { return }
+        guard done.givenBack > 0 else { return acknowledger.acknowledge(ticket) }
+        if !acknowledger.release(ticket) { counters.dropped(.bufferOverrun).add(done.givenBack) }
     }
 }
 

@@ -10,9 +10,12 @@ import Synchronization
 ///   record's ticket; the buffer lets a record go once its ticket is settled.
 ///
 /// At a reload the replacement's ring reader appends after this one's, and its sink thread takes
-/// the reading over at once (what this one took, it finishes). At the end of the stream the
-/// sink's thread delivers what the buffer holds, unless the stop began (SIGTERM): then it stops
-/// once the ring reader has appended everything, and the rest waits on disk for the next start.
+/// the reading over at once and stops this one's sink: what this one had in hand and not yet
+/// delivered (requests being retried, an open batch) goes back to the buffer, and the
+/// replacement delivers it, so a reload that fixes an endpoint fixes it for everything waiting.
+/// At the end of the stream the sink's thread delivers what the buffer holds, unless the stop
+/// began (SIGTERM): then the sink stops once the ring reader has appended everything, and the
+/// rest waits on disk for the next start.
 extension SinkRunner {
     func startBuffered(_ buffer: any DurableSinkBuffer) {
         threadsRunning(2)
@@ -48,6 +51,8 @@ extension SinkRunner {
                 buffer.syncIfDue()
             case .finished:
                 appendingEnded.set()
+                // During the stop, everything read is on disk: the sink stops retrying at once.
+                if shutdown.isDraining { sinkShutdown.stopNow() }
                 markStoppedReading()
                 if !isReplaced { buffer.finishAppending() }
                 return
@@ -58,10 +63,12 @@ extension SinkRunner {
     /// The sink's thread: records from the buffer, in order, each under its own ticket.
     private func deliverAll(from buffer: any DurableSinkBuffer) {
         let reader = buffer.takeReading()
+        // What the replaced version holds goes back to the buffer, for this one to deliver.
+        predecessor?.sinkShutdown.stopNow()
         takeOver()
         let interval = sink.flushIntervalNanoseconds
         var nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
-        while !shutdown.isStopping && !(shutdown.isDraining && appendingEnded.isSet) {
+        while !sinkShutdown.isStopping && !(shutdown.isDraining && appendingEnded.isSet) {
             if reopenRequested.exchange(false, ordering: .relaxed) {
                 attempt("reopen") { try sink.reopenFiles() }
             }

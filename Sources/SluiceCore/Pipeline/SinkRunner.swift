@@ -361,9 +361,12 @@ public final class SinkRunner: @unchecked Sendable {
                     ])
                 }
                 counters.retries.add(1)
-                guard shutdown.sleep(nanoseconds: backoff) else {
+                guard sinkShutdown.sleep(nanoseconds: backoff) else {
                     report.dropped(ticket, .shutdown, events: batch.count)
-                    logger.error("shutdown while the sink was failing; events dropped", metadata: ["events": "\(batch.count)"])
+                    let kept = report.keepsWhatTheStopLeaves
+                    logger.error(kept ? "stopped while the sink was failing; events left in the buffer" : "shutdown while the sink was failing; events dropped", metadata: [
+                        "events": "\(batch.count)",
+                    ])
                     return
                 }
                 backoff = min(backoff * 2, configuration.maxRetryBackoffNanoseconds)

@@ -85,7 +85,7 @@ final class DeliveryPool: @unchecked Sendable {
                     let lost = machine.unsettled
                     batch.tickets(of: lost).dropped(.shutdown, to: report)
                     let kept = report?.keepsWhatTheStopLeaves == true
-                    logger.error(kept ? "shutdown while delivery was failing; events left in the buffer" : "shutdown while delivery was failing; events dropped", metadata: [
+                    logger.error(kept ? "stopped while delivery was failing; events left in the buffer" : "shutdown while delivery was failing; events dropped", metadata: [
                         "sink": "\(sinkName)", "events": "\(lost.count)",
                     ])
                     break loop
