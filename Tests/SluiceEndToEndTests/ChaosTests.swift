@@ -110,7 +110,7 @@ struct ChaosTests {
         let text = settledMetrics(metrics, sources: ["app"], sinks: ["search", "all"], expected: sent.load(ordering: .relaxed))
         let accounts = Self.accountingHolds(text, sources: ["app"], sinks: ["search", "all"])
         sluice.closeStdin()
-        #expect(sluice.wait().exitStatus == 0)
+        #expect(sluice.wait().exitStatus == (policy == "block" ? 0 : 1), "exit 1 when events were dropped")
         let total = sent.load(ordering: .relaxed)
         let summary = events(sluice.standardErrorLines).last ?? [:]
         #expect((summary["events_in"] as? [String: Any])?["app"] as? Int == total)
@@ -174,7 +174,7 @@ struct ChaosTests {
             #expect(HTTPGet.metric(text, #"sluice_sink_dropped_events_total{sink="slow",reason="sink_busy"}"#) ?? 0 > 0)
         }
         sluice.send(SIGTERM)
-        #expect(sluice.wait().exitStatus == 0)
+        #expect(sluice.wait().exitStatus == (policy == "block" ? 0 : 1), "exit 1 when events were dropped")
     }
 
     /// A FIFO writer killed in the middle of a line: the half line is kept as an event of its

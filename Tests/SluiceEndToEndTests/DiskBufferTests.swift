@@ -72,6 +72,18 @@ struct DiskBufferTests {
         #expect(summary["peak_rss_kib"] as? Int ?? .max < 64 * 1024, "peak RSS \(summary["peak_rss_kib"] ?? "?") KiB")
     }
 
+    /// A pipe job behind a disk buffer ends too when the indexer stays down: after the grace
+    /// period what is undelivered waits on disk, Sluice says so and exits 0.
+    @Test func aPipeEndsDuringAnOutageLeavingTheRestOnDisk() throws {
+        let port = try SocketClient.freePort()
+        let file = config("pipe-outage.yaml", port: port)
+        let sluice = try SluiceBinary.launch(["--config", file], stdin: .file(directory.write("in.log", lines(0..<1_000))))
+        #expect(sluice.wait(seconds: 30).exitStatus == 0)
+        let summary = summary(sluice)
+        #expect(summary["message"] as? String == "stopped; undelivered events wait on disk for the next start", "\(summary)")
+        #expect((summary["waiting_on_disk"] as? [String: Any])?["search"] as? Int == 1_000, "\(summary)")
+    }
+
     /// 2. With `sync: always`, every event counted as buffered before a SIGKILL is stored after a
     /// restart, exactly once (ids travel with the records).
     @Test func whatWasBufferedSurvivesSIGKILLAndIsStoredOnceAfterARestart() throws {
@@ -165,7 +177,7 @@ struct DiskBufferTests {
         }
         let server = try FakeBulkServer(port: port)
         defer { server.stop() }
-        #expect(sluice.wait(seconds: 120).exitStatus == 0)
+        #expect(sluice.wait(seconds: 120).exitStatus == (policy == "block" ? 0 : 1), "exit 1 when events were dropped")
         let summary = summary(sluice)
         let dropped = (summary["dropped"] as? [String: Any])?["search"] as? [String: Any] ?? [:]
         let delivered = (summary["events_out"] as? [String: Any])?["search"] as? Int ?? -1
@@ -208,7 +220,7 @@ struct DiskBufferTests {
         #expect(largest <= (16 + 1) << 20, "the buffer reached \(largest) bytes on disk")
         #expect((metric(sluice, #"sluice_buffer_bytes{sink="search"}"#) ?? .infinity) <= Double(16 << 20))
         sluice.send(SIGTERM)
-        #expect(sluice.wait().exitStatus == 0)
+        #expect(sluice.wait().exitStatus == 1, "the cap dropped events: exit 1")
     }
 
     /// 6. A second Sluice on the same data_dir refuses to start, naming the first one's PID.

@@ -36,6 +36,19 @@ struct PipeModeTests {
         #expect(diagnostics.last?["message"] as? String == "stopped; every event delivered")
     }
 
+    /// A pipe is a command-line tool: it binds no metrics port unless asked to, so two at once
+    /// do not clash (before, the second logged "cannot serve metrics").
+    @Test func aPipeBindsNoMetricsPortByDefault() throws {
+        var environment = SluiceBinary.environment()
+        environment["SLUICE_METRICS_ADDRESS"] = nil
+        environment["PORT"] = nil
+        let sluice = try ChildProcess(executable: SluiceBinary.path, arguments: [], environment: environment, stdin: .pipe)
+        sluice.write("{\"msg\":\"a\"}\n")
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(!sluice.standardError.contains("metrics"), "\(sluice.standardError)")
+    }
+
     @Test func badInputBecomesEventsNeverACrash() throws {
         var input: [UInt8] = Array("crlf line\r\n".utf8)
         input += Array("bad utf8 ".utf8) + [0xFF, 0xFE] + [0x0A]
@@ -62,8 +75,10 @@ struct PipeModeTests {
         #expect((problems?["cut_line_parts"] as? Int ?? 0) >= 2)
     }
 
+    /// `seq 1 200000 | sluice | head -1`: what reached the pipe before `head` closed it counts
+    /// as delivered (at least the line `head` printed), only the rest as `output_closed`.
     @Test func aClosedStdoutIsCountedNotFatal() throws {
-        let lines = (0..<20_000).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        let lines = (1...200_000).map { "\($0)" }.joined(separator: "\n") + "\n"
         let file = directory.write("many.log", lines)
         let shell = try ChildProcess(
             executable: "/bin/sh",
@@ -78,7 +93,30 @@ struct PipeModeTests {
         let closed = dropped?["output_closed"] as? Int ?? 0
         let delivered = (summary["events_out"] as? [String: Any])?["console"] as? Int ?? 0
         #expect(closed > 0)
-        #expect(closed + delivered == 20_000)
+        #expect(delivered >= 1, "head printed a line Sluice wrote")
+        #expect(closed + delivered == 200_000)
+    }
+
+    /// A pipe job ends even when a sink cannot deliver: once the input has ended, the sinks have
+    /// `shutdown.grace_period` to deliver what is left; then what they hold is counted as dropped
+    /// (`shutdown`) and Sluice exits 1, so a script notices.
+    @Test func aPipeEndsWhenItsIndexerIsUnreachable() throws {
+        let port = try SocketClient.freePort()
+        let config = directory.write("unreachable.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              search: { type: elasticsearch, endpoint: "http://127.0.0.1:\(port)", index: logs }
+            shutdown: { grace_period: 2s }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        sluice.write("{\"msg\":\"a\"}\n")
+        sluice.closeStdin()
+        // Before, Sluice retried until a signal came: `wait` kills it after 30 s (no status).
+        #expect(sluice.wait(seconds: 30).exitStatus == 1)
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        #expect(summary["message"] as? String == "stopped; some events were not delivered", "\(summary)")
+        #expect(((summary["dropped"] as? [String: Any])?["search"] as? [String: Any])?["shutdown"] as? Int == 1, "\(summary)")
+        #expect(sluice.standardError.contains("input ended"), "the log says why Sluice stopped waiting")
     }
 
     /// A fast writer fills each read with hundreds of lines, which two encoders share (see

@@ -19,6 +19,24 @@ struct WrapModeTests {
         #expect(output.contains { $0["level"] as? String == "warn" && $0["stream"] as? String == "stdout" })
     }
 
+    /// `Config/examples/development.yaml` as its header says: `validate ... -- app` checks it, and
+    /// `sluice --config ... -- app` gives the app Sluice's stdin (before, the file's stdin source
+    /// took it) and the file's labels reach the app's events.
+    @Test func theDevelopmentExampleWrapsAnAppThatKeepsItsStdin() throws {
+        let example = String(#filePath.split(separator: "/Tests/").first ?? "") + "/Config/examples/development.yaml"
+        let app = ["/bin/sh", "-c", "read line; echo \"got $line\""]
+        let validate = try SluiceBinary.launch(["validate", "--config", example, "--"] + app, stdin: .null)
+        #expect(validate.wait().exitStatus == 0, "\(validate.standardError)")
+        let sluice = try SluiceBinary.launch(["--config", example, "--"] + app)
+        sluice.write("hello\n")
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        #expect(output.count == 1, "\(sluice.standardOutput)")
+        #expect(output.first?["message"] as? String == "got hello")
+        #expect(output.first?["env"] as? String == "development", "\(output)")
+    }
+
     @Test func aSignalThatEndsTheAppGives128PlusItsNumber() throws {
         let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", "kill -KILL $$"])
         #expect(sluice.wait().exitStatus == 128 + SIGKILL)

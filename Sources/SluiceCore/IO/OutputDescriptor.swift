@@ -7,7 +7,13 @@ import Darwin
 /// Complete writes to a descriptor that may be a pipe, a file or a terminal.
 public enum OutputDescriptor {
     public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, name: String) throws {
-        var offset = 0
+        var written = 0
+        try writeAll(bytes, to: descriptor, name: name, written: &written)
+    }
+
+    /// The same, saying in `written` how many bytes went out, also when it throws.
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, name: String, written offset: inout Int) throws {
+        offset = 0
         while offset < bytes.count {
             let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written >= 0 {

@@ -70,6 +70,9 @@ public struct SinkError: Error, CustomStringConvertible {
     /// Retrying cannot help (the output is gone for good): drop and count instead.
     public let isPermanent: Bool
     public let dropReason: DropReason
+    /// For a permanent error: how many events at the start of the batch, and how many of its
+    /// bytes, went out before the output went away (`sluice | head` takes a few lines).
+    public private(set) var deliveredPrefix: (events: Int, bytes: Int) = (0, 0)
 
     public static func permanent(_ description: String, reason: DropReason = .outputClosed) -> SinkError {
         SinkError(description: description, isPermanent: true, dropReason: reason)
@@ -77,6 +80,13 @@ public struct SinkError: Error, CustomStringConvertible {
 
     public static func transient(_ description: String) -> SinkError {
         SinkError(description: description, isPermanent: false, dropReason: .sinkError)
+    }
+
+    /// This error, with the first `events` events of the batch (`bytes` long) delivered.
+    public func afterDelivering(events: Int, bytes: Int) -> SinkError {
+        var error = self
+        error.deliveredPrefix = (events, bytes)
+        return error
     }
 }
 

@@ -1,4 +1,4 @@
-public import SluiceRing
+import SluiceRing
 import Logging
 import Synchronization
 
@@ -342,8 +342,10 @@ public final class SinkRunner: @unchecked Sendable {
                 }
                 return
             } catch let error as SinkError where error.isPermanent {
-                report.dropped(ticket, error.dropReason, events: batch.count)
-                if counters.dropped(error.dropReason).current == batch.count {
+                let delivered = error.deliveredPrefix
+                if delivered.events > 0 { report.delivered(ticket, events: delivered.events, bytes: delivered.bytes) }
+                report.dropped(ticket, error.dropReason, events: batch.count - delivered.events)
+                if counters.dropped(error.dropReason).current == batch.count - delivered.events {
                     logger.error("sink cannot deliver; dropping and counting its events from now on", metadata: ["error": "\(error)"])
                 }
                 return

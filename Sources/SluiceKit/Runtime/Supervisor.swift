@@ -80,7 +80,16 @@ final class Supervisor {
         if let wrapped {
             return wrapped.spawnFailure?.exitStatus ?? wrapped.exit?.shellStatus ?? 1
         }
-        return pipeline.failures.isEmpty ? 0 : 1
+        return pipeline.failures.isEmpty && !Self.droppedAny(pipeline) ? 0 : 1
+    }
+
+    /// Whether any sink dropped an event, for the exit status: every reason counts but
+    /// `already_present` (the destination holds the event, perhaps from Sluice's own earlier
+    /// write). What waits in a disk buffer is not dropped.
+    static func droppedAny(_ pipeline: Pipeline) -> Bool {
+        pipeline.allSinkCounters.contains { counters in
+            DropReason.allCases.contains { $0 != .alreadyPresent && counters.dropped($0).current > 0 }
+        }
     }
 
     /// Serves `/metrics`, `/healthz` and `/readyz` when configured. A port that cannot be bound
@@ -161,7 +170,7 @@ final class Supervisor {
             pollfd(fd: pipeline.sourceEndedDescriptor, events: Int16(POLLIN), revents: 0),
         ]
         let stopNow = { (reason: String) in
-            self.logger.warning("\(reason); stopping sources now")
+            self.logger.warning("\(reason)")
             pipeline.shutdown.stopNow()
             graceDeadline = nil
             stopDeadline = MonotonicClock.nowNanoseconds() + Self.stopAllowanceNanoseconds
@@ -169,7 +178,9 @@ final class Supervisor {
         while true {
             let now = MonotonicClock.nowNanoseconds()
             if let deadline = graceDeadline, now >= deadline {
-                stopNow("grace period over")
+                stopNow(pipeline.shutdown.isDraining
+                    ? "grace period over; stopping sources now"
+                    : "input ended a grace period ago and sinks still hold events; stopping them")
                 continue
             }
             if let deadline = stopDeadline, now >= deadline {
@@ -183,10 +194,20 @@ final class Supervisor {
             if descriptors[2].revents != 0 {
                 var scratch = [UInt8](repeating: 0, count: 64)
                 _ = read(pipeline.sourceEndedDescriptor, &scratch, scratch.count)
-                if let index = configuration.wrappedSourceIndex, pipeline.endedSourceIndices.contains(index), !pipeline.shutdown.isDraining {
+                let ended = pipeline.endedSourceIndices
+                if let index = configuration.wrappedSourceIndex, ended.contains(index), !pipeline.shutdown.isDraining {
                     // Wrap mode: Sluice lives as long as the wrapped program.
                     logger.info("wrapped program ended; draining")
                     pipeline.shutdown.beginDraining()
+                    graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
+                } else if ended.count == configuration.sources.count, graceDeadline == nil, stopDeadline == nil {
+                    // Every source has ended (a pipe's EOF): the sinks get the grace period to
+                    // deliver what is left, as after SIGTERM, so a pipe job ends even when a
+                    // destination is down. Not draining: a disk-buffered sink keeps delivering
+                    // from its buffer until the deadline.
+                    logger.info("input ended; delivering what is left", metadata: [
+                        "grace_period": "\(Units.formatDuration(configuration.gracePeriodNanoseconds))",
+                    ])
                     graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
                 }
             }
@@ -202,7 +223,7 @@ final class Supervisor {
                     reloadOnHangUp(pipeline)
                 case SIGTERM, SIGINT, SIGQUIT:
                     if pipeline.shutdown.isDraining {
-                        if !pipeline.shutdown.isStopping { stopNow("second signal (\(SignalWatcher.name(of: signal)))") }
+                        if !pipeline.shutdown.isStopping { stopNow("second signal (\(SignalWatcher.name(of: signal))); stopping sources now") }
                     } else {
                         logger.info("draining", metadata: [
                             "signal": "\(SignalWatcher.name(of: signal))",
