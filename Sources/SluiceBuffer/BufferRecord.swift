@@ -1,5 +1,5 @@
 import CZlib
-public import SluiceCore
+import SluiceCore
 
 /// One batch as a disk buffer stores it: a framed, checksummed record.
 ///

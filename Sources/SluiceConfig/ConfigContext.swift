@@ -50,6 +50,18 @@ public final class ConfigContext: @unchecked Sendable {
         return (name, environment[name])
     }
 
+    /// Marks every variable that a value of `document` interpolates as consulted: a `SLUICE_`
+    /// variable a loaded file refers to (`${SLUICE_FIFO:-/run/app.fifo}`) is the user's own, not
+    /// an override of a key.
+    public func noteInterpolatedVariables(in document: ConfigNode) {
+        switch document {
+        case .map(let entries, _): for entry in entries { noteInterpolatedVariables(in: entry.value) }
+        case .list(let items, _): for item in items { noteInterpolatedVariables(in: item) }
+        case .scalar(let text, _): consultedVariables.formUnion(Interpolation.variableNames(in: text))
+        case .null: break
+        }
+    }
+
     /// Reports `SLUICE_*` variables that match no configuration key (a misspelt override would
     /// otherwise be ignored in silence).
     public func reportUnusedVariables() {

@@ -13,39 +13,79 @@ public enum Interpolation {
     }
 
     public static func expand(_ text: String, environment: [String: String]) -> Result<String, Failure> {
-        guard text.contains("$") else { return .success(text) }
         var output = ""
+        var failure: Failure?
+        scan(text) { piece in
+            switch piece {
+            case .text(let text):
+                output += text
+            case .reference(let body):
+                switch substitute(body, environment: environment) {
+                case .success(let value): output += value
+                case .failure(let problem): failure = problem
+                }
+            }
+            return failure == nil
+        }
+        return failure.map { .failure($0) } ?? .success(output)
+    }
+
+    /// The variables `text` refers to (`${NAME}`, `${NAME:-default}`, ...), in order.
+    public static func variableNames(in text: String) -> [String] {
+        var names: [String] = []
+        scan(text) { piece in
+            if case .reference(let body) = piece {
+                let name = operators.compactMap { body.firstRange(of: $0).map { String(body[..<$0.lowerBound]) } }
+                    .first(where: isVariableName) ?? body
+                if isVariableName(name) { names.append(name) }
+            }
+            return true
+        }
+        return names
+    }
+
+    private enum Piece {
+        case text(String)
+        /// What stands between `${` and `}`.
+        case reference(String)
+    }
+
+    private static let operators = [":-", ":?", "-", "?"]
+
+    /// Splits `text` into literal text and references, in order, until `visit` returns false.
+    private static func scan(_ text: String, _ visit: (Piece) -> Bool) {
+        guard text.contains("$") else {
+            _ = visit(.text(text))
+            return
+        }
         var index = text.startIndex
+        var literal = ""
         while index < text.endIndex {
             let character = text[index]
             let next = text.index(after: index)
             guard character == "$", next < text.endIndex else {
-                output.append(character)
+                literal.append(character)
                 index = next
                 continue
             }
             if text[next] == "$" {
-                output.append("$")
+                literal.append("$")
                 index = text.index(after: next)
                 continue
             }
             guard text[next] == "{", let close = text[next...].firstIndex(of: "}") else {
-                output.append(character)
+                literal.append(character)
                 index = next
                 continue
             }
-            let body = String(text[text.index(after: next)..<close])
-            switch substitute(body, environment: environment) {
-            case .success(let value): output += value
-            case .failure(let failure): return .failure(failure)
-            }
+            guard visit(.text(literal)), visit(.reference(String(text[text.index(after: next)..<close]))) else { return }
+            literal = ""
             index = text.index(after: close)
         }
-        return .success(output)
+        _ = visit(.text(literal))
     }
 
     private static func substitute(_ body: String, environment: [String: String]) -> Result<String, Failure> {
-        let operators = [":-", ":?", "-", "?"]
         for op in operators {
             guard let range = body.firstRange(of: op) else { continue }
             let name = String(body[..<range.lowerBound])

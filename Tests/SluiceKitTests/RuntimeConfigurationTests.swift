@@ -93,10 +93,59 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         #expect(shipped.context.effective.render() == builtIn.context.effective.render())
     }
 
-    @Test func theDevelopmentExampleIsValidAsItIs() throws {
-        let development = try load([RepositoryFiles.path("Config/examples/development.yaml")]).get()
+    /// The development example serves pipe mode and wrap mode alike: in wrap mode its `app`
+    /// source (stdin in pipe mode) describes the wrapped program.
+    @Test func theDevelopmentExampleIsValidInPipeAndWrapMode() throws {
+        let file = RepositoryFiles.path("Config/examples/development.yaml")
+        let development = try load([file]).get()
+        #expect(development.sources.map(\.type) == ["stdin"])
         #expect(development.sinks.map(\.name) == ["console", "alerts"])
         #expect(development.metricsAddress == nil)
+        let wrapped = try Result { () throws(ConfigurationError) in
+            try RuntimeConfiguration.load(files: [file], environment: [:], wrappedCommand: ["app", "--port", "8080"], host: "test")
+        }.get()
+        #expect(wrapped.sources.map(\.type) == ["exec"])
+        #expect(wrapped.wrappedSourceIndex == 0)
+        #expect(wrapped.context.effective.render().contains("env: development"))
+    }
+
+    /// In wrap mode Sluice's stdin belongs to the wrapped program: a stdin source of another
+    /// name is refused, saying so (before, it raced the app for every line).
+    @Test func wrapModeRefusesAStdinSourceOfItsOwn() throws {
+        let file = directory.write("both.yaml", "sources: { stdin: { type: stdin } }\nsinks: { out: { type: console } }\n")
+        let result = Result { () throws(ConfigurationError) in
+            try RuntimeConfiguration.load(files: [file], environment: [:], wrappedCommand: ["app"], host: "test")
+        }
+        #expect(problems(result).contains { $0.hasPrefix("sources.stdin.type") && $0.contains("belongs to the wrapped program") }, "\(problems(result))")
+    }
+
+    /// A `SLUICE_` variable that a loaded file interpolates is the user's own, not an override
+    /// of a key (before: "matches no configuration key", exit 78); a misspelt override is still
+    /// refused with the key it resembles.
+    @Test func aSluiceVariableAFileInterpolatesIsNotAnOverride() throws {
+        let file = RepositoryFiles.path("Config/examples/production.yaml")
+        var environment = [
+            "SERVICE_NAME": "checkout", "ELASTICSEARCH_URL": "https://es.internal:9200", "ELASTICSEARCH_API_KEY": "k",
+            "ALERT_WEBHOOK_URL": "https://hooks.example/T0", "SLUICE_DATA_DIR": directory.path + "/data", "SLUICE_FIFO": "/run/app.fifo",
+        ]
+        #expect(problems(load([file], environment: environment)) == [])
+        environment["SLUICE_SINKS_ARCHIVE_GZIP_LEVLE"] = "1"
+        #expect(problems(load([file], environment: environment)).contains { $0.contains("did you mean SLUICE_SINKS_ARCHIVE_GZIP_LEVEL?") })
+    }
+
+    /// A pipe serves metrics only when asked to (two `app | sluice` at once must not fight over a
+    /// port); a sidecar or a wrapped app serves them by default.
+    @Test func aPipeServesMetricsOnlyWhenAskedTo() throws {
+        #expect(try load().get().metricsAddress == nil)
+        #expect(try load(environment: ["PORT": "9102"]).get().metricsAddress == "127.0.0.1:9102")
+        #expect(try load(environment: ["SLUICE_METRICS_ENABLED": "true"]).get().metricsAddress == "127.0.0.1:9880")
+        #expect(try load(environment: ["SLUICE_METRICS_ADDRESS": "127.0.0.1:0"]).get().metricsAddress == "127.0.0.1:0")
+        let sidecar = directory.write("sidecar.yaml", "sources: { net: { type: tcp } }\nsinks: { out: { type: console } }\n")
+        #expect(try load([sidecar]).get().metricsAddress == "127.0.0.1:9880")
+        let wrapped = try Result { () throws(ConfigurationError) in
+            try RuntimeConfiguration.load(files: [], environment: [:], wrappedCommand: ["app"], host: "test")
+        }.get()
+        #expect(wrapped.metricsAddress == "127.0.0.1:9880")
     }
 
     @Test func theProductionExampleTakesEverySecretFromTheEnvironment() throws {
@@ -128,9 +177,9 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
     /// The configurations inside the Kubernetes examples' ConfigMaps.
     @Test func theKubernetesExamplesConfigurationsAreValid() throws {
         let environment = ["POD_NAME": "p", "POD_NAMESPACE": "n", "ELASTICSEARCH_URL": "https://es:9200", "ELASTICSEARCH_API_KEY": "k", "ALERT_WEBHOOK_URL": "https://hooks.example/x"]
-        let sidecar = directory.write("sidecar.yaml", try Self.configMapConfiguration("Config/examples/kubernetes/sidecar-fifo.yaml"))
+        let sidecar = directory.write("sidecar.yaml", try Self.configMapConfiguration("Config/deploy/kubernetes/sidecar-fifo.yaml"))
         #expect(try load([sidecar], environment: environment).get().sources.map(\.type) == ["fifo"])
-        let wrap = directory.write("wrap.yaml", try Self.configMapConfiguration("Config/examples/kubernetes/wrap-entrypoint.yaml"))
+        let wrap = directory.write("wrap.yaml", try Self.configMapConfiguration("Config/deploy/kubernetes/wrap-entrypoint.yaml"))
         let wrapped = try Result { () throws(ConfigurationError) in
             try RuntimeConfiguration.load(files: [wrap], environment: environment, wrappedCommand: ["/app/billing"], host: "test")
         }.get()

@@ -82,12 +82,18 @@ struct RuntimeConfiguration {
     ) throws(ConfigurationError) -> RuntimeConfiguration {
         let context = ConfigContext(environment: environment)
         let root = mergedDocument(files: files, environment: environment, wrapping: !wrappedCommand.isEmpty, context: context)
+        context.noteInterpolatedVariables(in: root)
         let reader = ConfigReader(root: root, context: context)
         let build = BuildContext(host: host, config: context)
 
         var sources = readSources(reader, registry: registry, build: build, skipping: wrappedCommand.isEmpty ? nil : wrappedSourceName)
         var wrappedSourceIndex: Int?
         if !wrappedCommand.isEmpty {
+            for source in sources where source.type == "stdin" {
+                reader.section("sources").section(source.name).reportInvalid(
+                    "type", "in wrap mode (sluice -- app ...) Sluice's stdin belongs to the wrapped program; remove this source, or name it \"\(wrappedSourceName)\" to set how the program's output is read"
+                )
+            }
             wrappedSourceIndex = sources.count
             sources.append(wrappedSource(wrappedCommand, reader: reader.section("sources").section(wrappedSourceName), host: host))
         }
@@ -100,7 +106,12 @@ struct RuntimeConfiguration {
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
         shutdown.rejectUnknownKeys()
         let metrics = reader.section("metrics")
-        let metricsEnabled = metrics.bool("enabled", default: true)
+        // A pipe (`app | sluice`, every source stdin) is a command-line tool: two at once must
+        // not fight over a port, so it serves metrics only when asked (`metrics.enabled`,
+        // `metrics.address` or `PORT`). Sidecars and wrapped apps serve them by default.
+        let isPipe = wrappedCommand.isEmpty && !sources.isEmpty && sources.allSatisfy { $0.type == "stdin" }
+        let metricsAskedFor = metrics.contains("address") || environment["PORT"] != nil
+        let metricsEnabled = metrics.bool("enabled", default: !isPipe || metricsAskedFor)
         let metricsAddress = metrics.string("address", default: "127.0.0.1:\(environment["PORT"] ?? "9880")")
         let unhealthyAfter = metrics.duration("unhealthy_after", default: 30_000_000_000)
         if metricsAddress.lastIndex(of: ":").flatMap({ Int(metricsAddress[metricsAddress.index(after: $0)...]) }) == nil {
@@ -122,8 +133,10 @@ struct RuntimeConfiguration {
     }
 
     private static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> PlannedSource {
-        if let type = reader.optionalString("type"), type != "exec" {
-            reader.reportInvalid("type", "in wrap mode (sluice -- app ...) the source \"\(wrappedSourceName)\" is the wrapped program; its type can only be exec")
+        // `type: stdin` is accepted too, so that one file serves `app | sluice` and
+        // `sluice -- app`: either way the source `app` is the app's output.
+        if let type = reader.optionalString("type"), type != "exec", type != "stdin" {
+            reader.reportInvalid("type", "in wrap mode (sluice -- app ...) the source \"\(wrappedSourceName)\" is the wrapped program; its type can only be exec (or stdin, for a file that also serves pipe mode)")
         }
         if reader.contains("command") {
             reader.reportInvalid("command", "in wrap mode the command comes from the command line after --")

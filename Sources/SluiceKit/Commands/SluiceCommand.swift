@@ -9,6 +9,7 @@ struct SluiceCommand: ParsableCommand {
         abstract: "Route an app's log stream: parse each line into an event and fan it out to sinks.",
         discussion: """
             Pipe mode:     app 2>&1 | sluice [--config FILE]...
+            Wrap mode:     sluice [--config FILE]... -- app [ARG]...
             Sidecar mode:  sluice --config FILE
             Every configuration key can be overridden from the environment (SLUICE_ + the key \
             path, upper-cased, with _ for every other character).
@@ -29,9 +30,9 @@ struct ConfigurationOptions: ParsableArguments {
     var files: [String] = []
 
     /// The validated configuration, or every problem on stderr and exit 78.
-    func loadOrExit(environment: [String: String] = ProcessEnvironment.current) throws -> RuntimeConfiguration {
+    func loadOrExit(environment: [String: String] = ProcessEnvironment.current, wrappedCommand: [String] = []) throws -> RuntimeConfiguration {
         do {
-            return try RuntimeConfiguration.load(files: files, environment: environment)
+            return try RuntimeConfiguration.load(files: files, environment: environment, wrappedCommand: wrappedCommand)
         } catch {
             var standardError = StandardError()
             print(error.description, to: &standardError)

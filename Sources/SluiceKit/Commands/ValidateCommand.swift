@@ -12,8 +12,14 @@ struct ValidateCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Argument(
+        parsing: .postTerminator,
+        help: ArgumentHelp("Check a wrap-mode configuration: after --, the program `sluice run` would wrap (not started).", valueName: "program")
+    )
+    var command: [String] = []
+
     func run() throws {
-        print(try options.loadOrExit().context.effective.render(), terminator: "")
+        print(try options.loadOrExit(wrappedCommand: command).context.effective.render(), terminator: "")
     }
 }
 
