@@ -32,6 +32,14 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
+extension Trait where Self == ConditionTrait {
+    /// Runs the test when `tool` is installed, in CI too: for a peer that `.ci/run` does not
+    /// install (a JDK). Skipped with the printed reason otherwise.
+    public static func optionallyRequires(_ tool: String, _ reason: String) -> Self {
+        .enabled(if: ExternalTool.path(tool) != nil, "\(tool) is not installed: \(reason)")
+    }
+}
+
 /// A tmpfs of a given size mounted for one test (a small, really full disk), unmounted when the
 /// value goes. Needs root (or CAP_SYS_ADMIN), as CI has.
 public final class SmallDisk: Sendable {

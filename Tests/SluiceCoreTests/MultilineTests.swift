@@ -28,9 +28,29 @@ private func join(_ lines: [String], _ settings: MultilineSettings) -> [String] 
             "2024-06-01 INFO next",
         ]
         #expect(join(lines, MultilineSettings(rule: .preset(.java))) == [
-            "2024-06-01 ERROR request failed",
-            "java.lang.IllegalStateException: boom\n\tat com.example.App.run(App.java:10)\nCaused by: java.io.IOException: disk\n\t... 3 more",
+            "2024-06-01 ERROR request failed\njava.lang.IllegalStateException: boom\n\tat com.example.App.run(App.java:10)\nCaused by: java.io.IOException: disk\n\t... 3 more",
             "2024-06-01 INFO next",
+        ])
+    }
+
+    /// An exception line joins only a lone line that speaks of a problem, and only a qualified
+    /// class name ending in Exception, Error or Throwable is one.
+    @Test func javaExceptionLinesJoinOnlyAProblemReport() {
+        let lines = [
+            "2024-06-01 INFO started",
+            "java.lang.IllegalStateException: printed after an info line",
+            "\tat com.example.App.run(App.java:10)",
+            "2024-06-01 WARN retrying",
+            "com.acme.Client$Timeout: not an exception name",
+            "2024-06-01 WARN retrying",
+            "com.acme.TimeoutError",
+        ]
+        #expect(join(lines, MultilineSettings(rule: .preset(.java))) == [
+            "2024-06-01 INFO started",
+            "java.lang.IllegalStateException: printed after an info line\n\tat com.example.App.run(App.java:10)",
+            "2024-06-01 WARN retrying",
+            "com.acme.Client$Timeout: not an exception name",
+            "2024-06-01 WARN retrying\ncom.acme.TimeoutError",
         ])
     }
 

@@ -23,14 +23,14 @@ public struct MultilineSettings: Sendable {
     }
 }
 
-/// Built-in joining rules.
+/// Built-in joining rules, one per runtime; what each joins is in `PresetState.swift`.
 public enum MultilinePreset: String, Sendable, CaseIterable {
-    /// Java stack traces: indented `at ...` and `... N more` lines, `Caused by:`, `Suppressed:`.
+    /// Java stack traces: the exception line after a log line, indented `at ...`, `... N more`
+    /// and `Suppressed:` lines, `Caused by:`.
     case java
-    /// Python tracebacks: `Traceback (most recent call last):` (joined to the log line before
-    /// it), the indented frames, and the exception line that ends the traceback.
+    /// Python tracebacks, chained exceptions and exception groups, joined to the log line
+    /// before them (`logging.exception`).
     case python
-    /// Go panics and goroutine dumps: from `panic:` or `fatal error:` on, blank lines,
-    /// `goroutine N [...]:` headers, function lines and indented file lines.
+    /// Go panics, fatal errors and signal dumps, every goroutine of a full dump.
     case go
 }
