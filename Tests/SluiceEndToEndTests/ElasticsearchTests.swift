@@ -119,7 +119,7 @@ struct ElasticsearchTests {
             stdin: .file(directory.write("rejected.log", #"{"n":1}"# + "\n" + #"{"n":2}"# + "\n"))
         )
         #expect(sluice.wait().exitStatus == 1, "a dead-lettered event was not delivered: exit 1")
-        let letters = try String(contentsOfFile: directory.path + "/dead.ndjson").split(separator: "\n")
+        let letters = try String(contentsOfFile: directory.path + "/dead.ndjson", encoding: .utf8).split(separator: "\n")
         #expect(letters.count == 2)
         let letter = try JSONSerialization.jsonObject(with: Data(letters[0].utf8)) as? [String: Any]
         #expect(letter?["status"] as? Int == 404)

@@ -79,7 +79,7 @@ struct WrapModeTests {
         #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
         var orphan = ""
         #expect(Eventually.wait {
-            orphan = (try? String(contentsOfFile: pidFile)) ?? ""
+            orphan = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
             return !orphan.isEmpty
         })
         let procPath = "/proc/" + orphan.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -138,7 +138,7 @@ private func files(in directory: String) -> [String] {
         let archive = try sink("taken.ndjson.gz")
         try archive.write(batch(["new"]), endOfRun: true)
         try archive.finish()
-        #expect(try String(contentsOfFile: taken) == "precious")
+        #expect(try String(contentsOfFile: taken, encoding: .utf8) == "precious")
         #expect(try gunzip([directory.path + "/taken-1.ndjson.gz"]).contains("\"message\":\"new\""))
     }
 

@@ -69,7 +69,7 @@ private func deliver(
         #expect(server.requests[1].items.count == 2, "only the 429 and 503 items went again")
         #expect(counters.events.current == 99)
         #expect(counters.dropped(.deadLettered).current == 1)
-        let letters = try String(contentsOfFile: deadLetter).split(separator: "\n")
+        let letters = try String(contentsOfFile: deadLetter, encoding: .utf8).split(separator: "\n")
         #expect(letters.count == 1)
         let letter = try JSONSerialization.jsonObject(with: Data(letters[0].utf8)) as? [String: Any]
         #expect(letter?["status"] as? Int == 400)

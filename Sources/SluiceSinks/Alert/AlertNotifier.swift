@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import NIOHTTP1
 import Logging
 import NIOCore
-public import SluiceCore
+import SluiceCore
 
 /// Somewhere an alert notification goes. `send` blocks its (dispatcher's) thread until the
 /// notification is delivered or fails.

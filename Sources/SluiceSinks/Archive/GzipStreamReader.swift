@@ -1,5 +1,5 @@
 import CZlib
-public import SluiceCore
+import SluiceCore
 
 #if canImport(Glibc)
 import Glibc

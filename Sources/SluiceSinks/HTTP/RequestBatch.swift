@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 
 /// The items of one request, back to back in one buffer, with where each item and the event
 /// inside it are, so any subset can be sent again (retries of some items, halves after a 413)

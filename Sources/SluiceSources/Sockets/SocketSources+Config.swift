@@ -1,5 +1,5 @@
 public import SluiceConfig
-public import SluiceCore
+import SluiceCore
 
 extension StreamServerSource {
     /// `type: tcp`: newline-delimited (or RFC 6587 octet-counted) streams over TCP.
