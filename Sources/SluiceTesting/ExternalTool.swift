@@ -40,6 +40,24 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
+/// The Python of `.build/otel-venv`, where `.ci/setup --tests` installs the official
+/// OpenTelemetry packages (the OTLP conformance peers).
+public enum OpenTelemetryPython {
+    public static func path(repository: String) -> String {
+        repository + "/.build/otel-venv/bin/python3"
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test when `.build/otel-venv` has the OpenTelemetry packages; in CI always.
+    public static func requiresOpenTelemetryPython(repository: String) -> Self {
+        .enabled(
+            if: ExternalTool.inCI || access(OpenTelemetryPython.path(repository: repository), X_OK) == 0,
+            "the OpenTelemetry Python packages are not installed (`.ci/setup --tests` puts them in .build/otel-venv)"
+        )
+    }
+}
+
 /// A tmpfs of a given size mounted for one test (a small, really full disk), unmounted when the
 /// value goes. Needs root (or CAP_SYS_ADMIN), as CI has.
 public final class SmallDisk: Sendable {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SluiceTesting
 
@@ -32,6 +33,32 @@ import SluiceTesting
         #expect(machine.accepted.sorted() == [0, 1, 3])
         #expect(machine.deadLetters.map(\.item) == [2])
         #expect(machine.deadLetters.first?.status == 400)
+    }
+
+    /// A server's `Retry-After` replaces the backoff (up to five minutes); a partial rejection
+    /// that names no item settles the rest as accepted and the count as rejected.
+    @Test func retryAfterAndUnnamedPartialRejections() {
+        var machine = DeliveryStateMachine(itemCount: 3, settings: settings)
+        #expect(machine.next() == .send([0, 1, 2]))
+        machine.handle(.retryable("HTTP 503"), retryAfterNanoseconds: 2_000_000_000)
+        #expect(machine.next() == .wait(nanoseconds: 2_000_000_000, reason: "HTTP 503"))
+        #expect(machine.next() == .send([0, 1, 2]))
+        machine.handle(.retryable("HTTP 429"), retryAfterNanoseconds: 3_600_000_000_000)
+        #expect(machine.next() == .wait(nanoseconds: 300_000_000_000, reason: "HTTP 429"))
+        #expect(machine.next() == .send([0, 1, 2]))
+        machine.handle(.partiallyRejected(count: 2, reason: "no body"))
+        #expect(machine.next() == .finished)
+        #expect(machine.accepted == [0])
+        #expect(machine.rejectedUnnamed == [1, 2])
+        #expect(machine.partialRejectionReason == "no body")
+    }
+
+    @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() throws {
+        let now = try #require(ISO8601DateFormatter().date(from: "2026-12-01T10:00:00Z"))
+        #expect(RetryAfter.nanoseconds(from: "7", now: now) == 7_000_000_000)
+        #expect(RetryAfter.nanoseconds(from: "Tue, 01 Dec 2026 10:00:30 GMT", now: now) == 30_000_000_000)
+        #expect(RetryAfter.nanoseconds(from: "Tue, 01 Dec 2026 09:00:00 GMT", now: now) == 0)
+        #expect(RetryAfter.nanoseconds(from: "soon", now: now) == nil)
     }
 
     @Test func wholeRequestFailuresBackOffExponentiallyUpToTheCap() {

@@ -10,10 +10,14 @@ final class BuildContext: Sendable {
     let host: String
     /// The whole configuration's context (environment, collected problems, secrets).
     let config: ConfigContext
+    /// The label names of each source, by source name (an `otlp` sink makes them resource
+    /// attributes).
+    let sourceLabels: [String: Set<String>]
 
-    init(host: String, config: ConfigContext) {
+    init(host: String, config: ConfigContext, sourceLabels: [String: Set<String>] = [:]) {
         self.host = host
         self.config = config
+        self.sourceLabels = sourceLabels
     }
 }
 
@@ -75,6 +79,10 @@ final class ComponentRegistry: Sendable {
         "elasticsearch": { name, reader, _ in
             let settings = ElasticsearchSettings(reading: reader)
             return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target)) }
+        },
+        "otlp": { name, reader, context in
+            let settings = OTLPSinkSettings(reading: reader)
+            return SinkBlueprint { try settings.makeSink(name: name, labels: context.sourceLabels) }
         },
         "http": { name, reader, _ in
             let settings = HTTPSinkSettings(reading: reader)

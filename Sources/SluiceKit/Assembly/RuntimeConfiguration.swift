@@ -84,7 +84,7 @@ struct RuntimeConfiguration {
         let root = mergedDocument(files: files, environment: environment, wrapping: !wrappedCommand.isEmpty, context: context)
         context.noteInterpolatedVariables(in: root)
         let reader = ConfigReader(root: root, context: context)
-        let build = BuildContext(host: host, config: context)
+        let build = BuildContext(host: host, config: context, sourceLabels: sourceLabels(in: root))
 
         var sources = readSources(reader, registry: registry, build: build, skipping: wrappedCommand.isEmpty ? nil : wrappedSourceName)
         var wrappedSourceIndex: Int?
@@ -130,6 +130,16 @@ struct RuntimeConfiguration {
             dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
             unhealthyAfterNanoseconds: unhealthyAfter, context: context
         )
+    }
+
+    /// The label names each source's section sets (the environment cannot add keys, so the
+    /// files have them all).
+    private static func sourceLabels(in root: ConfigNode) -> [String: Set<String>] {
+        var labels: [String: Set<String>] = [:]
+        for source in root["sources"]?.entries ?? [] {
+            labels[source.key] = Set(source.value["labels"]?.entries?.map(\.key) ?? [])
+        }
+        return labels
     }
 
     private static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> PlannedSource {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -42,7 +43,7 @@ final class DeliveryClient: Sendable {
     func post(
         path: String, contentType: String, body: UnsafeRawBufferPointer,
         compressor: inout GzipMemberCompressor?, scratch: inout ByteWriter
-    ) throws -> (status: Int, body: [UInt8]) {
+    ) throws -> Response {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "User-Agent", value: "sluice")
@@ -60,17 +61,25 @@ final class DeliveryClient: Sendable {
         return try execute(request)
     }
 
-    func get(path: String) throws -> (status: Int, body: [UInt8]) {
+    func get(path: String) throws -> Response {
         var headers = HTTPHeaders()
         for (name, value) in settings.headers { headers.add(name: name, value: value) }
         return try execute(try HTTPClient.Request(url: settings.endpoint + path, method: .GET, headers: headers))
     }
 
-    private func execute(_ request: HTTPClient.Request) throws -> (status: Int, body: [UInt8]) {
+    /// A response: its status, body, and `Retry-After` when it has one.
+    struct Response {
+        var status: Int
+        var body: [UInt8]
+        var retryAfterNanoseconds: UInt64?
+    }
+
+    private func execute(_ request: HTTPClient.Request) throws -> Response {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(settings.requestTimeoutNanoseconds))
         let response = try client.execute(request: request, deadline: deadline).wait()
         var body = response.body ?? ByteBuffer()
-        return (Int(response.status.code), body.readBytes(length: body.readableBytes) ?? [])
+        let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.nanoseconds(from: $0, now: Date()) }
+        return Response(status: Int(response.status.code), body: body.readBytes(length: body.readableBytes) ?? [], retryAfterNanoseconds: retryAfter)
     }
 
     func shutdown() {

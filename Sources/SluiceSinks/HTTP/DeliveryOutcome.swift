@@ -13,6 +13,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
     /// The whole request was rejected and resending it cannot succeed (another 4xx), with the
     /// status and reason the server gave.
     case rejected(status: Int, reason: String)
+    /// The server took the request but rejected `count` of its items without saying which
+    /// (OTLP's `partial_success`): counted as `rejected`, never retried; nothing to dead-letter.
+    case partiallyRejected(count: Int, reason: String)
 
     public enum ItemResult: Sendable, Equatable {
         case accepted

@@ -58,16 +58,15 @@ final class DeliveryPool: @unchecked Sendable {
                 batch.tickets(of: machine.unsettled).dropped(.shutdown, to: report.current)
                 break loop
             case .send(let items):
-                let outcome: DeliveryOutcome
                 do {
                     let response = try format.withBody(of: items, in: batch) { body in
                         try client.post(path: format.path, contentType: format.contentType, body: body, compressor: &compressor, scratch: &scratch)
                     }
-                    outcome = format.interpret(status: response.status, body: response.body, itemCount: items.count)
+                    let outcome = format.interpret(status: response.status, body: response.body, itemCount: items.count)
+                    machine.handle(outcome, retryAfterNanoseconds: response.retryAfterNanoseconds)
                 } catch {
-                    outcome = .retryable(TransportErrorDescription.describe(error))
+                    machine.handle(.retryable(TransportErrorDescription.describe(error)))
                 }
-                machine.handle(outcome)
             case .wait(let nanoseconds, let reason):
                 troubled = true
                 let report = report.current
@@ -79,8 +78,11 @@ final class DeliveryPool: @unchecked Sendable {
                         "attempt": "\(machine.attempts)", "retry_in_ms": "\(nanoseconds / 1_000_000)",
                     ])
                 }
-                // ±50% jitter keeps senders from retrying in step.
-                let jittered = nanoseconds / 2 + UInt64.random(in: 0...nanoseconds)
+                // ±50% jitter keeps senders from retrying in step; a server's Retry-After is
+                // waited in full, plus up to a tenth.
+                let jittered = machine.waitIsTheServers
+                    ? nanoseconds + UInt64.random(in: 0...(nanoseconds / 10))
+                    : nanoseconds / 2 + UInt64.random(in: 0...nanoseconds)
                 guard let shutdown = report?.shutdown, shutdown.sleep(nanoseconds: jittered) else {
                     let lost = machine.unsettled
                     batch.tickets(of: lost).dropped(.shutdown, to: report)
@@ -111,6 +113,12 @@ final class DeliveryPool: @unchecked Sendable {
         }
         if let run { report?.delivered(run.ticket, events: run.events, bytes: run.bytes) }
         batch.tickets(of: machine.alreadyPresent).dropped(.alreadyPresent, to: report)
+        if !machine.rejectedUnnamed.isEmpty {
+            batch.tickets(of: machine.rejectedUnnamed).dropped(.rejected, to: report)
+            logger.warning("the server rejected part of a request without naming the events", metadata: [
+                "sink": "\(sinkName)", "events": "\(machine.rejectedUnnamed.count)", "reason": "\(machine.partialRejectionReason)",
+            ])
+        }
         if recovered && machine.unsettled.isEmpty { report?.setProblem(nil) }
         guard !machine.deadLetters.isEmpty else { return }
         let entries = machine.deadLetters.map { (status: $0.status, reason: $0.reason, event: batch.event($0.item)) }

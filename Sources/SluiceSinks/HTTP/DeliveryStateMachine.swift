@@ -8,7 +8,8 @@
 /// - 413 splits the items in halves, sent one after the other (a single item too large is
 ///   rejected);
 /// - 401/403 retry slowly (credentials may be fixed out of band);
-/// - rejected items (400, 404, ...) are dead-lettered with the status and reason the server gave.
+/// - rejected items (400, 404, ...) are dead-lettered with the status and reason the server gave;
+/// - a partial rejection that names no item counts the number the server gave as rejected.
 ///
 /// Backoff grows exponentially from `initialBackoff` to `maximumBackoff`; the caller adds jitter.
 public struct DeliveryStateMachine: Sendable {
@@ -31,6 +32,12 @@ public struct DeliveryStateMachine: Sendable {
     public private(set) var accepted: [Int] = []
     public private(set) var alreadyPresent: [Int] = []
     public private(set) var deadLetters: [(item: Int, status: Int, reason: String)] = []
+    /// Items counted as rejected by a server that did not say which (`partiallyRejected`).
+    public private(set) var rejectedUnnamed: [Int] = []
+    /// Why, as the server said.
+    public private(set) var partialRejectionReason = ""
+    /// Whether the wait `next()` gives is the server's `Retry-After` (to be waited in full).
+    public private(set) var waitIsTheServers = false
     public private(set) var attempts = 0
     /// Items waiting for a later attempt, each group one request.
     private var queue: [[Int]]
@@ -60,10 +67,12 @@ public struct DeliveryStateMachine: Sendable {
         return .send(inFlight)
     }
 
-    /// Takes the outcome of the last `send`.
-    public mutating func handle(_ outcome: DeliveryOutcome) {
+    /// Takes the outcome of the last `send`. `retryAfterNanoseconds` is the server's
+    /// `Retry-After`: a retry waits that long instead of the backoff (up to five minutes).
+    public mutating func handle(_ outcome: DeliveryOutcome, retryAfterNanoseconds: UInt64? = nil) {
         let sent = inFlight
         inFlight = []
+        waitIsTheServers = false
         switch outcome {
         case .accepted:
             accepted += sent
@@ -84,6 +93,15 @@ public struct DeliveryStateMachine: Sendable {
             if !again.isEmpty { retryLater(again, reason: "\(again.count) items asked to retry: \(reason)") }
         case .retryable(let reason):
             retryLater(sent, reason: reason)
+            if let after = retryAfterNanoseconds {
+                pendingWait?.nanoseconds = min(after, Self.longestRetryAfterNanoseconds)
+                waitIsTheServers = true
+            }
+        case .partiallyRejected(let count, let reason):
+            let rejected = min(count, sent.count)
+            accepted += sent.dropLast(rejected)
+            rejectedUnnamed += sent.suffix(rejected)
+            partialRejectionReason = reason
         case .tooLarge:
             if sent.count == 1 {
                 deadLetters.append((sent[0], 413, "the event alone is larger than the server accepts"))
@@ -98,6 +116,9 @@ public struct DeliveryStateMachine: Sendable {
             for item in sent { deadLetters.append((item, status, reason)) }
         }
     }
+
+    /// The longest `Retry-After` honoured as it is.
+    static let longestRetryAfterNanoseconds: UInt64 = 300_000_000_000
 
     private mutating func retryLater(_ items: [Int], reason: String) {
         queue.insert(items, at: 0)

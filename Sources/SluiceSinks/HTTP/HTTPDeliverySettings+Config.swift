@@ -19,10 +19,13 @@ extension HTTPDeliverySettings {
     /// | `headers` | map | none | extra headers (values are secrets) |
     /// | `tls.ca_file`, `tls.certificate_file`, `tls.key_file` | paths | system trust store | |
     /// | `tls.verify` | bool | `true` | `false` skips certificate checks (only when asked) |
-    init(reading reader: ConfigReader, endpoint: String, authorization: String?, healthCheck: Bool) {
+    init(
+        reading reader: ConfigReader, endpoint: String, authorization: String?, healthCheck: Bool,
+        defaultMaxEvents: Int = 5000, defaultMaxBytes: Int = 5 << 20
+    ) {
         let batch = reader.section("batch")
-        let maxEvents = batch.int("max_events", default: 5000, range: 1...1_000_000)
-        let maxBytes = batch.size("max_bytes", default: 5 << 20, range: 1024...(512 << 20))
+        let maxEvents = batch.int("max_events", default: defaultMaxEvents, range: 1...1_000_000)
+        let maxBytes = batch.size("max_bytes", default: defaultMaxBytes, range: 1024...(512 << 20))
         let timeout = batch.duration("timeout", default: 1_000_000_000, minimum: 1_000_000)
         batch.rejectUnknownKeys()
         let compression = reader.choice("compression", default: Compression.gzip)
