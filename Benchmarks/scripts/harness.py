@@ -251,6 +251,8 @@ class FakeIndexer:
 # Sinks in YAML flow style, formatted with the run's work directory and the indexer's port.
 ARCHIVE = '{{ type: archive, path: "{work}/out/{{source}}.ndjson.gz", gzip_level: LEVEL }}'
 SEARCH = '{{ type: elasticsearch, endpoint: "http://127.0.0.1:{port}", compression: gzip }}'
+# The fake indexer answers 200 to any POST, which an OTLP receiver's empty success is to Sluice.
+OTLP = '{{ type: otlp, endpoint: "http://127.0.0.1:{port}", compression: gzip }}'
 # Three rules of the kinds people write: a burst of errors, slow requests per service, and a
 # regex over messages of one service.
 ALERT = ("{{ type: alert, notifiers: {{}}, rules: ["
@@ -296,6 +298,7 @@ SCENARIOS = {
     "unix-100-writers-blackhole/text": ("text", "cat", None),
     "unix-100-writers-blackhole/json": ("json", "cat", None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
+    "stdin-otlp/json": ("json", "stdin-elasticsearch/json", sluice_case(otel=OTLP)),
     # Through a disk buffer: appended by the ring reader, read back and handed to the sink.
     "stdin-disk-interval-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
         discard="{{ type: blackhole, buffer: {{ type: disk, max_bytes: 4GiB, sync: interval }} }}")),

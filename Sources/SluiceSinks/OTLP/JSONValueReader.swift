@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads values out of JSON text that is known to be valid (an event as Sluice encoded it): the
 /// kind of a value, a string's decoded UTF-8, an array's elements and an object's members. No
 /// validation and no allocation beyond the decoded strings.
@@ -127,13 +131,18 @@ enum JSONValueReader {
         var index = start
         switch text[start] {
         case UInt8(ascii: "\""):
+            // The next quote not escaped: found with memchr, then the backslashes before it
+            // counted (an odd number escapes it).
+            guard let base = text.baseAddress else { return text.count }
             index += 1
-            while index < text.count {
-                if text[index] == UInt8(ascii: "\\") { index += 2; continue }
-                if text[index] == UInt8(ascii: "\"") { return index + 1 }
-                index += 1
+            while index < text.count, let found = memchr(base + index, 0x22, text.count - index) {
+                let quote = UnsafeRawPointer(found) - base
+                var backslashes = 0
+                while quote - backslashes - 1 >= index, text[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+                if backslashes % 2 == 0 { return quote + 1 }
+                index = quote + 1
             }
-            return index
+            return text.count
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             var depth = 0
             while index < text.count {

@@ -1,7 +1,11 @@
 import SluiceCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Turns one event into an OTLP `LogRecord` (protobuf, or an OTLP/JSON object) and names its
-/// resource. One per sink, used on the sink's thread only.
+/// resource. A value each delivery worker makes for the request it builds.
 ///
 /// | event | LogRecord |
 /// | --- | --- |
@@ -14,32 +18,48 @@ import SluiceCore
 /// | `stream` | attribute `log.iostream` |
 /// | `host`, `source`, the source's labels | resource attributes (see `OTLPResources`) |
 /// | every other field | an attribute, its JSON type kept |
-final class OTLPRecordEncoder {
+struct OTLPRecordEncoder: ~Copyable {
     enum Encoding: String, Sendable, CaseIterable {
         case protobuf, json
     }
 
     let encoding: Encoding
     private let resources: OTLPResources
-    /// Label names by source name.
-    private let labels: [String: Set<String>]
-    private var scanner = JSONObjectScanner()
-    private(set) var record = ProtobufWriter(capacity: 4096)
-    private(set) var json = ByteWriter(capacity: 4096)
+    /// Label names by source name, as bytes and as resource attribute names.
+    private let labels: [String: [(raw: [UInt8], attribute: String)]]
+    private var fields: [Field] = []
+    private var roles: [Role] = []
     private var resourceKey: [UInt8] = []
+    private var resourceFields: [(key: String, index: Int)] = []
+    /// The last resource named, to skip the table for a run of events from one place.
+    private var lastResource: (key: [UInt8], number: UInt32)?
 
     init(encoding: Encoding, resources: OTLPResources, labels: [String: Set<String>]) {
         self.encoding = encoding
         self.resources = resources
-        self.labels = labels
+        self.labels = labels.mapValues { names in names.sorted().map { (Array($0.utf8), OTLPMapping.resourceName(forLabel: $0)) } }
     }
 
-    /// Encodes `event`; the record is then in `record` (protobuf) or `json`.
-    func encode(_ event: EventRecord, sourceName: String, observedNanoseconds: UInt64) -> UInt32 {
+    /// Appends `event` as a record, in protobuf (a `LogRecord` message, without its field tag)
+    /// to `protobuf`, or as an OTLP/JSON object to `json`; returns its resource's number.
+    mutating func encode(
+        _ event: EventRecord, sourceName: String, observedNanoseconds: UInt64, protobuf: inout ProtobufWriter, json: inout ByteWriter
+    ) -> UInt32 {
         let text = event.json
-        let scanned = scanner.scan(text)
-        let fields = scanned ? scanner.fields : []
-        var roles = [Role](repeating: .attribute, count: fields.count)
+        // Sluice's events are valid JSON objects: their fields are found without validating.
+        let scanned = text.first == UInt8(ascii: "{")
+        fields.removeAll(keepingCapacity: true)
+        if scanned, let base = text.baseAddress {
+            JSONValueReader.members(of: text) { key, value in
+                fields.append(Field(
+                    keyStart: key.baseAddress! - base, keyEnd: key.baseAddress! - base + key.count,
+                    valueStart: value.baseAddress! - base, valueEnd: value.baseAddress! - base + value.count,
+                    kind: JSONValueReader.kind(of: value)
+                ))
+            }
+        }
+        roles.removeAll(keepingCapacity: true)
+        roles.append(contentsOf: repeatElement(Role.attribute, count: fields.count))
         var bodyIndex: Int?
         var bodyRank = Int.max
         var levelIndex: Int?
@@ -49,32 +69,32 @@ final class OTLPRecordEncoder {
         let sourceLabels = labels[sourceName] ?? []
         resourceKey.removeAll(keepingCapacity: true)
         resourceKey.append(contentsOf: sourceName.utf8)
-        var resourceFields: [(key: String, index: Int)] = []
+        resourceFields.removeAll(keepingCapacity: true)
         for (index, field) in fields.enumerated() {
             let key = UnsafeRawBufferPointer(rebasing: text[Int(field.keyStart)..<Int(field.keyEnd)])
             let value = UnsafeRawBufferPointer(rebasing: text[Int(field.valueStart)..<Int(field.valueEnd)])
-            if key.elementsEqual("@timestamp".utf8) {
+            if key.equals("@timestamp") {
                 roles[index] = .skipped
             } else if let rank = Self.bodyRank(key), rank < bodyRank {
                 if let previous = bodyIndex { roles[previous] = .attribute }
                 bodyIndex = index
                 bodyRank = rank
                 roles[index] = .skipped
-            } else if key.elementsEqual("level".utf8) && field.kind == .string {
+            } else if key.equals("level") && field.kind == .string {
                 levelIndex = index
                 roles[index] = .skipped
-            } else if key.elementsEqual("trace_id".utf8), let id = OTLPMapping.hexBytes(value, byteCount: 16) {
+            } else if key.equals("trace_id"), let id = OTLPMapping.hexBytes(value, byteCount: 16) {
                 traceID = id
                 roles[index] = .skipped
-            } else if key.elementsEqual("span_id".utf8), let id = OTLPMapping.hexBytes(value, byteCount: 8) {
+            } else if key.equals("span_id"), let id = OTLPMapping.hexBytes(value, byteCount: 8) {
                 spanID = id
                 roles[index] = .skipped
-            } else if key.elementsEqual("traceparent".utf8), let parent = Self.traceparent(value) {
+            } else if key.equals("traceparent"), let parent = Self.traceparent(value) {
                 traceID = traceID ?? parent.trace
                 spanID = spanID ?? parent.span
                 traceFlags = parent.flags
                 roles[index] = .skipped
-            } else if key.elementsEqual("stream".utf8) {
+            } else if key.equals("stream") {
                 roles[index] = .renamed("log.iostream")
             } else if let name = Self.resourceName(key, labels: sourceLabels) {
                 roles[index] = .skipped
@@ -85,7 +105,28 @@ final class OTLPRecordEncoder {
                 resourceKey.append(contentsOf: value)
             }
         }
-        let resource = resources.number(forKey: resourceKey) {
+        let resource: UInt32
+        if let last = lastResource, last.key == resourceKey {
+            resource = last.number
+        } else {
+            resource = resourceNumber(fields: fields, text: text, sourceName: sourceName)
+            lastResource = (resourceKey, resource)
+        }
+        let parts = Parts(
+            text: text, fields: fields, roles: roles, body: bodyIndex, level: levelIndex, traceID: traceID, spanID: spanID, flags: traceFlags,
+            scanned: scanned
+        )
+        switch encoding {
+        case .protobuf: Self.encodeProtobuf(event, parts, observedNanoseconds: observedNanoseconds, into: &protobuf)
+        case .json: Self.encodeJSON(event, parts, observedNanoseconds: observedNanoseconds, into: &json)
+        }
+        return resource
+    }
+
+    private func resourceNumber(fields: [Field], text: UnsafeRawBufferPointer, sourceName: String) -> UInt32 {
+        let resourceFields = resourceFields
+        let resources = resources
+        return resources.number(forKey: resourceKey) {
             var attributes = resourceFields.map { entry -> (key: String, value: [UInt8]) in
                 let field = fields[entry.index]
                 return (entry.key, Array(text[Int(field.valueStart)..<Int(field.valueEnd)]))
@@ -97,15 +138,15 @@ final class OTLPRecordEncoder {
             }
             return attributes
         }
-        let parts = Parts(
-            text: text, fields: fields, roles: roles, body: bodyIndex, level: levelIndex, traceID: traceID, spanID: spanID, flags: traceFlags,
-            scanned: scanned
-        )
-        switch encoding {
-        case .protobuf: encodeProtobuf(event, parts, observedNanoseconds: observedNanoseconds)
-        case .json: encodeJSON(event, parts, observedNanoseconds: observedNanoseconds)
-        }
-        return resource
+    }
+
+    /// A top-level field: where its key (without quotes) and its value are in the event.
+    private struct Field {
+        var keyStart: Int
+        var keyEnd: Int
+        var valueStart: Int
+        var valueEnd: Int
+        var kind: JSONValueReader.Kind
     }
 
     private enum Role {
@@ -116,7 +157,7 @@ final class OTLPRecordEncoder {
 
     private struct Parts {
         let text: UnsafeRawBufferPointer
-        let fields: [JSONObjectScanner.Field]
+        let fields: [Field]
         let roles: [Role]
         let body: Int?
         let level: Int?
@@ -134,8 +175,7 @@ final class OTLPRecordEncoder {
         }
     }
 
-    private func encodeProtobuf(_ event: EventRecord, _ parts: Parts, observedNanoseconds: UInt64) {
-        record.removeAll()
+    private static func encodeProtobuf(_ event: EventRecord, _ parts: Parts, observedNanoseconds: UInt64, into record: inout ProtobufWriter) {
         record.fixed64Field(1, UInt64(max(0, event.timestampMilliseconds)) &* 1_000_000)
         if event.level != .unknown { record.varintField(2, OTLPMapping.severityNumber(event.level)) }
         if let level = parts.level {
@@ -172,8 +212,7 @@ final class OTLPRecordEncoder {
         record.fixed64Field(11, observedNanoseconds)
     }
 
-    private func encodeJSON(_ event: EventRecord, _ parts: Parts, observedNanoseconds: UInt64) {
-        json.removeAll()
+    private static func encodeJSON(_ event: EventRecord, _ parts: Parts, observedNanoseconds: UInt64, into json: inout ByteWriter) {
         json.append(#"{"timeUnixNano":""#)
         json.append(decimal: Int(max(0, event.timestampMilliseconds)) * 1_000_000)
         json.append(#"","observedTimeUnixNano":""#)
@@ -234,19 +273,20 @@ final class OTLPRecordEncoder {
 
     /// `message` 0, `msg` 1, `log` 2: the keys apps write their message under, best first.
     private static func bodyRank(_ key: UnsafeRawBufferPointer) -> Int? {
-        if key.elementsEqual("message".utf8) { return 0 }
-        if key.elementsEqual("msg".utf8) { return 1 }
-        if key.elementsEqual("log".utf8) { return 2 }
+        if key.equals("message") { return 0 }
+        if key.equals("msg") { return 1 }
+        if key.equals("log") { return 2 }
         return nil
     }
 
     /// The resource attribute an event field belongs under, if it is one.
-    private static func resourceName(_ key: UnsafeRawBufferPointer, labels: Set<String>) -> String? {
-        if key.elementsEqual("host".utf8) { return "host.name" }
-        if key.elementsEqual("source".utf8) { return "sluice.source" }
-        guard !labels.isEmpty else { return nil }
-        let name = String(decoding: key, as: UTF8.self)
-        return labels.contains(name) ? OTLPMapping.resourceName(forLabel: name) : nil
+    private static func resourceName(_ key: UnsafeRawBufferPointer, labels: [(raw: [UInt8], attribute: String)]) -> String? {
+        if key.equals("host") { return "host.name" }
+        if key.equals("source") { return "sluice.source" }
+        for label in labels where label.raw.count == key.count && label.raw.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) {
+            return label.attribute
+        }
+        return nil
     }
 
     /// `00-<32 hex>-<16 hex>-<2 hex>`.
@@ -259,5 +299,13 @@ final class OTLPRecordEncoder {
         else { return nil }
         let flags = OTLPMapping.hexBytes(digits: UnsafeRawBufferPointer(rebasing: text[53..<55]), byteCount: 1)?.first ?? 0
         return (trace, span, UInt32(flags))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are `text`'s.
+    @inline(__always)
+    func equals(_ text: StaticString) -> Bool {
+        count == text.utf8CodeUnitCount && memcmp(baseAddress!, text.utf8Start, count) == 0
     }
 }

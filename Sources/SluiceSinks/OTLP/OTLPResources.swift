@@ -74,6 +74,6 @@ final class OTLPResources: Sendable {
             }
         }
         json.append(UInt8(ascii: "]"))
-        return Encoded(protobuf: Array(protobuf.bytes.bytes), json: Array(json.bytes))
+        return Encoded(protobuf: Array(protobuf.bytes), json: Array(json.bytes))
     }
 }

@@ -1,31 +1,64 @@
-import SluiceCore
-
-/// Writes Protocol Buffers wire format into a `ByteWriter`: varints, fixed-width numbers,
+/// Writes Protocol Buffers wire format into memory it owns: varints, fixed-width numbers,
 /// length-delimited fields. A nested message is written in place and its length put in front
-/// afterwards (`nested`), moving its bytes by the few bytes the length takes.
+/// afterwards (`nested`), moving its bytes by the few bytes the length takes. (Its own buffer
+/// rather than a `ByteWriter`, so that every write inlines here.)
 struct ProtobufWriter: ~Copyable {
-    var bytes: ByteWriter
+    private var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private var capacity: Int
 
     init(capacity: Int = 4096) {
-        bytes = ByteWriter(capacity: capacity)
+        self.capacity = max(64, capacity)
+        base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: count)
     }
 
     mutating func removeAll() {
-        bytes.removeAll()
+        count = 0
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ additional: Int) {
+        guard count + additional > capacity else { return }
+        var newCapacity = capacity * 2
+        while newCapacity < count + additional { newCapacity *= 2 }
+        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        newBase.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ raw: UnsafeRawBufferPointer) {
+        guard let source = raw.baseAddress, raw.count > 0 else { return }
+        reserve(raw.count)
+        (base + count).copyMemory(from: source, byteCount: raw.count)
+        count += raw.count
+    }
+
+    mutating func append(_ array: [UInt8]) {
+        array.withUnsafeBytes { append($0) }
     }
 
     @inline(__always)
     mutating func varint(_ value: UInt64) {
+        reserve(10)
         var value = value
-        let space = bytes.unwrittenSpace(atLeast: 10)
-        var written = 0
         while value >= 0x80 {
-            space.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: written, as: UInt8.self)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: count, as: UInt8.self)
             value >>= 7
-            written += 1
+            count += 1
         }
-        space.storeBytes(of: UInt8(value), toByteOffset: written, as: UInt8.self)
-        bytes.commit(written + 1)
+        base.storeBytes(of: UInt8(value), toByteOffset: count, as: UInt8.self)
+        count += 1
     }
 
     @inline(__always)
@@ -40,22 +73,23 @@ struct ProtobufWriter: ~Copyable {
 
     mutating func fixed64Field(_ field: UInt32, _ value: UInt64) {
         tag(field, 1)
-        let space = bytes.unwrittenSpace(atLeast: 8)
-        space.storeBytes(of: value.littleEndian, as: UInt64.self)
-        bytes.commit(8)
+        reserve(8)
+        (base + count).storeBytes(of: value.littleEndian, as: UInt64.self)
+        count += 8
     }
 
     mutating func fixed32Field(_ field: UInt32, _ value: UInt32) {
         tag(field, 5)
-        let space = bytes.unwrittenSpace(atLeast: 4)
-        space.storeBytes(of: value.littleEndian, as: UInt32.self)
-        bytes.commit(4)
+        reserve(4)
+        (base + count).storeBytes(of: value.littleEndian, as: UInt32.self)
+        count += 4
     }
 
+    @inline(__always)
     mutating func bytesField(_ field: UInt32, _ value: UnsafeRawBufferPointer) {
         tag(field, 2)
         varint(UInt64(value.count))
-        bytes.append(value)
+        append(value)
     }
 
     mutating func stringField(_ field: UInt32, _ value: String) {
@@ -71,24 +105,32 @@ struct ProtobufWriter: ~Copyable {
     @inline(__always)
     mutating func nested(_ field: UInt32, _ body: (inout ProtobufWriter) -> Void) {
         tag(field, 2)
-        let start = bytes.count
+        let start = count
         body(&self)
         putLength(from: start)
     }
 
     /// Puts the length of what was written since `start` in front of it, as a varint.
+    @inline(__always)
     mutating func putLength(from start: Int) {
-        let length = bytes.count - start
+        let length = count - start
+        if length < 0x80 {
+            // One byte: the common case for attributes and values.
+            reserve(1)
+            if length > 0 { (base + start + 1).copyMemory(from: base + start, byteCount: length) }
+            base.storeBytes(of: UInt8(length), toByteOffset: start, as: UInt8.self)
+            count += 1
+            return
+        }
         var size = 1
         while length >> (7 * size) != 0 { size += 1 }
-        _ = bytes.unwrittenSpace(atLeast: size)
-        let base = bytes.base
+        reserve(size)
         (base + start + size).copyMemory(from: base + start, byteCount: length)
         var value = length
         for index in 0..<size {
             base.storeBytes(of: UInt8(truncatingIfNeeded: value) | (index + 1 < size ? 0x80 : 0), toByteOffset: start + index, as: UInt8.self)
             value >>= 7
         }
-        bytes.commit(size)
+        count += size
     }
 }
