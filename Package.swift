@@ -80,7 +80,16 @@ let package = Package(
             name: "SluiceConfig",
             dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "SluiceSources", dependencies: ["SluiceCore", "SluiceRing", "SluiceConfig", "CLinux"]),
+        .target(
+            name: "SluiceSources",
+            dependencies: [
+                "SluiceCore", "SluiceRing", "SluiceConfig", "CLinux", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Disk buffers between a sink's ring reader and the sink: segments, checksums, recovery.
         .target(
             name: "SluiceBuffer",

@@ -159,7 +159,12 @@ struct DiskBufferTests {
     func aFullDiskIsHandledByTheSinksPolicy(policy: String) throws {
         let disk = try SmallDisk(path: directory.path + "/disk-\(policy)", bytes: 6 << 20)
         let port = try SocketClient.freePort()
-        let file = config("full-\(policy).yaml", port: port, dataDirectory: disk.path, buffer: "{ type: disk, max_bytes: 64MiB }", whenFull: policy)
+        // The indexer comes up only after the input has ended: the grace period (what a pipe's
+        // sinks get after its end) must outlast the delivery of what waits.
+        let file = config(
+            "full-\(policy).yaml", port: port, dataDirectory: disk.path, buffer: "{ type: disk, max_bytes: 64MiB }", whenFull: policy,
+            gracePeriod: "60s"
+        )
         let sluice = try SluiceBinary.launch(["--config", file], stdin: .pipe)
         let total = 200_000  // about 20 MB of events: more than the disk holds
         let writer = Thread {

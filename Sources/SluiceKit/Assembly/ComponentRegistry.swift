@@ -62,6 +62,7 @@ final class ComponentRegistry: Sendable {
         "tcp": built { StreamServerSource(name: $0, reading: $1, type: "tcp", host: $2.host) },
         "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
         "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
+        "otlp": built { OTLPSource(name: $0, reading: $1, host: $2.host) },
     ]
 
     private static let builtInSinks: [String: SinkFactory] = [

@@ -30,7 +30,11 @@ struct OTLPRecordEncoder: ~Copyable {
     private var fields: [Field] = []
     private var roles: [Role] = []
     private var resourceKey: [UInt8] = []
-    private var resourceFields: [(key: String, index: Int)] = []
+    /// Resource attributes the event names: the members of its `resource` object first (they
+    /// win), then what `host`, `source` and the labels say. `key` nil: the name is the raw key
+    /// at `keyStart..<keyEnd`.
+    private var resourceFields: [(key: String?, keyStart: Int, keyEnd: Int, valueStart: Int, valueEnd: Int)] = []
+    private var derivedFields: [(key: String?, keyStart: Int, keyEnd: Int, valueStart: Int, valueEnd: Int)] = []
     /// The last resource named, to skip the table for a run of events from one place.
     private var lastResource: (key: [UInt8], number: UInt32)?
 
@@ -70,6 +74,7 @@ struct OTLPRecordEncoder: ~Copyable {
         resourceKey.removeAll(keepingCapacity: true)
         resourceKey.append(contentsOf: sourceName.utf8)
         resourceFields.removeAll(keepingCapacity: true)
+        derivedFields.removeAll(keepingCapacity: true)
         for (index, field) in fields.enumerated() {
             let key = UnsafeRawBufferPointer(rebasing: text[Int(field.keyStart)..<Int(field.keyEnd)])
             let value = UnsafeRawBufferPointer(rebasing: text[Int(field.valueStart)..<Int(field.valueEnd)])
@@ -94,11 +99,25 @@ struct OTLPRecordEncoder: ~Copyable {
                 spanID = spanID ?? parent.span
                 traceFlags = parent.flags
                 roles[index] = .skipped
+            } else if key.equals("trace_flags"), field.kind == .number, let flags = OTLPMapping.integer(value), (0...Int64(UInt32.max)).contains(flags) {
+                traceFlags = UInt32(flags)
+                roles[index] = .skipped
             } else if key.equals("stream") {
                 roles[index] = .renamed("log.iostream")
+            } else if key.equals("resource"), field.kind == .object, let base = text.baseAddress {
+                // What an `otlp` source received: the record's own resource.
+                roles[index] = .skipped
+                resourceKey.append(1)
+                resourceKey.append(contentsOf: value)
+                JSONValueReader.members(of: value) { member, memberValue in
+                    resourceFields.append((
+                        nil, member.baseAddress! - base, member.baseAddress! - base + member.count,
+                        memberValue.baseAddress! - base, memberValue.baseAddress! - base + memberValue.count
+                    ))
+                }
             } else if let name = Self.resourceName(key, labels: sourceLabels) {
                 roles[index] = .skipped
-                resourceFields.append((name, index))
+                derivedFields.append((name, 0, 0, field.valueStart, field.valueEnd))
                 resourceKey.append(0)
                 resourceKey.append(contentsOf: name.utf8)
                 resourceKey.append(0)
@@ -124,12 +143,12 @@ struct OTLPRecordEncoder: ~Copyable {
     }
 
     private func resourceNumber(fields: [Field], text: UnsafeRawBufferPointer, sourceName: String) -> UInt32 {
-        let resourceFields = resourceFields
+        let named = resourceFields + derivedFields
         let resources = resources
         return resources.number(forKey: resourceKey) {
-            var attributes = resourceFields.map { entry -> (key: String, value: [UInt8]) in
-                let field = fields[entry.index]
-                return (entry.key, Array(text[Int(field.valueStart)..<Int(field.valueEnd)]))
+            var attributes = named.map { entry -> (key: String, value: [UInt8]) in
+                let key = entry.key ?? String(decoding: text[entry.keyStart..<entry.keyEnd], as: UTF8.self)
+                return (key, Array(text[entry.valueStart..<entry.valueEnd]))
             }
             // OpenTelemetry wants a service.name: the configured one, the `service` label, or
             // the source's name.

@@ -1,0 +1,49 @@
+import CZlib
+
+/// Decompresses a gzip body, refusing to produce more than `limit` bytes: a gzip bomb costs at
+/// most `limit` of memory and is named, never expanded.
+enum BoundedGunzip {
+    enum Failure: Error {
+        case tooLarge
+        case corrupt(String)
+    }
+
+    static func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corrupt("zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: min(max(input.count * 4, 4096), limit + 1))
+        var produced = 0
+        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream.avail_in = UInt32(input.count)
+        while true {
+            if produced == output.count {
+                guard output.count <= limit else { throw .tooLarge }
+                output.append(contentsOf: repeatElement(0, count: min(output.count, limit + 1 - output.count)))
+            }
+            let status = output.withUnsafeMutableBytes { buffer -> Int32 in
+                stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced
+                stream.avail_out = UInt32(buffer.count - produced)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                produced = buffer.count - Int(stream.avail_out)
+                return status
+            }
+            if produced > limit { throw .tooLarge }
+            switch status {
+            case Z_STREAM_END:
+                output.removeSubrange(produced...)
+                return output
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR where stream.avail_in == 0:
+                throw .corrupt("the gzip body is cut short")
+            case Z_BUF_ERROR:
+                continue
+            default:
+                throw .corrupt("the gzip body is damaged (zlib \(status))")
+            }
+        }
+    }
+}

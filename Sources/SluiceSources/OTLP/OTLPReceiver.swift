@@ -1,0 +1,248 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SluiceCore
+
+/// The HTTP side of the `otlp` source: `POST /v1/logs` with an `ExportLogsServiceRequest` in
+/// protobuf or OTLP/JSON, gzipped or not, decoded on its event-loop thread into event lines and
+/// handed to the source's thread through a bounded queue. Answers as OTLP/HTTP says: 200 with
+/// an empty `ExportLogsServiceResponse`; 400 with a `google.rpc.Status` naming what could not
+/// be read; 401 without the configured bearer token; 404 for another path, 405 for another
+/// method; 413 for a body (or its decompressed form) over `max_body`; 415 for another content
+/// type or encoding; 503 with `Retry-After: 1` while the queue is full (the ring is holding the
+/// sources back), rather than holding the connection.
+final class OTLPReceiver: Sendable {
+    /// The events of one request: NDJSON, one event per line.
+    struct Batch: Sendable {
+        var lines: [UInt8]
+        var count: Int
+    }
+
+    struct Settings: Sendable {
+        var address: String
+        var maxBodyBytes: Int
+        var bearerToken: String?
+    }
+
+    let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+
+    init(settings: Settings, queue: BoundedQueue<Batch>, sourceName: String) throws {
+        guard let colon = settings.address.lastIndex(of: ":"), let port = Int(settings.address[settings.address.index(after: colon)...]) else {
+            throw OTLPAddressError(address: settings.address, source: sourceName)
+        }
+        var host = String(settings.address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // Decoding is most of the work: one event-loop thread per core, each with its own
+        // connections.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Handler(settings: settings, queue: queue))
+                }
+            }
+        do {
+            channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
+        self.port = channel.localAddress?.port ?? port
+    }
+
+    /// Stops listening and closes every connection.
+    func stop() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// What a request came to.
+    struct Answer {
+        var status: Int
+        var message: String?
+        var retryAfter: Bool = false
+        var closeConnection = false
+    }
+
+    /// Reads a request's body, and answers it.
+    static func answer(
+        method: HTTPMethod, path: String, contentType: String?, contentEncoding: String?, authorization: String?,
+        body: UnsafeRawBufferPointer, settings: Settings, queue: BoundedQueue<Batch>
+    ) -> Answer {
+        guard path == "/v1/logs" else { return Answer(status: 404, message: "not found: OTLP logs are received at POST /v1/logs") }
+        guard method == .POST else { return Answer(status: 405, message: "only POST is accepted at /v1/logs") }
+        if let token = settings.bearerToken, authorization != "Bearer \(token)" {
+            return Answer(status: 401, message: "a bearer token is required")
+        }
+        let kind = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard kind == "application/x-protobuf" || kind == "application/json" else {
+            return Answer(status: 415, message: "send application/x-protobuf or application/json, not \(contentType ?? "nothing")")
+        }
+        var decompressed: [UInt8]?
+        switch contentEncoding?.lowercased() {
+        case nil, "", "identity": break
+        case "gzip":
+            do throws(BoundedGunzip.Failure) {
+                decompressed = try BoundedGunzip.decompress(body, limit: settings.maxBodyBytes)
+            } catch {
+                switch error {
+                case .tooLarge: return Answer(status: 413, message: "the decompressed body is larger than max_body (\(settings.maxBodyBytes) bytes)")
+                case .corrupt(let reason): return Answer(status: 400, message: reason)
+                }
+            }
+        default:
+            return Answer(status: 415, message: "Content-Encoding \(contentEncoding ?? "") is not supported (gzip or none)")
+        }
+        var json = ByteWriter(capacity: 4096)
+        var lines: [UInt8] = []
+        var count = 0
+        let visit: OTLPRequestDecoder.Visit = { resource, scope, record in
+            OTLPEventWriter.write(record, resource: resource, scope: scope, into: &json)
+            lines.append(contentsOf: json.bytes)
+            lines.append(0x0A)
+            count += 1
+        }
+        let read = { (bytes: UnsafeRawBufferPointer) -> OTLPDecodingError? in
+            do throws(OTLPDecodingError) {
+                if kind == "application/json" {
+                    try OTLPRequestDecoder.decodeJSON(bytes, visit)
+                } else {
+                    try OTLPRequestDecoder.decodeProtobuf(bytes, visit)
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let failure = decompressed.map { $0.withUnsafeBytes(read) } ?? read(body)
+        if let failure {
+            return Answer(status: 400, message: "the body is not an ExportLogsServiceRequest: \(failure)")
+        }
+        guard count > 0 else { return Answer(status: 200) }
+        guard queue.offer(Batch(lines: lines, count: count)) else {
+            return Answer(status: 503, message: "Sluice is holding its inputs back; retry", retryAfter: true)
+        }
+        return Answer(status: 200)
+    }
+
+    /// The body of an answer: an empty `ExportLogsServiceResponse`, or a `google.rpc.Status`
+    /// with the message, in the request's encoding.
+    static func responseBody(_ answer: Answer, json: Bool) -> [UInt8] {
+        guard let message = answer.message, answer.status != 200 else { return json ? Array("{}".utf8) : [] }
+        // gRPC codes: 3 INVALID_ARGUMENT, 16 UNAUTHENTICATED, 14 UNAVAILABLE, 5 NOT_FOUND.
+        let code = switch answer.status {
+        case 401: 16
+        case 503: 14
+        case 404: 5
+        default: 3
+        }
+        if json {
+            var writer = ByteWriter(capacity: 128)
+            writer.append(#"{"code":"#)
+            writer.append(decimal: code)
+            writer.append(#","message":"#)
+            writer.appendJSONString(message)
+            writer.append(UInt8(ascii: "}"))
+            return Array(writer.bytes)
+        }
+        var body: [UInt8] = [0x08, UInt8(code), 0x12]
+        var length = message.utf8.count
+        while length >= 0x80 {
+            body.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        body.append(UInt8(length))
+        body.append(contentsOf: message.utf8)
+        return body
+    }
+
+    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        // @unchecked: used only on its channel's event loop.
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        private let settings: Settings
+        private let queue: BoundedQueue<Batch>
+        private var head: HTTPRequestHead?
+        private var body: ByteBuffer?
+        private var tooLarge = false
+
+        init(settings: Settings, queue: BoundedQueue<Batch>) {
+            self.settings = settings
+            self.queue = queue
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                self.head = head
+                body = context.channel.allocator.buffer(capacity: 0)
+                tooLarge = false
+                // A body over max_body is read and thrown away as it comes (never kept), so the
+                // client, which sends it whole before reading, gets its 413.
+                if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.maxBodyBytes {
+                    tooLarge = true
+                    body = nil
+                }
+            case .body(var part):
+                guard !tooLarge else { return }
+                if (body?.readableBytes ?? 0) + part.readableBytes > settings.maxBodyBytes {
+                    tooLarge = true
+                    body = nil
+                } else {
+                    body?.writeBuffer(&part)
+                }
+            case .end:
+                guard let head else { return }
+                self.head = nil
+                let json = head.headers.first(name: "Content-Type")?.lowercased().hasPrefix("application/json") == true
+                if tooLarge {
+                    respond(context, Answer(status: 413, message: "the body is larger than max_body (\(settings.maxBodyBytes) bytes)", closeConnection: true), json: json)
+                    return
+                }
+                let received = body ?? context.channel.allocator.buffer(capacity: 0)
+                body = nil
+                let answer = received.withUnsafeReadableBytes { bytes in
+                    OTLPReceiver.answer(
+                        method: head.method, path: String(head.uri.split(separator: "?").first ?? "/"),
+                        contentType: head.headers.first(name: "Content-Type"), contentEncoding: head.headers.first(name: "Content-Encoding"),
+                        authorization: head.headers.first(name: "Authorization"), body: bytes, settings: settings, queue: queue
+                    )
+                }
+                var final = answer
+                if !head.isKeepAlive { final.closeConnection = true }
+                respond(context, final, json: json)
+            }
+        }
+
+        private func respond(_ context: ChannelHandlerContext, _ answer: Answer, json: Bool) {
+            let payload = OTLPReceiver.responseBody(answer, json: json)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: json ? "application/json" : "application/x-protobuf")
+            headers.add(name: "Content-Length", value: "\(payload.count)")
+            if answer.retryAfter { headers.add(name: "Retry-After", value: "1") }
+            if answer.status == 405 { headers.add(name: "Allow", value: "POST") }
+            if answer.closeConnection { headers.add(name: "Connection", value: "close") }
+            let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status), headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: payload)))), promise: nil)
+            let close = answer.closeConnection
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if close { loopBound.value.close(promise: nil) }
+            }
+        }
+    }
+}
+
+struct OTLPAddressError: Error, CustomStringConvertible {
+    let address: String
+    let source: String
+    var description: String { "source \(source): address \"\(address)\" is not host:port" }
+}
