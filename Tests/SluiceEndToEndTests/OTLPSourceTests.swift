@@ -62,6 +62,80 @@ struct OTLPSourceTests {
         #expect(Set(forwarded.compactMap { $0.1["severityNumber"] as? Int }) == [9, 13])
     }
 
+    /// OTLP/JSON from one Sluice's `otlp` sink to another's `otlp` source: every field and type
+    /// comes through.
+    @Test func otlpJSONFromOneSluiceToAnother() throws {
+        let central = directory.write("json-central.yaml", """
+            sources: { otel: { type: otlp, address: "127.0.0.1:0" } }
+            sinks: { console: { type: console } }
+            """)
+        let receiving = try SluiceBinary.launch(["--config", central], stdin: .null)
+        let port = try #require(receiving.listeningPort(of: "otel"))
+        let sidecar = directory.write("json-sidecar.yaml", """
+            sources: { app: { type: stdin, labels: { service: checkout } } }
+            sinks: { central: { type: otlp, endpoint: "http://127.0.0.1:\(port)", encoding: json, compression: none } }
+            """)
+        let line = #"{"ts":"2026-12-01T10:00:00.123Z","level":"error","msg":"boom","n":42,"ratio":0.5,"ok":false,"tags":["a",{"b":null}],"ctx":{"deep":{"x":-7}},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","esc":"tab\there \"q\" é"}"#
+        let sending = try SluiceBinary.launch(["--config", sidecar], stdin: .file(directory.write("json.log", line + "\n")))
+        #expect(sending.wait().exitStatus == 0, "\(sending.standardError)")
+        #expect(Eventually.wait { !receiving.standardOutputLines.isEmpty })
+        receiving.send(SIGTERM)
+        #expect(receiving.wait().exitStatus == 0)
+        let event = try #require(events(receiving.standardOutputLines).first)
+        #expect(event["message"] as? String == "boom")
+        #expect(event["level"] as? String == "error")
+        #expect(event["@timestamp"] as? String == "2026-12-01T10:00:00.123000000Z")
+        #expect(event["n"] as? Int == 42 && event["ratio"] as? Double == 0.5 && event["ok"] as? Bool == false)
+        #expect(NSArray(array: event["tags"] as? [Any] ?? []) == NSArray(array: ["a", ["b": NSNull()]]))
+        #expect(((event["ctx"] as? [String: Any])?["deep"] as? [String: Any])?["x"] as? Int == -7)
+        #expect(event["trace_id"] as? String == "4bf92f3577b34da6a3ce929d0e0e4736" && event["span_id"] as? String == "00f067aa0ba902b7")
+        #expect(event["esc"] as? String == "tab\there \"q\" é")
+        #expect(event["ts"] as? String == "2026-12-01T10:00:00.123Z")
+        let resource = event["resource"] as? [String: Any] ?? [:]
+        #expect(resource["service.name"] as? String == "checkout" && resource["sluice.source"] as? String == "app", "\(resource)")
+    }
+
+    /// HTTPS and a bearer token between two Sluices: with the CA and the token, delivered; without
+    /// the token, 401, which OTLP says not to retry: rejected, counted, exit 1.
+    @Test(.requires("openssl")) func httpsAndABearerTokenBetweenTwoSluices() throws {
+        let certificate = try TestCertificate(in: directory.path)
+        let central = directory.write("tls-central.yaml", """
+            sources:
+              otel:
+                type: otlp
+                address: "127.0.0.1:0"
+                bearer_token: "${CENTRAL_TOKEN}"
+                tls: { certificate_file: "\(certificate.certificatePath)", key_file: "\(certificate.keyPath)" }
+            sinks: { console: { type: console } }
+            """)
+        let receiving = try SluiceBinary.launch(["--config", central], environment: ["CENTRAL_TOKEN": "s3cret-t0ken"], stdin: .null)
+        let port = try #require(receiving.listeningPort(of: "otel"))
+        func send(_ message: String, token: String) throws -> (process: ChildProcess, status: Int32?) {
+            let sidecar = directory.write("tls-\(message).yaml", """
+                sources: { app: { type: stdin } }
+                sinks:
+                  central:
+                    type: otlp
+                    endpoint: "https://127.0.0.1:\(port)"
+                    headers: { authorization: "Bearer \(token)" }
+                    tls: { ca_file: "\(certificate.certificatePath)" }
+                """)
+            let sending = try SluiceBinary.launch(["--config", sidecar], stdin: .file(directory.write("\(message).log", #"{"msg":"\#(message)"}"# + "\n")))
+            return (sending, sending.wait().exitStatus)
+        }
+        let good = try send("over https", token: "s3cret-t0ken")
+        #expect(good.status == 0, "\(good.process.standardError)")
+        let bad = try send("no token", token: "wrong")
+        #expect(bad.status == 1)
+        let dropped = ((events(bad.process.standardErrorLines).last?["dropped"] as? [String: Any])?["central"] as? [String: Any])?["rejected"] as? Int
+        #expect(dropped == 1, "\(bad.process.standardError.suffix(1500))")
+        #expect(Eventually.wait { receiving.standardOutput.contains("over https") })
+        receiving.send(SIGTERM)
+        #expect(receiving.wait().exitStatus == 0)
+        #expect(!receiving.standardOutput.contains("no token"))
+        #expect(!receiving.standardError.contains("s3cret-t0ken"))
+    }
+
     /// Each hostile body gets its status, memory stays bounded, and a valid request after all
     /// of them is served.
     @Test(.requiresOpenTelemetryPython(repository: root))

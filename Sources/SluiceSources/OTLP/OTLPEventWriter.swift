@@ -122,7 +122,7 @@ enum OTLPEventWriter {
         }
     }
 
-    private static func appendHex(_ bytes: [UInt8], into json: inout ByteWriter) {
+    static func appendHex(_ bytes: some Sequence<UInt8>, into json: inout ByteWriter) {
         let digits: StaticString = "0123456789abcdef"
         json.append(UInt8(ascii: "\""))
         for byte in bytes {

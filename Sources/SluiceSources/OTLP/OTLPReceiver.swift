@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SluiceCore
 
 /// The HTTP side of the `otlp` source: `POST /v1/logs` with an `ExportLogsServiceRequest` in
@@ -23,6 +24,9 @@ final class OTLPReceiver: Sendable {
         var address: String
         var maxBodyBytes: Int
         var bearerToken: String?
+        /// PEM files: with both, the receiver speaks HTTPS only.
+        var certificateFile: String?
+        var keyFile: String?
     }
 
     let port: Int
@@ -37,14 +41,26 @@ final class OTLPReceiver: Sendable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         // Decoding is most of the work: one event-loop thread per core, each with its own
         // connections.
+        var tls: NIOSSLContext?
+        if let certificate = settings.certificateFile, let key = settings.keyFile {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
+            tls = try NIOSSLContext(configuration: configuration)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(settings: settings, queue: queue))
+                let http = {
+                    channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.pipeline.addHandler(Handler(settings: settings, queue: queue))
+                    }
                 }
+                guard let tls else { return http() }
+                return channel.pipeline.addHandler(NIOSSLServerHandler(context: tls)).flatMap(http)
             }
         do {
             channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
@@ -100,20 +116,20 @@ final class OTLPReceiver: Sendable {
             return Answer(status: 415, message: "Content-Encoding \(contentEncoding ?? "") is not supported (gzip or none)")
         }
         var json = ByteWriter(capacity: 4096)
-        var lines: [UInt8] = []
+        var lines = ByteWriter(capacity: max(4096, body.count * 3))
         var count = 0
-        let visit: OTLPRequestDecoder.Visit = { resource, scope, record in
-            OTLPEventWriter.write(record, resource: resource, scope: scope, into: &json)
-            lines.append(contentsOf: json.bytes)
-            lines.append(0x0A)
-            count += 1
-        }
+        var protobuf = OTLPProtobufEvents()
         let read = { (bytes: UnsafeRawBufferPointer) -> OTLPDecodingError? in
             do throws(OTLPDecodingError) {
                 if kind == "application/json" {
-                    try OTLPRequestDecoder.decodeJSON(bytes, visit)
+                    try OTLPRequestDecoder.decodeJSON(bytes) { resource, scope, record in
+                        OTLPEventWriter.write(record, resource: resource, scope: scope, into: &json)
+                        lines.append(json.bytes)
+                        lines.append(0x0A)
+                        count += 1
+                    }
                 } else {
-                    try OTLPRequestDecoder.decodeProtobuf(bytes, visit)
+                    count = try protobuf.write(bytes, into: &lines)
                 }
                 return nil
             } catch {
@@ -125,7 +141,7 @@ final class OTLPReceiver: Sendable {
             return Answer(status: 400, message: "the body is not an ExportLogsServiceRequest: \(failure)")
         }
         guard count > 0 else { return Answer(status: 200) }
-        guard queue.offer(Batch(lines: lines, count: count)) else {
+        guard queue.offer(Batch(lines: Array(lines.bytes), count: count)) else {
             return Answer(status: 503, message: "Sluice is holding its inputs back; retry", retryAfter: true)
         }
         return Answer(status: 200)

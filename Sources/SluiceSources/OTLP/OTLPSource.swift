@@ -16,6 +16,7 @@ import SluiceRing
 /// | `address` | host:port | `127.0.0.1:4318` | where to listen (loopback unless configured) |
 /// | `max_body` | size | `8MiB` | a request body at most, compressed and decompressed |
 /// | `bearer_token` | secret | none | when set, requests must carry `Authorization: Bearer <token>` |
+/// | `tls.certificate_file`, `tls.key_file` | PEM paths | none | with both, HTTPS only |
 ///
 /// Plus `labels` (the keys of every source; `format`, `max_line_bytes` and `multiline` do not
 /// apply: each record is one event).
@@ -31,10 +32,18 @@ public final class OTLPSource: Source, SettingsCarrying {
         self.name = name
         self.host = host
         let address = reader.string("address", default: "127.0.0.1:4318")
+        let tls = reader.section("tls")
+        let certificate = tls.optionalString("certificate_file").flatMap { $0.isEmpty ? nil : $0 }
+        let key = tls.optionalString("key_file").flatMap { $0.isEmpty ? nil : $0 }
+        if (certificate == nil) != (key == nil) {
+            tls.reportInvalid("certificate_file", "HTTPS needs both certificate_file and key_file")
+        }
+        tls.rejectUnknownKeys()
         receiverSettings = OTLPReceiver.Settings(
             address: address,
             maxBodyBytes: reader.size("max_body", default: 8 << 20, range: 1024...(256 << 20)),
-            bearerToken: reader.secret("bearer_token").flatMap { $0.isEmpty ? nil : $0 }
+            bearerToken: reader.secret("bearer_token").flatMap { $0.isEmpty ? nil : $0 },
+            certificateFile: certificate, keyFile: key
         )
         labels = reader.stringMap("labels")
     }
