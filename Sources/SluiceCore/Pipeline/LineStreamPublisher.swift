@@ -188,11 +188,18 @@ public struct BatchEncoding: ~Copyable {
 
     /// Publishes what has been encoded, if anything. False when the pipeline is closed.
     public mutating func publish() -> Bool {
-        guard !builder.isEmpty else { return true }
+        guard let batch = takeBatch() else { return true }
+        return context.publish(batch)
+    }
+
+    /// What has been encoded, as a batch for the source's thread to publish (for a source that
+    /// encodes on other threads, where publishing could block them); nil when nothing was.
+    public mutating func takeBatch() -> EventBatch? {
+        guard !builder.isEmpty else { return nil }
         var full = EventBatchBuilder(byteCapacity: initialCapacity)
         swap(&full, &builder)
         context.counters.add(encoder.takeCounts())
-        return context.publish(EventBatch(sourceIndex: context.sourceIndex, builder: full))
+        return EventBatch(sourceIndex: context.sourceIndex, builder: full)
     }
 
     private mutating func encodeGroup(_ group: UnsafeRawBufferPointer) {

@@ -6,20 +6,15 @@ import NIOSSL
 import SluiceCore
 
 /// The HTTP side of the `otlp` source: `POST /v1/logs` with an `ExportLogsServiceRequest` in
-/// protobuf or OTLP/JSON, gzipped or not, decoded on its event-loop thread into event lines and
-/// handed to the source's thread through a bounded queue. Answers as OTLP/HTTP says: 200 with
+/// protobuf or OTLP/JSON, gzipped or not, decoded and encoded into a batch of events on its
+/// event-loop threads and handed to the source's thread, which publishes it, through a bounded
+/// queue. Answers as OTLP/HTTP says: 200 with
 /// an empty `ExportLogsServiceResponse`; 400 with a `google.rpc.Status` naming what could not
 /// be read; 401 without the configured bearer token; 404 for another path, 405 for another
 /// method; 413 for a body (or its decompressed form) over `max_body`; 415 for another content
 /// type or encoding; 503 with `Retry-After: 1` while the queue is full (the ring is holding the
 /// sources back), rather than holding the connection.
 final class OTLPReceiver: Sendable {
-    /// The events of one request: NDJSON, one event per line.
-    struct Batch: Sendable {
-        var lines: [UInt8]
-        var count: Int
-    }
-
     struct Settings: Sendable {
         var address: String
         var maxBodyBytes: Int
@@ -33,7 +28,10 @@ final class OTLPReceiver: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
 
-    init(settings: Settings, queue: BoundedQueue<Batch>, sourceName: String) throws {
+    /// Encodes a request's event lines (NDJSON) into a batch, on the calling event-loop thread.
+    typealias Encode = @Sendable (UnsafeRawBufferPointer) -> EventBatch?
+
+    init(settings: Settings, queue: BoundedQueue<EventBatch>, sourceName: String, encode: @escaping Encode) throws {
         guard let colon = settings.address.lastIndex(of: ":"), let port = Int(settings.address[settings.address.index(after: colon)...]) else {
             throw OTLPAddressError(address: settings.address, source: sourceName)
         }
@@ -56,7 +54,7 @@ final class OTLPReceiver: Sendable {
             .childChannelInitializer { channel in
                 let http = {
                     channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(Handler(settings: settings, queue: queue))
+                        channel.pipeline.addHandler(Handler(settings: settings, queue: queue, encode: encode))
                     }
                 }
                 guard let tls else { return http() }
@@ -89,7 +87,7 @@ final class OTLPReceiver: Sendable {
     /// Reads a request's body, and answers it.
     static func answer(
         method: HTTPMethod, path: String, contentType: String?, contentEncoding: String?, authorization: String?,
-        body: UnsafeRawBufferPointer, settings: Settings, queue: BoundedQueue<Batch>
+        body: UnsafeRawBufferPointer, settings: Settings, queue: BoundedQueue<EventBatch>, encode: Encode
     ) -> Answer {
         guard path == "/v1/logs" else { return Answer(status: 404, message: "not found: OTLP logs are received at POST /v1/logs") }
         guard method == .POST else { return Answer(status: 405, message: "only POST is accepted at /v1/logs") }
@@ -140,8 +138,8 @@ final class OTLPReceiver: Sendable {
         if let failure {
             return Answer(status: 400, message: "the body is not an ExportLogsServiceRequest: \(failure)")
         }
-        guard count > 0 else { return Answer(status: 200) }
-        guard queue.offer(Batch(lines: Array(lines.bytes), count: count)) else {
+        guard count > 0, let batch = encode(lines.bytes) else { return Answer(status: 200) }
+        guard queue.offer(batch) else {
             return Answer(status: 503, message: "Sluice is holding its inputs back; retry", retryAfter: true)
         }
         return Answer(status: 200)
@@ -184,14 +182,16 @@ final class OTLPReceiver: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
 
         private let settings: Settings
-        private let queue: BoundedQueue<Batch>
+        private let queue: BoundedQueue<EventBatch>
+        private let encode: Encode
         private var head: HTTPRequestHead?
         private var body: ByteBuffer?
         private var tooLarge = false
 
-        init(settings: Settings, queue: BoundedQueue<Batch>) {
+        init(settings: Settings, queue: BoundedQueue<EventBatch>, encode: @escaping Encode) {
             self.settings = settings
             self.queue = queue
+            self.encode = encode
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -228,7 +228,8 @@ final class OTLPReceiver: Sendable {
                     OTLPReceiver.answer(
                         method: head.method, path: String(head.uri.split(separator: "?").first ?? "/"),
                         contentType: head.headers.first(name: "Content-Type"), contentEncoding: head.headers.first(name: "Content-Encoding"),
-                        authorization: head.headers.first(name: "Authorization"), body: bytes, settings: settings, queue: queue
+                        authorization: head.headers.first(name: "Authorization"), body: bytes, settings: settings, queue: queue,
+                        encode: encode
                     )
                 }
                 var final = answer

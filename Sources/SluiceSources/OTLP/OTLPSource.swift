@@ -6,9 +6,9 @@ import SluiceRing
 /// `type: otlp`: receives OpenTelemetry logs over OTLP/HTTP (`POST /v1/logs`, protobuf or
 /// OTLP/JSON, gzipped or not) from SDKs, collectors and other Sluices' `otlp` sinks. Each log
 /// record becomes an event (`OTLPEventWriter` has the mapping), which then goes through the
-/// source's `labels` like any other; the event-loop thread decodes, this source's thread
-/// publishes, with a queue of four requests between them, beyond which the receiver answers 503
-/// with `Retry-After` (the ring is holding the sources back). On SIGTERM it stops listening,
+/// source's `labels` like any other; the event-loop threads decode and encode, this source's
+/// thread publishes, with a queue of eight requests between them, beyond which the receiver
+/// answers 503 with `Retry-After` (the ring is holding the sources back). On SIGTERM it stops listening,
 /// publishes what it had accepted, and ends.
 ///
 /// | key | type | default | meaning |
@@ -55,37 +55,31 @@ public final class OTLPSource: Source, SettingsCarrying {
     public var boundPort: Int? { listeningPort.withLock { $0 } }
 
     public func run(_ context: SourceContext) throws {
-        let queue = BoundedQueue<OTLPReceiver.Batch>(capacity: 4)
-        let receiver = try OTLPReceiver(settings: receiverSettings, queue: queue, sourceName: name)
+        let queue = BoundedQueue<EventBatch>(capacity: 8)
+        let metadata = EventMetadata(host: host, sourceName: name, stream: nil, labels: labels)
+        // Each request's events are encoded on the event-loop thread that read it (as many as
+        // cores); this thread only publishes, and may wait while the ring is full.
+        let receiver = try OTLPReceiver(settings: receiverSettings, queue: queue, sourceName: name) { lines in
+            var encoding = BatchEncoding(context: context, format: .json, metadata: metadata, readSize: max(4096, lines.count))
+            var start = 0
+            for end in lines.indices where lines[end] == 0x0A {
+                encoding.encodeMessage(UnsafeRawBufferPointer(rebasing: lines[start..<end]))
+                start = end + 1
+            }
+            return encoding.takeBatch()
+        }
         listeningPort.withLock { $0 = receiver.port }
         context.markReady()
         logger.info("listening", metadata: ["source": "\(name)", "port": "\(receiver.port)", "path": "/v1/logs"])
-        var encoding = BatchEncoding(
-            context: context, format: .json,
-            metadata: EventMetadata(host: host, sourceName: name, stream: nil, labels: labels), readSize: 256 * 1024
-        )
         var stopped = false
         while true {
             switch queue.take(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 200_000_000) {
-            case .element(let batch, let isLast):
-                batch.lines.withUnsafeBytes { lines in
-                    var start = 0
-                    for end in lines.indices where lines[end] == 0x0A {
-                        encoding.encodeMessage(UnsafeRawBufferPointer(rebasing: lines[start..<end]))
-                        start = end + 1
-                    }
-                }
-                if isLast || encoding.pendingBytes >= 512 * 1024 {
-                    guard encoding.publish() else {
-                        receiver.stop()
-                        return
-                    }
-                }
-            case .timedOut:
-                guard encoding.publish() else {
+            case .element(let batch, _):
+                guard context.publish(batch) else {
                     receiver.stop()
                     return
                 }
+            case .timedOut:
                 if context.shutdown.isDraining && !stopped {
                     // No new requests; what was accepted is still published.
                     receiver.stop()
@@ -93,7 +87,6 @@ public final class OTLPSource: Source, SettingsCarrying {
                     stopped = true
                 }
             case .closed:
-                _ = encoding.publish()
                 return
             }
         }
