@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
+import SluiceSources
 
 /// The HTTP endpoint for `/metrics`, `/healthz` and `/readyz`, on one event-loop thread of its
 /// own (idle in `epoll` between scrapes).
@@ -12,38 +12,18 @@ final class MetricsServer: Sendable {
         var body: String
     }
 
-    let port: Int
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
+    private let listener: HTTPListener
+    var port: Int { listener.port }
 
     /// Binds `address` (`host:port`; port 0 picks one). `respond` answers a path.
     init(address: String, respond: @escaping @Sendable (String) -> Answer) throws {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw MetricsAddressError(address: address)
+        listener = try HTTPListener(address: address, owner: "metrics.address") { channel in
+            channel.pipeline.addHandler(Handler(respond: respond))
         }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(Handler(respond: respond))
-                }
-            }
-        do {
-            channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
-        }
-        self.group = group
-        self.port = channel.localAddress?.port ?? port
     }
 
     func stop() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        listener.stop()
     }
 
     private final class Handler: ChannelInboundHandler, @unchecked Sendable {
@@ -83,9 +63,4 @@ final class MetricsServer: Sendable {
             }
         }
     }
-}
-
-struct MetricsAddressError: Error, CustomStringConvertible {
-    let address: String
-    var description: String { "metrics.address \"\(address)\" is not host:port" }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import NIOSSL
 import SluiceCore
 
@@ -24,21 +23,13 @@ final class OTLPReceiver: Sendable {
         var keyFile: String?
     }
 
-    let port: Int
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
+    private let listener: HTTPListener
+    var port: Int { listener.port }
 
     /// Encodes a request's event lines (NDJSON) into a batch, on the calling event-loop thread.
     typealias Encode = @Sendable (UnsafeRawBufferPointer) -> EventBatch?
 
     init(settings: Settings, queue: BoundedQueue<EventBatch>, sourceName: String, encode: @escaping Encode) throws {
-        guard let colon = settings.address.lastIndex(of: ":"), let port = Int(settings.address[settings.address.index(after: colon)...]) else {
-            throw OTLPAddressError(address: settings.address, source: sourceName)
-        }
-        var host = String(settings.address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        // Decoding is most of the work: one event-loop thread per core, each with its own
-        // connections.
         var tls: NIOSSLContext?
         if let certificate = settings.certificateFile, let key = settings.keyFile {
             let configuration = TLSConfiguration.makeServerConfiguration(
@@ -47,33 +38,28 @@ final class OTLPReceiver: Sendable {
             )
             tls = try NIOSSLContext(configuration: configuration)
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                let http = {
-                    channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(Handler(settings: settings, queue: queue, encode: encode))
-                    }
+        // Decoding is most of the work: one event-loop thread per core, each with its own
+        // connections.
+        var secure: (@Sendable (any Channel) -> EventLoopFuture<Void>)?
+        if let tls {
+            secure = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                 }
-                guard let tls else { return http() }
-                return channel.pipeline.addHandler(NIOSSLServerHandler(context: tls)).flatMap(http)
             }
-        do {
-            channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
         }
-        self.group = group
-        self.port = channel.localAddress?.port ?? port
+        listener = try HTTPListener(
+            address: settings.address, owner: "source \(sourceName)", threads: System.coreCount, secure: secure
+        ) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(Handler(settings: settings, queue: queue, encode: encode))
+            }
+        }
     }
 
     /// Stops listening and closes every connection.
     func stop() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        listener.stop()
     }
 
     /// What a request came to.
@@ -256,10 +242,4 @@ final class OTLPReceiver: Sendable {
             }
         }
     }
-}
-
-struct OTLPAddressError: Error, CustomStringConvertible {
-    let address: String
-    let source: String
-    var description: String { "source \(source): address \"\(address)\" is not host:port" }
 }
