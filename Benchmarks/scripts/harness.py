@@ -178,6 +178,23 @@ def run_sluice_tcp(sluice, corpus, lines, work):
                              lambda log_path: logged_port(log_path, "listening"), feed, lines, work)
 
 
+OTEL_PYTHON = os.path.join(ROOT, ".build", "otel-venv", "bin", "python3")
+
+
+def run_sluice_otlp(sluice, corpus, lines, work):
+    """The `otlp` source fed by otlp_load.py: one pre-encoded request of 1,000 records (the
+    official classes), sent lines/1000 times over 4 keep-alive connections. The corpus is not
+    used: the records are the loader's."""
+    if not os.access(OTEL_PYTHON, os.X_OK):
+        raise RuntimeError("no %s: `.ci/setup --tests` installs the OpenTelemetry packages there" % OTEL_PYTHON)
+
+    def feed(port):
+        subprocess.run([OTEL_PYTHON, os.path.join(HERE, "otlp_load.py"), str(port), str(lines // 1000), "1000", "4"],
+                       check=True, stdout=subprocess.DEVNULL)
+    return run_sluice_socket(sluice, '{ type: otlp, address: "127.0.0.1:0" }',
+                             lambda log_path: logged_port(log_path, "listening"), feed, lines, work)
+
+
 def run_sluice_unix_writers(sluice, corpus, lines, work, writers=100):
     """A Unix stream socket fed by `writers` concurrent clients, each sending its own
     line-aligned slice of the corpus with sendfile(2) (the feeding costs the kernel, not Python)."""
@@ -297,6 +314,8 @@ SCENARIOS = {
     "tcp-blackhole/json": ("json", "cat", None),
     "unix-100-writers-blackhole/text": ("text", "cat", None),
     "unix-100-writers-blackhole/json": ("json", "cat", None),
+    # OTLP/HTTP into the `otlp` source, 1,000-record protobuf requests over 4 connections.
+    "otlp-source-blackhole/json": ("json", None, None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
     "stdin-otlp/json": ("json", "stdin-elasticsearch/json", sluice_case(otel=OTLP)),
     # Through a disk buffer: appended by the ring reader, read back and handed to the sink.
@@ -471,6 +490,8 @@ def main():
                 try:
                     if name.startswith("tcp-"):
                         runs.append(run_sluice_tcp(args.sluice, corpora[flavour], args.lines, work))
+                    elif name.startswith("otlp-source"):
+                        runs.append(run_sluice_otlp(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("unix-100-writers"):
                         runs.append(run_sluice_unix_writers(args.sluice, corpora[flavour], args.lines, work))
                     else:
