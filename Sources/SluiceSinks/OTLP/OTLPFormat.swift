@@ -1,4 +1,4 @@
-import SluiceCore
+public import SluiceCore
 import SluiceRing
 
 /// OTLP/HTTP logs (`POST {endpoint}/v1/logs`): each event becomes a `LogRecord`, and a request
@@ -14,19 +14,19 @@ import SluiceRing
 /// The sink's thread only copies each event into the request (with its source, time and
 /// level in front); the delivery workers encode the records as they build each request body, so
 /// the encoding runs on as many threads as requests are in flight.
-final class OTLPFormat: DeliveryFormat, @unchecked Sendable {
+public final class OTLPFormat: DeliveryFormat, @unchecked Sendable {
     // @unchecked: `lastSource` is used by `append` only, on the sink's thread; the rest is
     // immutable or thread-safe (`resources`, `sourceNames`).
-    let encoding: OTLPRecordEncoder.Encoding
+    public let encoding: OTLPRecordEncoder.Encoding
     private let resources: OTLPResources
     private let labels: [String: Set<String>]
     private let sourceNames = Locked<[String]>([])
     private var lastSource: (name: String, number: UInt32)?
 
-    var path: String { "/v1/logs" }
-    var contentType: String { encoding == .protobuf ? "application/x-protobuf" : "application/json" }
+    public var path: String { "/v1/logs" }
+    public var contentType: String { encoding == .protobuf ? "application/x-protobuf" : "application/json" }
 
-    init(encoding: OTLPRecordEncoder.Encoding, resource: [(key: String, value: String)], labels: [String: Set<String>]) {
+    public init(encoding: OTLPRecordEncoder.Encoding, resource: [(key: String, value: String)], labels: [String: Set<String>]) {
         self.encoding = encoding
         self.labels = labels
         resources = OTLPResources(configured: resource)
@@ -34,7 +34,7 @@ final class OTLPFormat: DeliveryFormat, @unchecked Sendable {
 
     /// An item: the source's number (4 bytes), the event's time (8) and level (1), then the
     /// event's JSON (what a dead letter keeps).
-    func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
+    public func append(_ record: EventRecord, sourceName: String, to batch: RequestBatch) {
         let source = sourceNumber(sourceName)
         batch.append(event: record.json, suffix: "") { bytes in
             withUnsafeBytes(of: source.littleEndian) { bytes.append($0) }
@@ -54,7 +54,7 @@ final class OTLPFormat: DeliveryFormat, @unchecked Sendable {
         return number
     }
 
-    func body(of items: [Int], in batch: RequestBatch) -> [UInt8] {
+    public func body(of items: [Int], in batch: RequestBatch) -> [UInt8] {
         let names = sourceNames.withLock { $0 }
         var encoder = OTLPRecordEncoder(encoding: encoding, resources: resources, labels: labels)
         var records = ProtobufWriter(capacity: batch.byteCount + 1024)
@@ -125,7 +125,7 @@ final class OTLPFormat: DeliveryFormat, @unchecked Sendable {
         return Array(json.bytes)
     }
 
-    func interpret(status: Int, body: [UInt8], itemCount: Int) -> DeliveryOutcome {
+    public func interpret(status: Int, body: [UInt8], itemCount: Int) -> DeliveryOutcome {
         switch status {
         case 200..<300:
             guard let partial = OTLPResponse.partialSuccess(body, encoding: encoding), partial.rejected > 0 else { return .accepted }

@@ -18,8 +18,8 @@ import Glibc
 /// | `stream` | attribute `log.iostream` |
 /// | `host`, `source`, the source's labels | resource attributes (see `OTLPResources`) |
 /// | every other field | an attribute, its JSON type kept |
-struct OTLPRecordEncoder: ~Copyable {
-    enum Encoding: String, Sendable, CaseIterable {
+public struct OTLPRecordEncoder: ~Copyable {
+    public enum Encoding: String, Sendable, CaseIterable {
         case protobuf, json
     }
 
