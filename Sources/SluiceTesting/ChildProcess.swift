@@ -107,6 +107,14 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Bytes written to the child's stdin pipe that it has not read yet (0 once it has read
+    /// everything), from the pipe's FIONREAD; nil when stdin is not a pipe.
+    public var unreadStdinBytes: Int? {
+        guard stdinWriter >= 0 else { return nil }
+        var count: Int32 = 0
+        return ioctl(stdinWriter, UInt(FIONREAD), &count) == 0 ? Int(count) : nil
+    }
+
     public func closeStdin() {
         if stdinWriter >= 0 {
             close(stdinWriter)
