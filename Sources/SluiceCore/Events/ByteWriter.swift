@@ -94,6 +94,15 @@ public struct ByteWriter: ~Copyable {
         }
     }
 
+    /// Appends each byte as two lower-case hex digits.
+    public mutating func appendHex(_ bytes: some Sequence<UInt8>) {
+        let digits: StaticString = "0123456789abcdef"
+        for byte in bytes {
+            append(digits.utf8Start[Int(byte >> 4)])
+            append(digits.utf8Start[Int(byte & 0x0F)])
+        }
+    }
+
     /// Appends a decimal integer.
     public mutating func append(decimal value: Int) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

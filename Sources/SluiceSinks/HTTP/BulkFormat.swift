@@ -54,13 +54,9 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
         }
     }
 
-    private static let hexDigits: StaticString = "0123456789abcdef"
-
     /// `<stream as 16 hex digits>-<sequence>`.
     static func appendID(stream: UInt64, sequence: UInt64, to bytes: inout ByteWriter) {
-        for shift in stride(from: 60, through: 0, by: -4) {
-            bytes.append(hexDigits.utf8Start[Int((stream >> UInt64(shift)) & 0xF)])
-        }
+        withUnsafeBytes(of: stream.bigEndian) { bytes.appendHex($0) }
         bytes.append(UInt8(ascii: "-"))
         bytes.append(decimal: Int(truncatingIfNeeded: sequence))
     }

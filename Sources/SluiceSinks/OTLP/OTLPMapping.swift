@@ -1,5 +1,9 @@
 import SluiceCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How an event's JSON values become OpenTelemetry `AnyValue`s, in protobuf and in OTLP/JSON:
 /// strings stay strings, integers that fit 64 bits become `intValue` (a string in JSON, as OTLP
 /// asks), other numbers `doubleValue`, booleans `boolValue`, `null` an empty value, arrays
@@ -166,8 +170,14 @@ enum OTLPMapping {
         return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
     }
 
+    /// A JSON number's value, read with `strtod` from a copy on the stack (no `String` per
+    /// number).
     static func double(_ number: UnsafeRawBufferPointer) -> Double {
-        Double(String(decoding: number, as: UTF8.self)) ?? .nan
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: number.count + 1) { text in
+            for index in 0..<number.count { text[index] = CChar(bitPattern: number[index]) }
+            text[number.count] = 0
+            return strtod(text.baseAddress!, nil)
+        }
     }
 
     /// The bytes of a JSON string holding `byteCount * 2` hex digits (a trace or span id); nil
@@ -193,14 +203,6 @@ enum OTLPMapping {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
-        }
-    }
-
-    static func appendHex(_ bytes: [UInt8], to json: inout ByteWriter) {
-        let digits: StaticString = "0123456789abcdef"
-        for byte in bytes {
-            json.append(digits.utf8Start[Int(byte >> 4)])
-            json.append(digits.utf8Start[Int(byte & 0x0F)])
         }
     }
 }

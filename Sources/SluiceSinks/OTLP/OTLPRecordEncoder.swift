@@ -279,12 +279,12 @@ public struct OTLPRecordEncoder: ~Copyable {
         }
         if let trace = parts.traceID {
             json.append(#","traceId":""#)
-            OTLPMapping.appendHex(trace, to: &json)
+            json.appendHex(trace)
             json.append(UInt8(ascii: "\""))
         }
         if let span = parts.spanID {
             json.append(#","spanId":""#)
-            OTLPMapping.appendHex(span, to: &json)
+            json.appendHex(span)
             json.append(UInt8(ascii: "\""))
         }
         json.append(UInt8(ascii: "}"))

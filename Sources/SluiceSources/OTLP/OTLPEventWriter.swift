@@ -122,44 +122,26 @@ enum OTLPEventWriter {
         }
     }
 
+    /// A quoted hex string.
     static func appendHex(_ bytes: some Sequence<UInt8>, into json: inout ByteWriter) {
-        let digits: StaticString = "0123456789abcdef"
         json.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            json.append(digits.utf8Start[Int(byte >> 4)])
-            json.append(digits.utf8Start[Int(byte & 0x0F)])
-        }
+        json.appendHex(bytes)
         json.append(UInt8(ascii: "\""))
     }
 
-    /// `2026-12-01T10:00:00.123456789Z`, written in place.
+    /// `2026-12-01T10:00:00.123456789Z`, written in place: `EventTimestamp`'s form with the
+    /// nanoseconds in place of the milliseconds.
     static func appendRFC3339(nanoseconds: UInt64, into json: inout ByteWriter) {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                json.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
+        let milliseconds = Int64(nanoseconds / 1_000_000)
+        EventTimestamp.format(milliseconds, into: json.unwrittenSpace(atLeast: EventTimestamp.textLength))
+        json.commit(EventTimestamp.textLength - 4)  // up to the point before the milliseconds
+        var fraction = nanoseconds % 1_000_000_000
+        let space = json.unwrittenSpace(atLeast: 10)
+        for index in stride(from: 8, through: 0, by: -1) {
+            space.storeBytes(of: UInt8(ascii: "0") + UInt8(fraction % 10), toByteOffset: index, as: UInt8.self)
+            fraction /= 10
         }
-        digits(Int(parts.tm_year) + 1900, 4)
-        json.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2)
-        json.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2)
-        json.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2)
-        json.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2)
-        json.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2)
-        json.append(UInt8(ascii: "."))
-        digits(Int(nanoseconds % 1_000_000_000), 9)
-        json.append(UInt8(ascii: "Z"))
+        space.storeBytes(of: UInt8(ascii: "Z"), toByteOffset: 9, as: UInt8.self)
+        json.commit(10)
     }
 }
