@@ -37,6 +37,14 @@ public final class EventBatch: @unchecked Sendable {
         originIsSet = origin != nil
     }
 
+    /// Gives the batch the identities of its events, before it is published, by a source that
+    /// numbers events itself (by their place in a file, so reading them again gives them the
+    /// same identities).
+    public func assignOrigin(_ origin: EventOrigin) {
+        self.origin = origin
+        originIsSet = true
+    }
+
     /// Gives the batch its place in a source's stream, unless it came with an origin (replay).
     /// Called once, by the publishing thread, before the batch is published.
     func assignOrigin(stream: UInt64, counters: SourceCounters) {

@@ -341,7 +341,7 @@ public final class EventMatcher {
         let inner = UnsafeRawBufferPointer(rebasing: raw[1..<(raw.count - 1)])
         guard inner.contains(UInt8(ascii: "\\")) else { return inner }
         scratch.removeAll()
-        LogfmtParser.unescape(inner, into: &scratch)
+        JSONLookup.unescape(inner, into: &scratch)
         return scratch.bytes
     }
 

@@ -1,8 +1,8 @@
 /// Joins lines into groups by a `MultilineSettings` rule. A group ends when a line does not
 /// continue it, when it reaches `maxLines` or `maxBytes`, at its timeout, or at end of input;
 /// the group's lines are kept with their newlines.
-struct MultilineJoiner: ~Copyable {
-    let settings: MultilineSettings?
+public struct MultilineJoiner: ~Copyable {
+    public let settings: MultilineSettings?
     private var group = ByteWriter(capacity: 1024)
     private var completed = ByteWriter(capacity: 1024)
     private var lines = 0
@@ -10,7 +10,7 @@ struct MultilineJoiner: ~Copyable {
     private var presetState = PresetState()
     private let matcher: PatternMatcher?
 
-    init(settings: MultilineSettings?) {
+    public init(settings: MultilineSettings?) {
         self.settings = settings
         switch settings?.rule {
         case .start(let pattern), .continuation(let pattern): matcher = pattern.matcher()
@@ -18,21 +18,21 @@ struct MultilineJoiner: ~Copyable {
         }
     }
 
-    var isEnabled: Bool { settings != nil }
-    var hasOpenGroup: Bool { lines > 0 }
+    public var isEnabled: Bool { settings != nil }
+    public var hasOpenGroup: Bool { lines > 0 }
 
     /// The group that the last `add` or `close` completed.
-    var completedGroup: UnsafeRawBufferPointer { completed.bytes }
+    public var completedGroup: UnsafeRawBufferPointer { completed.bytes }
 
     /// When the open group times out (monotonic nanoseconds).
-    var deadline: UInt64? {
+    public var deadline: UInt64? {
         guard let settings, lines > 0 else { return nil }
         return startedAt + settings.timeoutNanoseconds
     }
 
     /// Adds a line. Returns true when that completed the previous group (now in
     /// `completedGroup`); the line itself is then the start of the next one.
-    mutating func add(_ line: UnsafeRawBufferPointer, now: UInt64) -> Bool {
+    public mutating func add(_ line: UnsafeRawBufferPointer, now: UInt64) -> Bool {
         guard let settings else { return false }
         let continues = lines > 0 && presetState.continues(line, rule: settings.rule, matcher: matcher)
             && lines < settings.maxLines && group.count + 1 + line.count <= settings.maxBytes
@@ -51,7 +51,7 @@ struct MultilineJoiner: ~Copyable {
     }
 
     /// Ends the open group, if any. Returns true when there was one (now in `completedGroup`).
-    mutating func close() -> Bool {
+    public mutating func close() -> Bool {
         guard lines > 0 else { return false }
         swap(&group, &completed)
         group.removeAll()

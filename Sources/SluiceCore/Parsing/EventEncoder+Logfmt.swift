@@ -27,7 +27,7 @@ extension EventEncoder {
                 let content = UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
                 if content.contains(UInt8(ascii: "\\")) {
                     scratch.removeAll()
-                    LogfmtParser.unescape(content, into: &scratch)
+                    JSONLookup.unescape(content, into: &scratch)
                     batch.ndjson.appendJSONString(scratch.bytes)
                 } else {
                     batch.ndjson.appendJSONString(content)

@@ -29,9 +29,10 @@ public struct EncodingCounts: Sendable, Equatable {
 public struct EventEncoder: ~Copyable {
     public let format: InputFormat
     public private(set) var counts = EncodingCounts()
-    let metadataForFields: EncodedMetadata
-    let metadataForPlainLines: EncodedMetadata
-    let metadataForSyslog: EncodedMetadata
+    private var metadata: EncodedStreamMetadata
+    var metadataForFields: EncodedMetadata { metadata.forFields }
+    var metadataForPlainLines: EncodedMetadata { metadata.forPlainLines }
+    var metadataForSyslog: EncodedMetadata { metadata.forSyslog }
     var scanner = JSONObjectScanner()
     var logfmt = LogfmtParser()
     var scratch = ByteWriter(capacity: 4096)
@@ -41,13 +42,14 @@ public struct EventEncoder: ~Copyable {
 
     public init(format: InputFormat, metadata: EventMetadata) {
         self.format = format
-        metadataForFields = EncodedMetadata(metadata)
-        metadataForPlainLines = EncodedMetadata(metadata, excluding: ["@timestamp", "level", "message", "@split"])
-        metadataForSyslog = EncodedMetadata(metadata, excluding: [
-            "@timestamp", "level", "facility", "severity", "hostname", "appname", "procid", "msgid",
-            "structured_data", "message",
-        ])
+        self.metadata = EncodedStreamMetadata(metadata)
         setReadTime(EventTimestamp.nowMilliseconds())
+    }
+
+    /// Encodes the next events with other metadata (a source reading many files, each with its
+    /// own `file` field): assigning pre-encoded metadata, no work per event.
+    public mutating func use(_ metadata: EncodedStreamMetadata) {
+        self.metadata = metadata
     }
 
     /// The time stamped on events that carry none of their own; set once per read.

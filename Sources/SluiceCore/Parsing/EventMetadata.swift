@@ -26,8 +26,8 @@ public struct EventMetadata: Sendable {
 }
 
 /// Metadata pre-encoded once per stream, so adding it to an event is one copy.
-struct EncodedMetadata {
-    struct Field {
+struct EncodedMetadata: Sendable {
+    struct Field: Sendable {
         let key: [UInt8]
         /// `,"key":"value"`
         let encoded: [UInt8]
@@ -67,5 +67,22 @@ struct EncodedMetadata {
             if field.key.withUnsafeBytes({ $0.elementsEqual(key) }) { mask |= 1 << UInt64(position) }
         }
         return mask
+    }
+}
+
+/// One stream's metadata, encoded once for each kind of event: what an encoder switches to when
+/// its source moves on to another stream (`EventEncoder.use(_:)`).
+public struct EncodedStreamMetadata: Sendable {
+    let forFields: EncodedMetadata
+    let forPlainLines: EncodedMetadata
+    let forSyslog: EncodedMetadata
+
+    public init(_ metadata: EventMetadata) {
+        forFields = EncodedMetadata(metadata)
+        forPlainLines = EncodedMetadata(metadata, excluding: ["@timestamp", "level", "message", "@split"])
+        forSyslog = EncodedMetadata(metadata, excluding: [
+            "@timestamp", "level", "facility", "severity", "hostname", "appname", "procid", "msgid",
+            "structured_data", "message",
+        ])
     }
 }

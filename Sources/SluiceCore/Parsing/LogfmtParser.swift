@@ -65,49 +65,4 @@ struct LogfmtParser {
             keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd), kind: kind
         )
     }
-
-    /// Decodes Go- and JSON-style escapes (`\"`, `\\`, `\/`, `\n`, `\t`, `\r`, `\b`, `\f`,
-    /// `\uXXXX`) of a quoted value's content into `output`; an unknown escape is kept as written.
-    static func unescape(_ content: UnsafeRawBufferPointer, into output: inout ByteWriter) {
-        var index = 0
-        while index < content.count {
-            let byte = content[index]
-            guard byte == UInt8(ascii: "\\"), index + 1 < content.count else {
-                output.append(byte)
-                index += 1
-                continue
-            }
-            let escaped = content[index + 1]
-            switch escaped {
-            case UInt8(ascii: "n"): output.append(0x0A)
-            case UInt8(ascii: "t"): output.append(0x09)
-            case UInt8(ascii: "r"): output.append(0x0D)
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escaped)
-            case UInt8(ascii: "b"): output.append(0x08)
-            case UInt8(ascii: "f"): output.append(0x0C)
-            case UInt8(ascii: "u") where index + 6 <= content.count:
-                var scalar: UInt32 = 0
-                var valid = true
-                for offset in 2..<6 {
-                    let digit = content[index + offset]
-                    guard digit.isHexDigit else {
-                        valid = false
-                        break
-                    }
-                    scalar = scalar << 4 | UInt32(digit <= UInt8(ascii: "9") ? digit - UInt8(ascii: "0") : (digit | 0x20) - UInt8(ascii: "a") + 10)
-                }
-                if valid, let unicode = Unicode.Scalar(scalar) {
-                    for unit in String(Character(unicode)).utf8 { output.append(unit) }
-                    index += 6
-                    continue
-                }
-                output.append(byte)
-                output.append(escaped)
-            default:
-                output.append(byte)
-                output.append(escaped)
-            }
-            index += 2
-        }
-    }
 }

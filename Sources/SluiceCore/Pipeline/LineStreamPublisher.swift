@@ -84,10 +84,21 @@ public struct StreamFraming: ~Copyable {
     }
 }
 
+/// Where a source's batches go when the source numbers and tracks them itself (the file source
+/// gives events identities from their files and remembers where each batch went in the ring);
+/// without one, batches are published through the source's context.
+public protocol BatchSending: AnyObject {
+    /// Publishes `batch`; false when the pipeline is closed.
+    func send(_ batch: EventBatch) -> Bool
+}
+
 /// An encoder and the batch it fills, shared by every stream of one source thread, so many
 /// connections make few, full batches. A value, so the per-line loop runs on it directly.
 public struct BatchEncoding: ~Copyable {
     private let context: SourceContext
+    private let sender: (any BatchSending)?
+    /// Metadata switched to since the start (`use(_:)`), for a helper started later.
+    private var switchedMetadata: EncodedStreamMetadata?
     private var encoder: EventEncoder
     private var builder: EventBatchBuilder
     private let initialCapacity: Int
@@ -100,8 +111,12 @@ public struct BatchEncoding: ~Copyable {
     private var helper: HelperEncoder?
     private var lines: [FramedLine] = []
 
-    public init(context: SourceContext, format: InputFormat, metadata: EventMetadata, readSize: Int = 256 * 1024) {
+    public init(
+        context: SourceContext, format: InputFormat, metadata: EventMetadata, readSize: Int = 256 * 1024,
+        sender: (any BatchSending)? = nil
+    ) {
         self.context = context
+        self.sender = sender
         self.format = format
         self.metadata = metadata
         encoder = EventEncoder(format: format, metadata: metadata)
@@ -157,6 +172,7 @@ public struct BatchEncoding: ~Copyable {
         let helper = self.helper ?? HelperEncoder(
             name: "enc " + metadata.sourceName, format: format, metadata: metadata, capacity: initialCapacity
         )
+        if helper !== self.helper, let switchedMetadata { helper.encoder.use(switchedMetadata) }
         self.helper = helper
         let half = lines.count / 2
         return lines.withUnsafeBufferPointer { all in
@@ -164,7 +180,7 @@ public struct BatchEncoding: ~Copyable {
             for line in all[half...] { encoder.encode(line, into: &builder) }
             let (first, counts) = helper.finish(sourceIndex: context.sourceIndex)
             context.counters.add(counts)
-            guard context.publish(first) else { return false }
+            guard send(first) else { return false }
             return publish()
         }
     }
@@ -189,7 +205,29 @@ public struct BatchEncoding: ~Copyable {
     /// Publishes what has been encoded, if anything. False when the pipeline is closed.
     public mutating func publish() -> Bool {
         guard let batch = takeBatch() else { return true }
+        return send(batch)
+    }
+
+    private func send(_ batch: EventBatch) -> Bool {
+        if let sender { return sender.send(batch) }
         return context.publish(batch)
+    }
+
+    /// Encodes the next events with other metadata (see `EventEncoder.use(_:)`); publish what
+    /// was encoded with the previous metadata first, if it must not share a batch.
+    public mutating func use(_ metadata: EncodedStreamMetadata) {
+        encoder.use(metadata)
+        helper?.encoder.use(metadata)
+        switchedMetadata = metadata
+    }
+
+    /// Encodes one line (or joined group) as read at `readTimeMilliseconds` (the time events
+    /// without one of their own get), publishing when the batch fills. False when the pipeline
+    /// is closed.
+    public mutating func encode(_ line: FramedLine, readTimeMilliseconds: Int64) -> Bool {
+        encoder.setReadTime(readTimeMilliseconds)
+        encoder.encode(line, into: &builder)
+        return builder.ndjson.count < maxBatchBytes || publish()
     }
 
     /// What has been encoded, as a batch for the source's thread to publish (for a source that

@@ -73,7 +73,7 @@ public final class Pipeline: @unchecked Sendable {
 
     public let shutdown = ShutdownSignal()
     public let sourceCounters: [SourceCounters]
-    private let sources: [any Source]
+    let sources: [any Source]
     private let route: PublishRoute
     private let sinkSet: Locked<SinkSet>
     /// Held while the sinks are reloaded or the stream ends, so the two never interleave.

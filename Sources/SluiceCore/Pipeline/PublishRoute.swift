@@ -25,15 +25,16 @@ public final class PublishRoute: @unchecked Sendable {
         lock.withLock { ended }
     }
 
-    /// Publishes a batch; false once the route has ended (the pipeline is stopping).
-    func publish(_ batch: EventBatch) -> Bool {
+    /// Publishes a batch and says where it went; nil once the route has ended (the pipeline is
+    /// stopping).
+    func publish(_ batch: EventBatch) -> RingPosition? {
         var target = current
         while true {
             if let claim = target.claim(eventCount: batch.count) {
                 target.publish(batch, for: claim)
-                return true
+                return RingPosition(ring: target, sequence: claim.sequence)
             }
-            guard let next = replacement(of: target) else { return false }
+            guard let next = replacement(of: target) else { return nil }
             target = next
         }
     }

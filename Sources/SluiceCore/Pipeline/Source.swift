@@ -11,6 +11,19 @@ public protocol Source: AnyObject, Sendable {
 
     /// Reads until the input ends or shutdown stops it.
     func run(_ context: SourceContext) throws
+
+    /// What the source counts beyond the counters every source has (files watched, say).
+    func metricSamples() -> [MetricSample]
+}
+
+extension Source {
+    public func metricSamples() -> [MetricSample] { [] }
+}
+
+/// Where a published batch went: its ring and its sequence there.
+public struct RingPosition: Sendable {
+    let ring: EventRing<EventBatch>?
+    let sequence: Int
 }
 
 /// What a running source needs: where to publish, and when to stop.
@@ -44,8 +57,24 @@ public struct SourceContext: Sendable {
     /// Publishes a filled batch, its events numbered next in the source's stream; false when
     /// the ring is closed (the pipeline is stopping).
     public func publish(_ batch: EventBatch) -> Bool {
-        guard !batch.isEmpty else { return true }
+        publishTracked(batch) != nil
+    }
+
+    /// Publishes a filled batch like `publish(_:)` and says where it went, for a source that
+    /// must know when its events are taken (`isTaken(_:)`); nil when the ring is closed.
+    public func publishTracked(_ batch: EventBatch) -> RingPosition? {
+        guard !batch.isEmpty else { return RingPosition(ring: nil, sequence: 0) }
         batch.assignOrigin(stream: stream, counters: counters)
         return route.publish(batch)
+    }
+
+    /// Whether every sink that holds the sources back has finished reading the batch at
+    /// `position`: a disk-buffered sink has it in its buffer, any other has handled it. (A
+    /// `drop_oldest` sink is not waited for: it may skip events by design.) A source that reads
+    /// from files records how far it read only up to batches that are taken, so a restart after
+    /// a crash reads again what was still in memory.
+    public func isTaken(_ position: RingPosition) -> Bool {
+        guard let ring = position.ring else { return true }
+        return ring.consumers.allSatisfy { !$0.gatesProducers || $0.committedSequences > position.sequence }
     }
 }

@@ -13,11 +13,14 @@ final class BuildContext: Sendable {
     /// The label names of each source, by source name (an `otlp` sink makes them resource
     /// attributes).
     let sourceLabels: [String: Set<String>]
+    /// `data_dir`, where a `file` source keeps its checkpoints.
+    let dataDirectory: String
 
-    init(host: String, config: ConfigContext, sourceLabels: [String: Set<String>] = [:]) {
+    init(host: String, config: ConfigContext, sourceLabels: [String: Set<String>] = [:], dataDirectory: String = "/var/lib/sluice") {
         self.host = host
         self.config = config
         self.sourceLabels = sourceLabels
+        self.dataDirectory = dataDirectory
     }
 }
 
@@ -63,6 +66,7 @@ final class ComponentRegistry: Sendable {
         "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
         "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
         "otlp": built { OTLPSource(name: $0, reading: $1, host: $2.host) },
+        "file": built { FileSource(name: $0, reading: $1, host: $2.host, dataDirectory: $2.dataDirectory) },
     ]
 
     private static let builtInSinks: [String: SinkFactory] = [

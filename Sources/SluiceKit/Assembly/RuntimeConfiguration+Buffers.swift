@@ -62,11 +62,10 @@ extension RuntimeConfiguration {
         return size
     }
 
-    /// `data_dir` (`/var/lib/sluice`): where disk buffers live, locked by one Sluice. Checked
-    /// only when a sink has a disk buffer: it must be a directory Sluice can write, or one it
-    /// can create.
-    static func readDataDirectory(_ reader: ConfigReader, needed: Bool) -> String {
-        let path = reader.string("data_dir", default: "/var/lib/sluice")
+    /// `data_dir` (`/var/lib/sluice`): where disk buffers and file checkpoints live, locked by
+    /// one Sluice. Checked only when something keeps state there: it must be a directory Sluice
+    /// can write, or one it can create.
+    static func checkDataDirectory(_ path: String, reader: ConfigReader, needed: Bool) -> String {
         guard needed else { return path }
         if let problem = writableDirectoryProblem(path) { reader.reportInvalid("data_dir", problem) }
         return path

@@ -34,8 +34,14 @@ struct RuntimeConfiguration {
     /// `ring.max_bytes` (formerly `buffer.max_bytes`): what the ring may hold, in bytes of
     /// encoded events.
     var bufferMaxBytes: Int
-    /// `data_dir`: where disk buffers live.
+    /// `data_dir`: where disk buffers and file checkpoints live.
     var dataDirectory = "/var/lib/sluice"
+
+    /// Whether something keeps state in `data_dir` (a disk buffer, a file source's checkpoints):
+    /// then this Sluice locks it.
+    var usesDataDirectory: Bool {
+        sinks.contains { $0.diskBuffer != nil } || sources.contains { $0.type == "file" }
+    }
     /// `shutdown.grace_period`: how long SIGTERM waits for writers to finish.
     var gracePeriodNanoseconds: UInt64
     /// `metrics.address` when `metrics.enabled`: where `/metrics`, `/healthz` and `/readyz` are served.
@@ -84,7 +90,8 @@ struct RuntimeConfiguration {
         let root = mergedDocument(files: files, environment: environment, wrapping: !wrappedCommand.isEmpty, context: context)
         context.noteInterpolatedVariables(in: root)
         let reader = ConfigReader(root: root, context: context)
-        let build = BuildContext(host: host, config: context, sourceLabels: sourceLabels(in: root))
+        let dataDirectoryPath = reader.string("data_dir", default: "/var/lib/sluice")
+        let build = BuildContext(host: host, config: context, sourceLabels: sourceLabels(in: root), dataDirectory: dataDirectoryPath)
 
         var sources = readSources(reader, registry: registry, build: build, skipping: wrappedCommand.isEmpty ? nil : wrappedSourceName)
         var wrappedSourceIndex: Int?
@@ -101,7 +108,7 @@ struct RuntimeConfiguration {
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
         var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
         let bufferMaxBytes = readRingSize(reader, context: context)
-        let dataDirectory = readDataDirectory(reader, needed: sinks.contains { $0.diskBuffer != nil })
+        let dataDirectory = checkDataDirectory(dataDirectoryPath, reader: reader, needed: sinks.contains { $0.diskBuffer != nil } || sources.contains { $0.type == "file" })
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
         shutdown.rejectUnknownKeys()

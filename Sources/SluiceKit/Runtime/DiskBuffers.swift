@@ -9,22 +9,18 @@ final class DiskBuffers {
     private(set) var byName: [String: DiskBuffer] = [:]
     private var dataDirectory: String?
 
-    /// Opens (or updates) the buffers `sinks` need; an error says what stops it.
-    func prepare(_ sinks: [RuntimeConfiguration.PlannedSink], dataDirectory: String) throws(DiskBufferProblem) {
+    /// Opens (or updates) the buffers `sinks` need; an error says what stops it. With
+    /// `lockingDataDirectory` (a file source keeps checkpoints there) the lock is taken even
+    /// when no sink has a disk buffer.
+    func prepare(_ sinks: [RuntimeConfiguration.PlannedSink], dataDirectory: String, lockingDataDirectory: Bool = false) throws(DiskBufferProblem) {
+        if lockingDataDirectory { try takeLock(dataDirectory) }
         for sink in sinks {
             guard let settings = sink.diskBuffer else { continue }
             if let buffer = byName[sink.name] {
                 buffer.update(settings)
                 continue
             }
-            if lock == nil {
-                do {
-                    lock = try DataDirectoryLock(dataDirectory: dataDirectory)
-                    self.dataDirectory = dataDirectory
-                } catch {
-                    throw DiskBufferProblem(description: error.description)
-                }
-            }
+            try takeLock(dataDirectory)
             guard dataDirectory == self.dataDirectory else {
                 throw DiskBufferProblem(description: "data_dir changed from \(self.dataDirectory ?? "") to \(dataDirectory); restart Sluice to move its disk buffers")
             }
@@ -35,6 +31,16 @@ final class DiskBuffers {
             } catch {
                 throw DiskBufferProblem(description: "sink \"\(sink.name)\": \(error.description)")
             }
+        }
+    }
+
+    private func takeLock(_ dataDirectory: String) throws(DiskBufferProblem) {
+        guard lock == nil else { return }
+        do {
+            lock = try DataDirectoryLock(dataDirectory: dataDirectory)
+            self.dataDirectory = dataDirectory
+        } catch {
+            throw DiskBufferProblem(description: error.description)
         }
     }
 

@@ -43,9 +43,11 @@ final class Supervisor {
         JSONLogHandler.reopen()
         for notice in configuration.context.notices { logger.warning("\(notice)") }
         do {
-            try diskBuffers.prepare(configuration.sinks, dataDirectory: configuration.dataDirectory)
+            try diskBuffers.prepare(
+                configuration.sinks, dataDirectory: configuration.dataDirectory, lockingDataDirectory: configuration.usesDataDirectory
+            )
         } catch {
-            logger.critical("cannot open the disk buffers; not starting", metadata: ["error": "\(error)"])
+            logger.critical("cannot use data_dir (disk buffers, file checkpoints); not starting", metadata: ["error": "\(error)"])
             return 1
         }
         defer { diskBuffers.closeAll() }

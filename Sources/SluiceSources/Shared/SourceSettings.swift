@@ -34,7 +34,12 @@ public struct SourceSettings: Sendable {
     }
 
     public init(reading reader: ConfigReader, defaultFormat: InputFormat = .auto) {
-        format = reader.choice("format", default: defaultFormat)
+        self.init(reading: reader, format: reader.choice("format", default: defaultFormat))
+    }
+
+    /// The keys but `format`, which the source read itself (a `file` source has more formats).
+    public init(reading reader: ConfigReader, format: InputFormat) {
+        self.format = format
         maxLineBytes = reader.size("max_line_bytes", default: Self.defaultMaxLineBytes, range: 16...(1 << 30))
         labels = reader.stringMap("labels")
         multiline = reader.optionalSection("multiline").map { MultilineSettings(reading: $0, maxLineBytes: maxLineBytes) }

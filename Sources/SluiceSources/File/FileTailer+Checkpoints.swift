@@ -1,0 +1,83 @@
+import Logging
+import SluiceCore
+import SluiceRing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Checkpoints: once a second after reading, and at shutdown, each file's checkpoint moves to
+/// the last offset whose events the sinks have taken, and the checkpoint file is rewritten.
+extension FileTailer {
+    func checkpoint(now: UInt64) {
+        nextCheckpoint = now + settings.checkpointIntervalNanoseconds
+        guard readSinceCheckpoint || !retired.isEmpty else { return }
+        readSinceCheckpoint = false
+        let seconds = Int64(EventTimestamp.nowMilliseconds() / 1000)
+        var lag: Int64 = 0
+        var status = stat()
+        for file in files.values {
+            _ = file.commitTaken(context.isTaken)
+            refreshFingerprint(of: file)
+            if file.isOpen, fstat(file.descriptor, &status) == 0 { lag += max(0, Int64(status.st_size) - file.readOffset) }
+            record(file, seenAt: seconds)
+        }
+        retired.removeAll { file in
+            _ = file.commitTaken(context.isTaken)
+            record(file, seenAt: seconds)
+            return file.marks.isEmpty
+        }
+        counters.lagBytes.store(Int(lag))
+        checkpoints.forget(olderThan: Int64(settings.forgetAfterNanoseconds / 1_000_000_000), now: seconds)
+        save()
+    }
+
+    /// At shutdown: waits (until the grace period ends) for the sinks to take everything that
+    /// was published, then saves, so a restart after SIGTERM reads nothing twice.
+    func finishCheckpoints() {
+        let all = { [self] in Array(files.values) + retired }
+        while !context.shutdown.isStopping, all().contains(where: { !$0.marks.isEmpty && !($0.commitTaken(context.isTaken) && $0.marks.isEmpty) }) {
+            _ = context.shutdown.sleep(nanoseconds: 10_000_000)
+        }
+        let seconds = Int64(EventTimestamp.nowMilliseconds() / 1000)
+        for file in all() {
+            _ = file.commitTaken(context.isTaken)
+            record(file, seenAt: seconds)
+        }
+        save()
+        for file in files.values { file.closeDescriptor() }
+    }
+
+    private func record(_ file: TailedFile, seenAt seconds: Int64) {
+        checkpoints.update(FileCheckpoints.Entry(
+            key: file.key, fingerprint: file.fingerprint, offset: file.committed.offset, sequence: file.committed.sequence,
+            stream: file.stream, lastSeenSeconds: seconds, path: file.path
+        ))
+    }
+
+    /// A file's fingerprint covers more of it as it grows (up to `FileFingerprint.maxLength`);
+    /// a file whose first bytes changed under the same key was rewritten: read it again.
+    private func refreshFingerprint(of file: TailedFile) {
+        guard file.isOpen, file.gone == nil else { return }
+        guard file.fingerprint.matches(file.descriptor) else {
+            _ = truncated(file)
+            enqueue(file)
+            return
+        }
+        extendFingerprint(of: file)
+    }
+
+    func extendFingerprint(of file: TailedFile) {
+        guard file.isOpen, file.fingerprint.length < FileFingerprint.maxLength,
+              let longer = FileFingerprint.read(file.descriptor), longer.length > file.fingerprint.length else { return }
+        file.fingerprint = longer
+    }
+
+    private func save() {
+        do {
+            try checkpoints.save()
+        } catch {
+            logger.error("cannot save the file checkpoints; a restart may read some lines again", metadata: ["source": "\(name)", "error": "\(error)"])
+        }
+    }
+}
