@@ -43,7 +43,7 @@ extension FileTailer {
             if count < 0 && errno == EINTR { continue }
             if count < 0 {
                 logger.error("cannot read a file; closing it", metadata: ["source": "\(name)", "path": "\(file.path)", "errno": "\(errno)"])
-                file.closeDescriptor()
+                closeDescriptor(of: file)
                 return .caughtUp
             }
             var status = stat()

@@ -45,7 +45,7 @@ final class FileTailer {
     var checkpoints: FileCheckpoints
     var currentMetadata: (ObjectIdentifier, Int)?
     private var queue: [TailedFile] = []
-    private var openFiles = 0
+    private(set) var openFiles = 0
     var readSinceCheckpoint = false
     private var nextRescan: UInt64 = 0
     var nextCheckpoint: UInt64 = 0
@@ -313,8 +313,7 @@ final class FileTailer {
         // Its checkpoint stays (until forget_after): a file that comes back under the same
         // key resumes only if it starts with the same bytes, as far as they were read.
         extendFingerprint(of: file)
-        if file.isOpen { openFiles -= 1 }
-        file.closeDescriptor()
+        closeDescriptor(of: file)
         files[file.key] = nil
         for (path, tailed) in byPath where tailed === file { byPath[path] = nil }
         queue.removeAll { $0 === file }
@@ -323,33 +322,40 @@ final class FileTailer {
         counters.watchedFiles.store(files.count)
     }
 
-    /// Reopens a file closed for the descriptor limit, if its path still leads to it.
+    /// Reopens a file closed for the descriptor limit, if its path still leads to it. If it
+    /// no longer starts as it did, it was truncated and written again while closed (or its inode
+    /// went to a new file): it is read from its start.
     func reopen(_ file: TailedFile) -> Bool {
         guard file.gone == nil else { return false }
         let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
         var status = stat()
         guard descriptor >= 0 else { return false }
-        guard fstat(descriptor, &status) == 0, FileKey(status) == file.key, file.fingerprint.matches(descriptor) else {
+        guard fstat(descriptor, &status) == 0, FileKey(status) == file.key else {
             close(descriptor)
             checkIdentity(of: file)
             return false
         }
         file.descriptor = descriptor
+        file.lastActivity = MonotonicClock.nowNanoseconds()
         openFiles += 1
-        closeIdleFilesOverLimit()
+        closeIdleFilesOverLimit(sparing: file)
+        if !file.fingerprint.matches(descriptor) { return truncated(file) }
         return true
     }
 
     /// Over `max_open_files`, the files quiet longest are closed (reopened by identity when
     /// they change). Files being finished after a rotation keep theirs: a deleted file cannot
     /// be opened again.
-    private func closeIdleFilesOverLimit() {
+    private func closeIdleFilesOverLimit(sparing reading: TailedFile? = nil) {
         guard openFiles > settings.maxOpenFiles else { return }
-        let candidates = files.values.filter { $0.isOpen && $0.gone == nil && !$0.isQueued }.sorted { $0.lastActivity < $1.lastActivity }
-        for file in candidates.prefix(openFiles - settings.maxOpenFiles) {
-            file.closeDescriptor()
-            openFiles -= 1
-        }
+        let candidates = files.values.filter { $0.isOpen && $0.gone == nil && !$0.isQueued && $0 !== reading }.sorted { $0.lastActivity < $1.lastActivity }
+        for file in candidates.prefix(openFiles - settings.maxOpenFiles) { closeDescriptor(of: file) }
+    }
+
+    func closeDescriptor(of file: TailedFile) {
+        guard file.isOpen else { return }
+        file.closeDescriptor()
+        openFiles -= 1
         counters.openFiles.store(openFiles)
     }
 }
