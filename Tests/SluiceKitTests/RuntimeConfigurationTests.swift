@@ -185,6 +185,28 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         }.get()
         #expect(wrapped.wrappedSourceIndex == 0)
         #expect(wrapped.sinks.map(\.name) == ["console", "alerts"])
+        let node = directory.write("node.yaml", try Self.configMapConfiguration("Config/deploy/kubernetes/daemonset-node-logs.yaml"))
+        let daemonSet = try load([node], environment: environment.merging(["SLUICE_DATA_DIR": directory.path + "/data", "NODE_NAME": "n1"]) { $1 }).get()
+        #expect(daemonSet.sources.map(\.type) == ["file"])
+        #expect(daemonSet.usesDataDirectory)
+    }
+
+    /// A file source's mistakes are named by key before anything starts.
+    @Test func aFileSourcesProblemsAreNamed() throws {
+        let file = directory.write("files.yaml", """
+            data_dir: \(directory.path)/data
+            sources:
+              logs: { type: file, include: [relative/*.log], start_at: middle, format: cri2 }
+              none: { type: file }
+            """)
+        let found = problems(load([file], environment: [:]))
+        #expect(found.contains { $0.contains("sources.logs.include") && $0.contains("absolute") }, "\(found)")
+        #expect(found.contains { $0.contains("sources.logs.start_at") }, "\(found)")
+        #expect(found.contains { $0.contains("sources.logs.format") && $0.contains("cri") }, "\(found)")
+        #expect(found.contains { $0.contains("sources.none.include") && $0.contains("required") }, "\(found)")
+        let notADirectory = directory.write("not-a-directory", "")
+        let unwritable = directory.write("unwritable.yaml", "data_dir: \(notADirectory)\nsources: { logs: { type: file, include: [/var/log/*.log] } }\n")
+        #expect(problems(load([unwritable], environment: [:])).contains { $0.contains("data_dir") }, "a file source needs data_dir for its checkpoints")
     }
 
     /// The block under `sluice.yaml: |`, unindented.
