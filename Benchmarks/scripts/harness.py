@@ -195,6 +195,41 @@ def run_sluice_otlp(sluice, corpus, lines, work):
                              lambda log_path: logged_port(log_path, "listening"), feed, lines, work)
 
 
+def run_sluice_file(sluice, corpus, lines, work):
+    """The `file` source reading the corpus from its beginning (a hard link to it in the run's
+    directory), into a blackhole; timed from spawning Sluice to the last event counted."""
+    logs = os.path.join(work, "logs")
+    os.makedirs(logs)
+    target = os.path.join(logs, "app.log")
+    try:
+        os.link(corpus, target)
+    except OSError:
+        shutil.copyfile(corpus, target)
+    config = write(work, "file.yaml", [
+        "data_dir: %s/data" % work,
+        'sources: { app: { type: file, include: ["%s/*.log"] } }' % logs,
+        "sinks: { discard: { type: blackhole } }",
+    ])
+    log_path = os.path.join(work, "sluice.log")
+    environment = sluice_env()
+    environment["SLUICE_METRICS_ENABLED"] = "true"
+    environment["SLUICE_METRICS_ADDRESS"] = "127.0.0.1:0"
+    start = time.perf_counter()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sluice, "--config", config], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log, env=environment)
+    metrics = logged_port(log_path, "metrics listening")
+    while (metric(metrics, 'sluice_sink_events_total{sink="discard"}') or 0) < lines:
+        time.sleep(0.010)
+    seconds = time.perf_counter() - start
+    process.send_signal(signal.SIGTERM)
+    status, cpu = wait4(process)
+    if status != 0:
+        raise RuntimeError("sluice exited %d; see %s" % (status, log_path))
+    check, rss = exit_summary(log_path, lines)
+    return Run(seconds, cpu, rss, check)
+
+
 def run_sluice_unix_writers(sluice, corpus, lines, work, writers=100):
     """A Unix stream socket fed by `writers` concurrent clients, each sending its own
     line-aligned slice of the corpus with sendfile(2) (the feeding costs the kernel, not Python)."""
@@ -316,6 +351,8 @@ SCENARIOS = {
     "unix-100-writers-blackhole/json": ("json", "cat", None),
     # OTLP/HTTP into the `otlp` source, 1,000-record protobuf requests over 4 connections.
     "otlp-source-blackhole/json": ("json", None, None),
+    # A file read from its beginning by the `file` source, against stdin on the same corpus.
+    "file-blackhole/json": ("json", "stdin-blackhole/json", None),
     "stdin-elasticsearch/json": ("json", None, sluice_case(search=SEARCH)),
     "stdin-otlp/json": ("json", "stdin-elasticsearch/json", sluice_case(otel=OTLP)),
     # Through a disk buffer: appended by the ring reader, read back and handed to the sink.
@@ -457,6 +494,7 @@ def main():
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--outage", action="store_true", help="also measure RSS across a 60 s indexer outage")
     parser.add_argument("--startup", action="store_true", help="also run startup_idle.py")
+    parser.add_argument("--tail", action="store_true", help="also run file_tail_load.py (100 files appended at 10,000 lines/s each)")
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     args = parser.parse_args()
@@ -469,6 +507,10 @@ def main():
     if any(k.startswith("fanout") for k in scenarios):
         for part in FANOUT_PARTS:
             scenarios.setdefault(part, SCENARIOS[part])
+    # A scenario measured against another runs with it (stdin first, then the file source).
+    for _, reference, _ in list(scenarios.values()):
+        if reference in SCENARIOS and reference not in scenarios:
+            scenarios = {reference: SCENARIOS[reference], **scenarios}
     flavours = sorted({flavour for flavour, _, _ in scenarios.values()})
     corpora = {flavour: ensure_corpus(args.workdir, flavour, args.lines) for flavour in flavours}
     sizes = {flavour: os.path.getsize(path) for flavour, path in corpora.items()}
@@ -492,6 +534,8 @@ def main():
                         runs.append(run_sluice_tcp(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("otlp-source"):
                         runs.append(run_sluice_otlp(args.sluice, corpora[flavour], args.lines, work))
+                    elif name.startswith("file-"):
+                        runs.append(run_sluice_file(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("unix-100-writers"):
                         runs.append(run_sluice_unix_writers(args.sluice, corpora[flavour], args.lines, work))
                     else:
@@ -509,6 +553,8 @@ def main():
             results.append(row)
             print("%-45s %s %.3fs cpu %.2fs rss %.1f MiB %s" % (name, flavour, row["median_s"], row["cpu_s"], row["rss_mib"], row["check"]), file=sys.stderr)
     for row in results:
+        if row.get("reference") in SCENARIOS and (row["reference"], row["flavour"]) in by_id:
+            row["ratio"] = by_id[(row["reference"], row["flavour"])]["median_s"] / row["median_s"]
         if row["id"].startswith("fanout"):
             slowest = max(by_id[(part, "json")]["median_s"] for part in FANOUT_PARTS)
             row["ratio"] = slowest / row["median_s"]
@@ -523,6 +569,12 @@ def main():
         output = subprocess.run([sys.executable, os.path.join(HERE, "startup_idle.py"), "--sluice", args.sluice],
                                 capture_output=True, text=True)
         extra["startup_idle"] = output.stdout.strip()
+
+    if args.tail:
+        output = subprocess.run([sys.executable, os.path.join(HERE, "file_tail_load.py"), "--sluice", args.sluice,
+                                 "--corpus", corpora.get("json") or ensure_corpus(args.workdir, "json", args.lines)],
+                                capture_output=True, text=True, check=True)
+        extra["file_tail"] = json.loads(output.stdout)
 
     table = render(results)
     machine = "%s, %d cores, %s" % (os.uname().release, os.cpu_count(), subprocess.run(

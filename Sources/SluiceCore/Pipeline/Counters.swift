@@ -15,6 +15,19 @@ public final class Counter: Sendable {
     public var current: Int { value.load(ordering: .relaxed) }
 }
 
+/// A value that goes up and down (files open, bytes behind), set by one thread, read by any.
+public final class Gauge: Sendable {
+    private let value = Atomic<Int>(0)
+
+    public init() {}
+
+    public func store(_ newValue: Int) {
+        value.store(newValue, ordering: .relaxed)
+    }
+
+    public var current: Int { value.load(ordering: .relaxed) }
+}
+
 /// A flag raised once, read from any thread.
 final class Flag: Sendable {
     private let value = Atomic<Bool>(false)

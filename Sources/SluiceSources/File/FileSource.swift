@@ -1,5 +1,4 @@
 public import SluiceCore
-import Synchronization
 
 /// Tails files: the logs apps write to disk, and container runtimes' logs on a node.
 ///
@@ -31,10 +30,10 @@ public final class FileSource: Source, SettingsCarrying {
     public func metricSamples() -> [MetricSample] {
         let labels = [("source", name)]
         return [
-            MetricSample("sluice_file_watched_files", .gauge, help: "Files the source tails.", labels: labels, value: Double(counters.watchedFiles.load())),
-            MetricSample("sluice_file_open_files", .gauge, help: "Descriptors the source holds open.", labels: labels, value: Double(counters.openFiles.load())),
+            MetricSample("sluice_file_watched_files", .gauge, help: "Files the source tails.", labels: labels, value: Double(counters.watchedFiles.current)),
+            MetricSample("sluice_file_open_files", .gauge, help: "Descriptors the source holds open.", labels: labels, value: Double(counters.openFiles.current)),
             MetricSample("sluice_file_read_bytes_total", .counter, help: "Bytes read from files.", labels: labels, value: Double(counters.readBytes.current)),
-            MetricSample("sluice_file_lag_bytes", .gauge, help: "Bytes behind the ends of the files (as of the last checkpoint).", labels: labels, value: Double(counters.lagBytes.load())),
+            MetricSample("sluice_file_lag_bytes", .gauge, help: "Bytes behind the ends of the files (as of the last checkpoint).", labels: labels, value: Double(counters.lagBytes.current)),
             MetricSample("sluice_file_rotations_total", .counter, help: "Files renamed away while tailed.", labels: labels, value: Double(counters.rotations.current)),
             MetricSample("sluice_file_truncations_total", .counter, help: "Files that shrank and were read again from the start.", labels: labels, value: Double(counters.truncations.current)),
             MetricSample("sluice_file_malformed_container_lines_total", .counter, help: "Lines of cri or docker files that did not follow the format (kept whole).", labels: labels, value: Double(counters.malformedContainerLines.current)),
@@ -51,10 +50,4 @@ final class FileSourceCounters: Sendable {
     let rotations = Counter()
     let truncations = Counter()
     let malformedContainerLines = Counter()
-
-    final class Gauge: Sendable {
-        private let value = Atomic<Int>(0)
-        func store(_ newValue: Int) { value.store(newValue, ordering: .relaxed) }
-        func load() -> Int { value.load(ordering: .relaxed) }
-    }
 }
