@@ -80,7 +80,7 @@ import Testing
             offset: 987_654, sequence: 4321, stream: 0xFFFF_0000_1234_5679, lastSeenSeconds: 1_796_000_000, path: "/var/log/a b.log"
         )
         saved.update(entry)
-        try saved.save()
+        try saved.save(sourceName: "app logs")
         #expect(saved.path == directory.path + "/files/app_logs.checkpoints")
         var loaded = FileCheckpoints(dataDirectory: directory.path, sourceName: "app logs")
         #expect(loaded.load().isEmpty)

@@ -74,14 +74,14 @@ struct FileCheckpoints {
     }
 
     /// Writes every checkpoint atomically. The error names the file and the system's reason.
-    func save() throws(FileSourceError) {
+    func save(sourceName: String) throws {
         var text = Self.header + "\n"
         for entry in entries.values.sorted(by: { $0.path < $1.path }) {
             text += "\(entry.key.device) \(entry.key.inode) \(entry.fingerprint.length) \(String(entry.fingerprint.hash, radix: 16)) "
             text += "\(entry.offset) \(entry.sequence) \(String(entry.stream, radix: 16)) \(entry.lastSeenSeconds) \(entry.path)\n"
         }
         let directory = String(path[..<path.lastIndex(of: "/")!])
-        mkdir(directory, 0o755)
+        try Directories.createParent(of: path, source: sourceName)
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileSourceError(operation: "create", path: temporary, errorNumber: errno) }

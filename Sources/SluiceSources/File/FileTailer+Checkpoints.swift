@@ -11,7 +11,7 @@ import Glibc
 extension FileTailer {
     func checkpoint(now: UInt64) {
         nextCheckpoint = now + settings.checkpointIntervalNanoseconds
-        guard readSinceCheckpoint || !retired.isEmpty else { return }
+        guard readSinceCheckpoint || hasPendingMarks else { return }
         readSinceCheckpoint = false
         let seconds = Int64(EventTimestamp.nowMilliseconds() / 1000)
         var lag: Int64 = 0
@@ -30,6 +30,11 @@ extension FileTailer {
         counters.lagBytes.store(Int(lag))
         checkpoints.forget(olderThan: Int64(settings.forgetAfterNanoseconds / 1_000_000_000), now: seconds)
         save()
+    }
+
+    /// Whether some file's checkpoint waits for the sinks to take what was published.
+    var hasPendingMarks: Bool {
+        !retired.isEmpty || files.values.contains { !$0.marks.isEmpty }
     }
 
     /// At shutdown: waits (until the grace period ends) for the sinks to take everything that
@@ -75,7 +80,7 @@ extension FileTailer {
 
     private func save() {
         do {
-            try checkpoints.save()
+            try checkpoints.save(sourceName: name)
         } catch {
             logger.error("cannot save the file checkpoints; a restart may read some lines again", metadata: ["source": "\(name)", "error": "\(error)"])
         }

@@ -98,7 +98,7 @@ final class FileTailer {
     /// When a periodic task is next due.
     private func nextWake(now: UInt64) -> UInt64 {
         var wake = nextRescan
-        if readSinceCheckpoint { wake = min(wake, nextCheckpoint) }
+        if readSinceCheckpoint || hasPendingMarks { wake = min(wake, nextCheckpoint) }
         for file in filesWithGroups() { wake = min(wake, file.multilineDeadline ?? .max) }
         if files.values.contains(where: { $0.gone != nil }) { wake = min(wake, now + Self.departedPollNanoseconds) }
         return wake
