@@ -115,4 +115,42 @@ struct ContainerLogTests {
         checkEvents(events, format: "docker")
         #expect(events.allSatisfy { $0["k8s.pod_uid"] == nil }, "the containers/ layout has no pod uid")
     }
+
+    /// The kubelet's `/var/log/containers` symlinks: followed, their target's writes noticed
+    /// (its directory is watched too), metadata from the link's name. With `start_at: end`, what
+    /// a file held at start is skipped, but a file that appears later is read from its start.
+    @Test func symlinksAreFollowedAndStartAtEndSkipsOnlyWhatWasThereAtStart() throws {
+        let id = String(repeating: "cd", count: 32)
+        for path in ["pods", "pods/shop_cart-2_u-9", "pods/shop_cart-2_u-9/api", "containers"] { mkdir(directory.path + "/" + path, 0o755) }
+        let target = directory.write("pods/shop_cart-2_u-9/api/0.log", "\(Self.time(0)) stdout F old line\n")
+        symlink(target, directory.path + "/containers/cart-2_shop_api-\(id).log")
+        let config = directory.write("links.yaml", """
+            data_dir: \(directory.path)/data-links
+            sources:
+              pods: { type: file, include: ["\(directory.path)/containers/*.log"], format: cri, start_at: end, glob_interval: 60s }
+            sinks: { out: { type: console } }
+            metrics: { address: "127.0.0.1:0" }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .null)
+        let port = try #require(sluice.metricsPort())
+        #expect(Eventually.wait { (try? HTTPGet.get(port: port, path: "/readyz").status) == 200 })
+        let appended = open(target, O_WRONLY | O_APPEND)
+        _ = Array("\(Self.time(1)) stderr F new line\n".utf8).withUnsafeBytes { write(appended, $0.baseAddress, $0.count) }
+        close(appended)
+        // A container started after Sluice: its link appears, and its file is read whole.
+        mkdir(directory.path + "/pods/shop_cart-3_u-8", 0o755)
+        mkdir(directory.path + "/pods/shop_cart-3_u-8/api", 0o755)
+        let later = directory.write("pods/shop_cart-3_u-8/api/0.log", "\(Self.time(2)) stdout F first line of a later pod\n")
+        symlink(later, directory.path + "/containers/cart-3_shop_api-\(id).log")
+        #expect(Eventually.wait { sluice.standardOutputLines.count >= 2 })
+        ChildProcess.pause(milliseconds: 300)
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+        let output = events(sluice.standardOutputLines)
+        #expect(output.compactMap { $0["message"] as? String }.sorted() == ["first line of a later pod", "new line"], "\(output)")
+        let newLine = output.first { $0["message"] as? String == "new line" }
+        #expect(newLine?["k8s.pod"] as? String == "cart-2" && newLine?["k8s.container"] as? String == "api", "\(newLine ?? [:])")
+        #expect(newLine?["stream"] as? String == "stderr")
+        #expect((newLine?["file"] as? String)?.hasSuffix("/containers/cart-2_shop_api-\(id).log") == true)
+    }
 }
