@@ -166,4 +166,27 @@ struct FileRestartTests {
         let numbers = numberedLines(second.standardOutputLines).filter { $0.writer == 2 }.map(\.number)
         #expect(numbers == Array(0..<1_000), "read \(numbers.count) lines, from \(numbers.first ?? -1)")
     }
+
+    /// `start_at: end` skips what a file held when Sluice first saw it, and only that: the
+    /// position is checkpointed even though nothing was read, so lines written while Sluice
+    /// was down (here after a SIGKILL) are read at the next start.
+    @Test func startAtEndIsCheckpointedSoADownTimeIsNotSkipped() throws {
+        mkdir(directory.path + "/logs", 0o755)
+        let file = config(", start_at: end")
+        let path = directory.write("logs/w0.log", (0..<100).map { NumberedWriter.line(writer: 0, number: $0) }.joined())
+        let first = try start(file)
+        ChildProcess.pause(milliseconds: 1_500)
+        first.send(SIGKILL)
+        _ = first.wait()
+        #expect(numberedLines(first.standardOutputLines).count == 0, "start_at: end skips what was there")
+        let descriptor = open(path, O_WRONLY | O_APPEND)
+        _ = Array((100..<150).map { NumberedWriter.line(writer: 0, number: $0) }.joined().utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        let second = try start(file)
+        #expect(Eventually.wait { numberedLines(second.standardOutputLines).count >= 50 })
+        ChildProcess.pause(milliseconds: 200)
+        second.send(SIGTERM)
+        #expect(second.wait().exitStatus == 0)
+        #expect(numberedLines(second.standardOutputLines).map(\.number) == Array(100..<150))
+    }
 }

@@ -202,6 +202,9 @@ final class FileTailer {
         file.descriptor = descriptor
         openFiles += 1
         files[key] = file
+        // Its checkpoint is saved at the next tick even if nothing is read: a file started at its
+        // end must not, after a restart, skip what was written meanwhile.
+        readSinceCheckpoint = true
         byPath[path] = file
         if let real = realPath(path), real != path { byPath[real] = file }
         enqueue(file)
