@@ -26,6 +26,17 @@ static inline int sluice_pcre2_matches(const pcre2_code_8 *code, const void *sub
     return pcre2_match_8(code, (PCRE2_SPTR8)subject, length, 0, PCRE2_NO_UTF_CHECK, data, NULL) >= 0;
 }
 
+/// The first match of `code` in `subject` at or after `start`: its bounds in `match_start` and
+/// `match_end`; returns 0 when there is none.
+static inline int sluice_pcre2_find(const pcre2_code_8 *code, const void *subject, size_t length, size_t start,
+                                    pcre2_match_data_8 *data, size_t *match_start, size_t *match_end) {
+    if (pcre2_match_8(code, (PCRE2_SPTR8)subject, length, start, PCRE2_NO_UTF_CHECK, data, NULL) < 0) return 0;
+    PCRE2_SIZE *vector = pcre2_get_ovector_pointer_8(data);
+    *match_start = vector[0];
+    *match_end = vector[1];
+    return 1;
+}
+
 void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
 
 /// memmem, which the Glibc module does not export.

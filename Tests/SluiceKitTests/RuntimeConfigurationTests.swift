@@ -59,7 +59,7 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         let found = problems(load([file]))
         #expect(found.contains { $0.hasPrefix("sources.app.type: unknown type \"stdn\"") && $0.contains("did you mean \"stdin\"") })
         #expect(found.contains { $0.hasPrefix("sources.other.format:") && $0.contains("did you mean \"json\"") })
-        #expect(found.contains { $0.hasPrefix("sinks.out.inputs: no source is named \"ap\"") && $0.contains("did you mean \"app\"") })
+        #expect(found.contains { $0.hasPrefix("sinks.out.inputs: no source or transform is named \"ap\"") && $0.contains("did you mean \"app\"") })
         #expect(found.contains { $0.hasPrefix("sinks.out.when_full:") })
         #expect(found.contains { $0.hasPrefix("shutdown.grace_perod: unknown key") && $0.contains("grace_period") })
         #expect(found.allSatisfy { $0.contains("bad.yaml:") })

@@ -16,7 +16,7 @@ struct EventIndexEntry {
 /// ordering hands it to the consumers.
 public final class EventBatch: @unchecked Sendable {
     /// Index of the source that read these events, in the pipeline's source list.
-    public let sourceIndex: Int
+    public private(set) var sourceIndex: Int
     /// The name of that source (events carry it as `source`): what sinks name files and
     /// indices by. Set when the batch is published, unless it came with one (replay, a buffer).
     public private(set) var sourceName: String
@@ -72,15 +72,22 @@ public final class EventBatch: @unchecked Sendable {
         )
     }
 
-    /// A new batch of only the events at `positions` (ascending), their bytes copied.
-    public func keeping(_ positions: [Int]) -> EventBatch {
+    /// Gives the batch to the sinks of another input (a transform's output that left the batch
+    /// whole); only before it is published, and only when nobody else holds it.
+    func relabel(as index: Int) {
+        sourceIndex = index
+    }
+
+    /// A new batch of only the events at `positions` (ascending), their bytes copied, for the
+    /// sinks of `input` (by default the batch's own).
+    public func keeping(_ positions: [Int], as input: Int? = nil) -> EventBatch {
         var builder = EventBatchBuilder(byteCapacity: max(4096, bytes.count / max(1, count) * positions.count + 64))
         for position in positions {
             let entry = index[position]
             builder.ndjson.append(self.bytes(ofEvents: position..<(position + 1)))
             builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestampMilliseconds)
         }
-        return EventBatch(sourceIndex: sourceIndex, builder: builder, origin: origin.keeping(positions), sourceName: sourceName)
+        return EventBatch(sourceIndex: input ?? sourceIndex, builder: builder, origin: origin.keeping(positions), sourceName: sourceName)
     }
 
     /// The NDJSON bytes of events `range` (with their newlines).

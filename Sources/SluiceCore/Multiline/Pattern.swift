@@ -79,6 +79,14 @@ public final class PatternMatcher {
         }
         return sluice_pcre2_matches(pattern.code, base, bytes.count, data) != 0
     }
+
+    /// The first match in `bytes` at or after `start`; nil when there is none.
+    public func firstMatch(in bytes: UnsafeRawBufferPointer, from start: Int = 0) -> Range<Int>? {
+        guard let base = bytes.baseAddress, start <= bytes.count else { return nil }
+        var lower = 0, upper = 0
+        guard sluice_pcre2_find(pattern.code, base, bytes.count, start, data, &lower, &upper) != 0 else { return nil }
+        return lower..<max(upper, lower)
+    }
 }
 
 public struct PatternError: Error, CustomStringConvertible {

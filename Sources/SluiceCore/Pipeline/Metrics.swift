@@ -72,6 +72,7 @@ extension Pipeline {
             samples.append(MetricSample("sluice_source_ready", .gauge, help: "1 once the source reads (sockets: listens).", labels: labels, value: counters.isReady ? 1 : 0))
         }
         for source in sources { samples += source.metricSamples() }
+        samples += route.transforms?.metricSamples() ?? []
         samples.append(MetricSample("sluice_ring_slots", .gauge, help: "Slots in the ring between sources and sinks.", value: Double(ring.capacity)))
         samples.append(MetricSample("sluice_ring_occupied_slots", .gauge, help: "Slots the slowest blocking sink has not finished.", value: Double(ring.occupancy)))
         // The running sinks, and removed ones still finishing their backlog.

@@ -74,7 +74,7 @@ public final class Pipeline: @unchecked Sendable {
     public let shutdown = ShutdownSignal()
     public let sourceCounters: [SourceCounters]
     let sources: [any Source]
-    private let route: PublishRoute
+    let route: PublishRoute
     private let sinkSet: Locked<SinkSet>
     /// Held while the sinks are reloaded or the stream ends, so the two never interleave.
     private let stageChange = ConditionLock()
@@ -84,8 +84,11 @@ public final class Pipeline: @unchecked Sendable {
     private let sourceEndedPipe: (read: Int32, write: Int32)
     private let logger = Logger(label: "sluice.pipeline")
 
-    /// - Parameter ringCapacity: slots in the ring; each slot holds one batch (one read).
-    public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int) {
+    /// - Parameters:
+    ///   - ringCapacity: slots in the ring; each slot holds one batch (one read).
+    ///   - transforms: what the sources' batches pass on their way in; sinks then name sources
+    ///     and transforms in their `inputs` (see `TransformStage`).
+    public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int, transforms: TransformStage? = nil) {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
         let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map(\.gatesProducers))
@@ -97,7 +100,7 @@ public final class Pipeline: @unchecked Sendable {
             )
         }
         sinkSet = Locked(SinkSet(ring: ring, current: runners, counters: runners.map(\.counters)))
-        route = PublishRoute(ring)
+        route = PublishRoute(ring, transforms: transforms)
         finishedPipe = Self.makePipe()
         sourceEndedPipe = Self.makePipe()
     }
@@ -242,6 +245,11 @@ public final class Pipeline: @unchecked Sendable {
 
     /// SIGHUP: every running sink closes the files it writes and starts new ones at their paths,
     /// before its next batch (or within its flush interval when idle).
+    /// The transform outputs and sources the sinks take now (after a reload changed the sinks).
+    public func setTransformOutputsWanted(_ wanted: Set<Int>) {
+        route.transforms?.setWanted(wanted)
+    }
+
     public func reopenFiles() {
         for runner in sinkRunners { runner.requestReopen() }
     }

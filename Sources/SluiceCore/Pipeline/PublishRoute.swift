@@ -12,9 +12,12 @@ public final class PublishRoute: @unchecked Sendable {
     private let lock = ConditionLock()
     private var ring: EventRing<EventBatch>
     private var ended = false
+    /// The transforms batches pass on their way in (see `TransformStage`), if any.
+    let transforms: TransformStage?
 
-    public init(_ ring: EventRing<EventBatch>) {
+    public init(_ ring: EventRing<EventBatch>, transforms: TransformStage? = nil) {
         self.ring = ring
+        self.transforms = transforms
     }
 
     public var current: EventRing<EventBatch> {

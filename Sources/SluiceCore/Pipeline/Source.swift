@@ -65,6 +65,7 @@ public struct SourceContext: Sendable {
     public func publishTracked(_ batch: EventBatch) -> RingPosition? {
         guard !batch.isEmpty else { return RingPosition(ring: nil, sequence: 0) }
         batch.assignOrigin(stream: stream, counters: counters)
+        if let transforms = route.transforms { return transforms.publish(batch, source: sourceIndex, route: route) }
         return route.publish(batch)
     }
 

@@ -28,6 +28,8 @@ struct RuntimeConfiguration {
     }
 
     var sources: [PlannedSource]
+    /// `transforms:` between the sources and the sinks (see `TransformStage`).
+    var transforms: [TransformDefinition] = []
     var sinks: [PlannedSink]
     /// Wrap mode (`sluice -- app ARG...`): the index of the wrapped program's source.
     var wrappedSourceIndex: Int?
@@ -106,7 +108,14 @@ struct RuntimeConfiguration {
         }
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
-        var sinks = readSinks(reader, sourceNames: sourceNames, registry: registry, build: build)
+        let transforms = readTransforms(reader, sourceNames: sourceNames)
+        var sinks = readSinks(reader, inputNames: sourceNames + transforms.map(\.name), registry: registry, build: build)
+        if !transforms.isEmpty {
+            // With transforms, a sink that names no inputs takes every source as read.
+            for index in sinks.indices where sinks[index].configuration.inputs == nil {
+                sinks[index].configuration.inputs = Set(sourceNames.indices)
+            }
+        }
         let bufferMaxBytes = readRingSize(reader, context: context)
         let dataDirectory = checkDataDirectory(dataDirectoryPath, reader: reader, needed: sinks.contains { $0.diskBuffer != nil } || sources.contains { $0.type == "file" })
         let shutdown = reader.section("shutdown")
@@ -133,7 +142,7 @@ struct RuntimeConfiguration {
             sinks[index].configuration.gracePeriodNanoseconds = grace
         }
         return RuntimeConfiguration(
-            sources: sources, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
+            sources: sources, transforms: transforms, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
             dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
             unhealthyAfterNanoseconds: unhealthyAfter, context: context
         )
@@ -198,7 +207,7 @@ struct RuntimeConfiguration {
         }
     }
 
-    private static func readSinks(_ reader: ConfigReader, sourceNames: [String], registry: ComponentRegistry, build: BuildContext) -> [PlannedSink] {
+    private static func readSinks(_ reader: ConfigReader, inputNames: [String], registry: ComponentRegistry, build: BuildContext) -> [PlannedSink] {
         let factories = registry.sinkTypes
         var planned: [PlannedSink] = []
         let sections = reader.namedSections("sinks")
@@ -212,14 +221,10 @@ struct RuntimeConfiguration {
             if let inputs {
                 inputIndices = []
                 for input in inputs {
-                    if let index = sourceNames.firstIndex(of: input) {
+                    if let index = inputNames.firstIndex(of: input) {
                         inputIndices?.insert(index)
                     } else {
-                        var message = "no source is named \"\(input)\""
-                        if let suggestion = NearestKey.suggestion(for: input, among: sourceNames) {
-                            message += "; did you mean \"\(suggestion)\"?"
-                        }
-                        settings.reportInvalid("inputs", message)
+                        settings.reportInvalid("inputs", unknownInput(input, among: inputNames))
                     }
                 }
             }

@@ -62,6 +62,7 @@ extension Supervisor {
             return
         }
         pipeline.reopenFiles()
+        pipeline.setTransformOutputsWanted(next.wantedInputs)
         configuration = next
         logger.info(outcome.ringReplaced ? "configuration reloaded; files reopened" : "files reopened", metadata: [
             "sinks_kept": .array(outcome.kept.map { .string($0) }),
@@ -93,6 +94,12 @@ extension Supervisor {
         let runningSources = configuration.context.effective.render(only: "sources")
         guard next.context.effective.render(only: "sources") == runningSources else {
             logger.error("the reloaded configuration changes sources; restart Sluice to apply that (a reload keeps connected writers); keeping the running configuration")
+            return configuration
+        }
+        // Transforms keep their state (throttle buckets, dedupe windows) across a reload, so
+        // they are not rebuilt: a change to them takes a restart too.
+        guard next.context.effective.render(only: "transforms") == configuration.context.effective.render(only: "transforms") else {
+            logger.error("the reloaded configuration changes transforms; restart Sluice to apply that; keeping the running configuration")
             return configuration
         }
         let runningBuffers = Dictionary(configuration.sinks.map { ($0.name, $0.diskBuffer != nil) }, uniquingKeysWith: { first, _ in first })

@@ -62,7 +62,7 @@ final class Supervisor {
         let sinks = try configuration.sinks.map { planned in
             Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build(), buffer: diskBuffers.byName[planned.name])
         }
-        let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity)
+        let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity, transforms: configuration.transformStage())
         pipeline.start()
         let unhealthyAfter = configuration.unhealthyAfterNanoseconds
         let metrics = startMetrics(for: pipeline, unhealthyAfterNanoseconds: unhealthyAfter)

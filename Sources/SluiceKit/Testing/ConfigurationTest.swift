@@ -17,10 +17,18 @@ import SluiceCore
 ///       errors: [0]                     # after its inputs and its where filter
 ///       console: [0, 1]
 ///     alerts: [error-burst]             # alert rules that fire, each time they fire
+///   - name: the scrub transform hides the card and drops debug lines
+///     transform: scrub                  # `events` are then what comes out of this transform
+///     lines: ['{"msg":"card 4111 1111 1111 1111"}', '{"level":"debug","msg":"x"}']
+///     events:
+///       - { msg: "card [REDACTED]" }
+///       - { dropped: scrub.7 }          # removed by step 7 (1-based) of transform scrub
 /// ```
 struct ConfigurationTest: Sendable {
     var name: String
     var source: String?
+    /// The transform whose output `events` describe; nil for the source's events.
+    var transform: String?
     var lines: [String]
     var events: [[(path: String, value: String)]]?
     var sinks: [(name: String, events: [Int])]?
@@ -37,6 +45,7 @@ struct ConfigurationTest: Sendable {
             defer { item.rejectUnknownKeys() }
             var test = ConfigurationTest(name: item.requiredString("name", hint: "what the case checks"), lines: item.stringList("lines") ?? [])
             test.source = item.optionalString("source")
+            test.transform = item.optionalString("transform")
             if test.lines.isEmpty { item.reportInvalid("lines", "is required: the input lines") }
             if let expected = item.list(ofMapsAt: "events") {
                 test.events = expected.map { event in event.presentKeys.compactMap { key in event.optionalString(key).map { (key, $0) } } }

@@ -1,0 +1,241 @@
+/// Applies the reshaping steps (`redact`, `remove`, `rename`, `set`, `parse_json`) to one
+/// event's JSON object. A step that changes nothing writes nothing; one that does writes the
+/// whole new object into `output`. One per thread.
+final class EventEditor {
+    var output = ByteWriter(capacity: 4096)
+    private var scanner = JSONObjectScanner()
+    private var unescaped = ByteWriter(capacity: 1024)
+    private var redacted = ByteWriter(capacity: 1024)
+    private var parsed = JSONObjectScanner()
+    private var wrapped = ByteWriter(capacity: 1024)
+    private var redactors: [Int: Redactor] = [:]
+
+    /// Applies step number `index` (`step`) to `event`; true when `output` now holds the
+    /// changed event.
+    func apply(_ step: TransformStep, index: Int, to event: UnsafeRawBufferPointer) -> Bool {
+        output.removeAll()
+        switch step {
+        case .redact(let settings):
+            let redactor = redactors[index] ?? Redactor(settings)
+            redactors[index] = redactor
+            return redact(event, with: redactor)
+        case .remove(let paths):
+            return remove(paths.map(\.components), from: event, into: &output)
+        case .rename(let pairs):
+            return rename(pairs, in: event)
+        case .set(let fields):
+            return set(fields, in: event)
+        case .parseJSON(let key):
+            return parseJSON(key, in: event)
+        default:
+            return false
+        }
+    }
+
+    // MARK: remove, rename, set, parse_json
+
+    private func remove(_ paths: [[String]], from object: UnsafeRawBufferPointer, into writer: inout ByteWriter) -> Bool {
+        var scanner = JSONObjectScanner()
+        guard scanner.scan(object) else { return false }
+        var changed = false
+        var nested = ByteWriter(capacity: 256)
+        writer.append(UInt8(ascii: "{"))
+        var first = true
+        for field in scanner.fields {
+            let key = UnsafeRawBufferPointer(rebasing: object[Int(field.keyStart)..<Int(field.keyEnd)])
+            let value = UnsafeRawBufferPointer(rebasing: object[Int(field.valueStart)..<Int(field.valueEnd)])
+            if paths.contains(where: { $0.count == 1 && key.elementsEqual($0[0].utf8) || key.elementsEqual($0.joined(separator: ".").utf8) }) {
+                changed = true
+                continue
+            }
+            let deeper = paths.filter { $0.count > 1 && key.elementsEqual($0[0].utf8) }.map { Array($0.dropFirst()) }
+            if !first { writer.append(UInt8(ascii: ",")) }
+            first = false
+            writeKey(key, into: &writer)
+            nested.removeAll()
+            if !deeper.isEmpty, field.kind == .object, remove(deeper, from: value, into: &nested) {
+                writer.append(nested.bytes)
+                changed = true
+            } else {
+                writer.append(value)
+            }
+        }
+        writer.append(UInt8(ascii: "}"))
+        return changed
+    }
+
+    private func rename(_ pairs: [(from: String, to: String)], in event: UnsafeRawBufferPointer) -> Bool {
+        guard scanner.scan(event) else { return false }
+        let keys = scanner.fields.map { field in UnsafeRawBufferPointer(rebasing: event[Int(field.keyStart)..<Int(field.keyEnd)]) }
+        let renamed = keys.map { key in pairs.first { key.elementsEqual($0.from.utf8) }?.to }
+        guard renamed.contains(where: { $0 != nil }) else { return false }
+        let targets = Set(renamed.compactMap { $0 })
+        output.append(UInt8(ascii: "{"))
+        var first = true
+        for (index, field) in scanner.fields.enumerated() {
+            // A field the rename replaces goes, unless it is itself renamed.
+            if renamed[index] == nil, targets.contains(where: { keys[index].elementsEqual($0.utf8) }) { continue }
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
+            if let name = renamed[index] {
+                output.appendJSONString(name)
+                output.append(UInt8(ascii: ":"))
+            } else {
+                writeKey(keys[index], into: &output)
+            }
+            output.append(UnsafeRawBufferPointer(rebasing: event[Int(field.valueStart)..<Int(field.valueEnd)]))
+        }
+        output.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    private func set(_ fields: [(key: String, value: String)], in event: UnsafeRawBufferPointer) -> Bool {
+        guard scanner.scan(event) else { return false }
+        output.append(UInt8(ascii: "{"))
+        var first = true
+        for field in scanner.fields {
+            let key = UnsafeRawBufferPointer(rebasing: event[Int(field.keyStart)..<Int(field.keyEnd)])
+            if fields.contains(where: { key.elementsEqual($0.key.utf8) }) { continue }
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
+            writeKey(key, into: &output)
+            output.append(UnsafeRawBufferPointer(rebasing: event[Int(field.valueStart)..<Int(field.valueEnd)]))
+        }
+        for (key, value) in fields {
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
+            output.appendJSONString(key)
+            output.append(UInt8(ascii: ":"))
+            output.appendJSONString(value)
+        }
+        output.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    private func parseJSON(_ name: String, in event: UnsafeRawBufferPointer) -> Bool {
+        guard scanner.scan(event),
+              let field = scanner.fields.first(where: { $0.kind == .string && event[Int($0.keyStart)..<Int($0.keyEnd)].elementsEqual(name.utf8) }) else {
+            return false
+        }
+        let content = UnsafeRawBufferPointer(rebasing: event[(Int(field.valueStart) + 1)..<(Int(field.valueEnd) - 1)])
+        unescaped.removeAll()
+        JSONLookup.unescape(content, into: &unescaped)
+        // Valid JSON only, checked by the scanner that reads events: the text wrapped as a field.
+        wrapped.removeAll()
+        wrapped.append(#"{"v":"#)
+        wrapped.append(unescaped.bytes)
+        wrapped.append(UInt8(ascii: "}"))
+        var start = 0
+        JSONWalk.skipWhitespace(unescaped.bytes, &start)
+        guard start < unescaped.count, unescaped.bytes[start] == UInt8(ascii: "{") || unescaped.bytes[start] == UInt8(ascii: "["),
+              parsed.scan(wrapped.bytes), parsed.fields.count == 1 else { return false }
+        output.append(UnsafeRawBufferPointer(rebasing: event[0..<Int(field.valueStart)]))
+        output.append(UnsafeRawBufferPointer(rebasing: wrapped.bytes[Int(parsed.fields[0].valueStart)..<Int(parsed.fields[0].valueEnd)]))
+        output.append(UnsafeRawBufferPointer(rebasing: event[Int(field.valueEnd)...]))
+        return true
+    }
+
+    private func writeKey(_ key: UnsafeRawBufferPointer, into writer: inout ByteWriter) {
+        writer.append(UInt8(ascii: "\""))
+        writer.append(key)
+        writer.append(#"":"#)
+    }
+
+    // MARK: redact
+
+    /// Walks every value of the event; strings in the selected fields are redacted, and a
+    /// field named like a secret has its value replaced. Untouched stretches are copied as they
+    /// are, so the event keeps its layout.
+    private func redact(_ event: UnsafeRawBufferPointer, with redactor: Redactor) -> Bool {
+        var walk = RedactionWalk(event: event, redactor: redactor)
+        var index = 0
+        JSONWalk.skipWhitespace(event, &index)
+        walk.value(at: &index, selected: redactor.settings.fields == nil, topLevel: true, editor: self)
+        guard walk.copied > 0 else { return false }
+        output.append(UnsafeRawBufferPointer(rebasing: event[walk.copied...]))
+        return true
+    }
+
+    /// Replaces `range` of the event with `bytes` (ranges come in order).
+    fileprivate func replace(_ range: Range<Int>, of event: UnsafeRawBufferPointer, copied: inout Int, with bytes: UnsafeRawBufferPointer) {
+        output.append(UnsafeRawBufferPointer(rebasing: event[copied..<range.lowerBound]))
+        output.append(bytes)
+        copied = range.upperBound
+    }
+
+    /// The string at `range` (quotes included), redacted and re-quoted in `redacted`; false when
+    /// nothing in it matched.
+    fileprivate func redactString(_ range: Range<Int>, of event: UnsafeRawBufferPointer, escaped: Bool, with redactor: Redactor) -> Bool {
+        var content = UnsafeRawBufferPointer(rebasing: event[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        if escaped {
+            unescaped.removeAll()
+            JSONLookup.unescape(content, into: &unescaped)
+            content = unescaped.bytes
+        }
+        wrapped.removeAll()
+        guard redactor.redact(content, into: &wrapped) else { return false }
+        redacted.removeAll()
+        redacted.append(UInt8(ascii: "\""))
+        redacted.appendJSONStringContent(wrapped.bytes)
+        redacted.append(UInt8(ascii: "\""))
+        return true
+    }
+
+    fileprivate var redactedBytes: UnsafeRawBufferPointer { redacted.bytes }
+}
+
+/// One walk of an event for `redact`: where the copying has got to (0: nothing replaced yet).
+private struct RedactionWalk {
+    let event: UnsafeRawBufferPointer
+    let redactor: Redactor
+    var copied = 0
+
+    mutating func value(at index: inout Int, selected: Bool, topLevel: Bool, editor: EventEditor) {
+        guard index < event.count else { return }
+        switch event[index] {
+        case UInt8(ascii: "\""):
+            let start = index
+            let escaped = JSONWalk.skipString(event, &index)
+            if selected, editor.redactString(start..<index, of: event, escaped: escaped, with: redactor) {
+                editor.replace(start..<index, of: event, copied: &copied, with: editor.redactedBytes)
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            while index < event.count {
+                JSONWalk.skipWhitespace(event, &index)
+                guard index < event.count, event[index] == UInt8(ascii: "\"") else { break }
+                let keyStart = index + 1
+                _ = JSONWalk.skipString(event, &index)
+                let key = UnsafeRawBufferPointer(rebasing: event[keyStart..<(index - 1)])
+                JSONWalk.skipWhitespace(event, &index)
+                index += 1  // the colon
+                JSONWalk.skipWhitespace(event, &index)
+                let fieldSelected = topLevel ? (redactor.settings.fields.map { names in names.contains { key.elementsEqual($0.utf8) } } ?? true) : selected
+                if fieldSelected, redactor.isSecretKey(key), index < event.count, event[index] != UInt8(ascii: "{"), event[index] != UInt8(ascii: "[") {
+                    let start = index
+                    JSONWalk.skipValue(event, &index)
+                    var quoted = ByteWriter(capacity: redactor.replacementBytes.count + 2)
+                    quoted.appendJSONString(String(decoding: redactor.replacementBytes, as: UTF8.self))
+                    editor.replace(start..<index, of: event, copied: &copied, with: quoted.bytes)
+                } else {
+                    value(at: &index, selected: fieldSelected, topLevel: false, editor: editor)
+                }
+                JSONWalk.skipWhitespace(event, &index)
+                if index < event.count, event[index] == UInt8(ascii: ",") { index += 1 } else { break }
+            }
+            index += 1
+        case UInt8(ascii: "["):
+            index += 1
+            while index < event.count {
+                JSONWalk.skipWhitespace(event, &index)
+                guard index < event.count, event[index] != UInt8(ascii: "]") else { break }
+                value(at: &index, selected: selected, topLevel: false, editor: editor)
+                JSONWalk.skipWhitespace(event, &index)
+                if index < event.count, event[index] == UInt8(ascii: ",") { index += 1 } else { break }
+            }
+            index += 1
+        default:
+            JSONWalk.skipValue(event, &index)
+        }
+    }
+}

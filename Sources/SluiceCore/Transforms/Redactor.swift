@@ -1,0 +1,65 @@
+/// Finds what one `redact` step hides in a text and writes the text with each match replaced.
+/// One per thread (it owns its regex match data and scratch space).
+final class Redactor {
+    let settings: RedactionSettings
+    private let matchers: [PatternMatcher]
+    private let secretKeys: [[UInt8]]
+    private let replacement: [UInt8]
+    private var ranges: [Range<Int>] = []
+
+    init(_ settings: RedactionSettings) {
+        self.settings = settings
+        matchers = settings.regexes.map { $0.matcher() }
+        secretKeys = settings.secretKeys.map { Array($0.lowercased().utf8) }
+        replacement = Array(settings.replacement.utf8)
+    }
+
+    /// Whether a JSON key (raw bytes) names a secret: its whole value is replaced.
+    func isSecretKey(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard settings.patterns.contains(.secrets) else { return false }
+        return secretKeys.contains { name in
+            name.count == key.count && zip(name, key).allSatisfy { $0 == $1 | 0x20 || $0 == $1 }
+        }
+    }
+
+    var replacementBytes: [UInt8] { replacement }
+
+    /// Writes `text` with every match replaced into `output`; false (and nothing written) when
+    /// nothing matched.
+    func redact(_ text: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
+        ranges.removeAll(keepingCapacity: true)
+        for pattern in settings.patterns { pattern.find(in: text, secretKeys: secretKeys, into: &ranges) }
+        for matcher in matchers {
+            var from = 0
+            while from <= text.count, let found = matcher.firstMatch(in: text, from: from) {
+                if found.isEmpty {
+                    from = found.upperBound + 1
+                    continue
+                }
+                ranges.append(found)
+                from = found.upperBound
+            }
+        }
+        guard !ranges.isEmpty else { return false }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var written = 0
+        var current = ranges[0]
+        for range in ranges.dropFirst() {
+            if range.lowerBound <= current.upperBound {
+                current = current.lowerBound..<max(current.upperBound, range.upperBound)
+                continue
+            }
+            written = replace(current, in: text, from: written, into: &output)
+            current = range
+        }
+        written = replace(current, in: text, from: written, into: &output)
+        output.append(UnsafeRawBufferPointer(rebasing: text[written...]))
+        return true
+    }
+
+    private func replace(_ range: Range<Int>, in text: UnsafeRawBufferPointer, from written: Int, into output: inout ByteWriter) -> Int {
+        output.append(UnsafeRawBufferPointer(rebasing: text[written..<range.lowerBound]))
+        output.append(replacement)
+        return range.upperBound
+    }
+}

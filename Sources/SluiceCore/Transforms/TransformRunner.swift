@@ -1,0 +1,153 @@
+import SluiceRing
+
+/// Runs one transform's steps over batches, on one thread at a time (a `TransformStage` lends
+/// runners to the threads that publish): it owns the editor, the expression matchers and their
+/// scratch space; what is shared lives in `TransformShared`.
+public final class TransformRunner {
+    let shared: TransformShared
+    private let editor = EventEditor()
+    private var held = ByteWriter(capacity: 4096)
+    /// Per step: the matcher of its expression and key fields, when it has any.
+    private let matchers: [EventMatcher?]
+    private let keySlots: [[Int]]
+    private let edits: Bool
+
+    public init(_ shared: TransformShared) {
+        self.shared = shared
+        var matchers: [EventMatcher?] = []
+        var keySlots: [[Int]] = []
+        for step in shared.definition.steps {
+            let (expressions, keys): ([Expression], [FieldPath]) = switch step {
+            case .filter(let expression): ([expression], [])
+            case .sample(let settings): (settings.filter.map { [$0] } ?? [], settings.key.map { [$0] } ?? [])
+            case .throttle(let settings): ([], settings.key.map { [$0] } ?? [])
+            case .dedupe(let settings): ([], settings.fields)
+            default: ([], [])
+            }
+            let matcher = expressions.isEmpty && keys.isEmpty ? nil : EventMatcher(expressions, extraFields: keys)
+            matchers.append(matcher)
+            keySlots.append(keys.compactMap { matcher?.slot(of: $0) })
+        }
+        self.matchers = matchers
+        self.keySlots = keySlots
+        edits = shared.definition.steps.contains { step in
+            switch step {
+            case .redact, .remove, .rename, .set, .parseJSON: true
+            default: false
+            }
+        }
+    }
+
+    /// The transform's output for `batch`, numbered `outputIndex` for the sinks that take it;
+    /// nil when every event was dropped. With `mayReuse` (nobody else sees `batch`) a batch the
+    /// steps leave whole is passed on as it is instead of copied.
+    func apply(_ batch: EventBatch, outputIndex: Int, mayReuse: Bool) -> EventBatch? {
+        shared.eventsIn.add(batch.count)
+        var kept: [Int] = []
+        kept.reserveCapacity(batch.count)
+        var builder = EventBatchBuilder(byteCapacity: edits ? batch.bytes.count + batch.bytes.count / 8 + 64 : 64)
+        let now = MonotonicClock.nowNanoseconds()
+        for position in 0..<batch.count {
+            let record = batch[position]
+            guard case .kept(let current) = process(record, now: now) else { continue }
+            kept.append(position)
+            if edits {
+                builder.ndjson.append(current)
+                builder.ndjson.append(0x0A)
+                builder.endEvent(level: record.level, timestampMilliseconds: record.timestampMilliseconds)
+            }
+        }
+        shared.eventsOut.add(kept.count)
+        guard !kept.isEmpty else { return nil }
+        if edits {
+            let origin = kept.count == batch.count ? batch.origin : batch.origin.keeping(kept)
+            return EventBatch(sourceIndex: outputIndex, builder: builder, origin: origin, sourceName: batch.sourceName)
+        }
+        if kept.count == batch.count, mayReuse {
+            batch.relabel(as: outputIndex)
+            return batch
+        }
+        return batch.keeping(kept, as: outputIndex)
+    }
+
+    /// What the steps make of one event.
+    public enum Outcome {
+        /// The event as it goes on (valid until the next call).
+        case kept(UnsafeRawBufferPointer)
+        /// Step `step` (0-based) removed it; counted under its reason.
+        case dropped(step: Int)
+    }
+
+    /// Runs the steps on one event at monotonic time `now`.
+    public func process(_ record: EventRecord, now: UInt64) -> Outcome {
+        var current = record.json
+        for (index, step) in shared.definition.steps.enumerated() {
+            if let matcher = matchers[index] {
+                matcher.load(EventRecord(json: current, timestampMilliseconds: record.timestampMilliseconds, level: record.level))
+            }
+            guard passes(step, index: index, now: now) else {
+                shared.drops[index]?.counter.add(1)
+                return .dropped(step: index)
+            }
+            if editor.apply(step, index: index, to: current) {
+                swap(&editor.output, &held)
+                current = held.bytes
+            }
+        }
+        return .kept(current)
+    }
+
+    /// Whether the loaded event goes on past a deciding step (a reshaping step always lets it).
+    private func passes(_ step: TransformStep, index: Int, now: UInt64) -> Bool {
+        switch step {
+        case .filter:
+            return matchers[index]!.matches(0)
+        case .sample(let settings):
+            if settings.filter != nil, !matchers[index]!.matches(0) { return true }
+            if settings.key != nil {
+                guard let slot = keySlots[index].first, let value = matchers[index]!.rawValue(ofSlot: slot) else { return true }
+                return Self.hash(value) % UInt64(settings.rate) == 0
+            }
+            return shared.samples[index]!.withLock { count in
+                defer { count &+= 1 }
+                return count % UInt64(settings.rate) == 0
+            }
+        case .throttle:
+            let key = key(index)
+            var overflowed = false
+            let admitted = shared.throttles[index]!.withLock { $0.admit(key, now: now, overflowed: &overflowed) }
+            if overflowed { shared.overflowKeys[index].add(1) }
+            return admitted
+        case .dedupe:
+            let key = key(index)
+            return !shared.dedupes[index]!.withLock { $0.isDuplicate(key, now: now) }
+        default:
+            return true
+        }
+    }
+
+    /// A hash of the loaded event's key fields (a missing field hashes as absent).
+    private func key(_ index: Int) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for slot in keySlots[index] {
+            if let value = matchers[index]!.rawValue(ofSlot: slot) {
+                hash = (hash ^ Self.hash(value)) &* 0x100_0000_01B3
+            } else {
+                hash = (hash ^ 0x9E37_79B9) &* 0x100_0000_01B3
+            }
+        }
+        return hash
+    }
+
+    /// FNV-1a, then mixed (splitmix64's finaliser) so `% rate` sees well spread bits.
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01B3
+        }
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        return hash ^ (hash >> 31)
+    }
+}

@@ -1,0 +1,122 @@
+import SluiceRing
+
+/// The transforms between the sources and the ring. A source's batch goes through every
+/// transform that reads it (directly or through other transforms), on the publishing thread,
+/// and each output is published as an input of its own: sources are inputs `0..<sourceCount`,
+/// transform `j` is input `sourceCount + j`, and a sink takes the inputs it names. An input no
+/// sink takes is not published (a source whose every sink reads its transform costs no extra
+/// ring slot).
+///
+/// `@unchecked Sendable`: after `init`, only the runner pools change, under their lock.
+public final class TransformStage: @unchecked Sendable {
+    public let shared: [TransformShared]
+    let sourceCount: Int
+    /// Inputs some sink takes (a reload that changes the sinks changes it).
+    private let wantedInputs: Locked<Set<Int>>
+    /// Per source: the transforms its batches pass, in an order where inputs come first, each
+    /// with its inputs among what that source's batches become.
+    private let plans: [[(transform: Int, inputs: [TransformDefinition.Input])]]
+    /// Per source and node: how many transforms take it, to know (with the sinks) when a
+    /// batch may be passed on instead of copied.
+    private let takers: [[TransformDefinition.Input: Int]]
+    private let runners: Locked<[Int: [TransformRunner]]>
+
+    /// `definitions` must be valid (inputs exist, no cycles): the configuration checks that.
+    public init(definitions: [TransformDefinition], sourceCount: Int, wanted: Set<Int>) {
+        shared = definitions.map(TransformShared.init)
+        self.sourceCount = sourceCount
+        wantedInputs = Locked(wanted)
+        let order = Self.topologicalOrder(definitions)
+        var plans: [[(transform: Int, inputs: [TransformDefinition.Input])]] = []
+        var takers: [[TransformDefinition.Input: Int]] = []
+        for source in 0..<sourceCount {
+            var reached: Set<TransformDefinition.Input> = [.source(source)]
+            var plan: [(transform: Int, inputs: [TransformDefinition.Input])] = []
+            var counts: [TransformDefinition.Input: Int] = [:]
+            for transform in order {
+                let inputs = definitions[transform].inputs.filter(reached.contains)
+                guard !inputs.isEmpty else { continue }
+                reached.insert(.transform(transform))
+                plan.append((transform, inputs))
+                for input in inputs { counts[input, default: 0] += 1 }
+            }
+            plans.append(plan)
+            takers.append(counts)
+        }
+        self.plans = plans
+        self.takers = takers
+        runners = Locked([:])
+    }
+
+    /// Publishes `batch` of source `source` where sinks want it, and its transforms' outputs;
+    /// returns where the last one went (for `SourceContext.isTaken`), nil when the route ended.
+    func publish(_ batch: EventBatch, source: Int, route: PublishRoute) -> RingPosition? {
+        let wanted = wantedInputs.withLock { $0 }
+        var last = RingPosition(ring: nil, sequence: 0)
+        if wanted.contains(source) {
+            guard let position = route.publish(batch) else { return nil }
+            last = position
+        }
+        var outputs: [TransformDefinition.Input: [EventBatch]] = [.source(source): [batch]]
+        for (transform, inputs) in plans[source] {
+            let runner = borrowRunner(transform)
+            defer { returnRunner(runner, transform) }
+            var results: [EventBatch] = []
+            for input in inputs {
+                let mayReuse = takers[source][input] == 1 && !wanted.contains(index(of: input))
+                for item in outputs[input] ?? [] {
+                    if let output = runner.apply(item, outputIndex: sourceCount + transform, mayReuse: mayReuse) { results.append(output) }
+                }
+            }
+            outputs[.transform(transform)] = results
+            guard wanted.contains(sourceCount + transform) else { continue }
+            for output in results {
+                guard let position = route.publish(output) else { return nil }
+                last = position
+            }
+        }
+        return last
+    }
+
+    /// The sinks of a reload take these inputs from now on.
+    public func setWanted(_ wanted: Set<Int>) {
+        wantedInputs.withLock { $0 = wanted }
+    }
+
+    private func index(of input: TransformDefinition.Input) -> Int {
+        switch input {
+        case .source(let source): source
+        case .transform(let transform): sourceCount + transform
+        }
+    }
+
+    public func metricSamples() -> [MetricSample] {
+        shared.flatMap { $0.metricSamples() }
+    }
+
+    private func borrowRunner(_ transform: Int) -> TransformRunner {
+        runners.withLock { $0[transform]?.popLast() } ?? TransformRunner(shared[transform])
+    }
+
+    private func returnRunner(_ runner: TransformRunner, _ transform: Int) {
+        runners.withLock { $0[transform, default: []].append(runner) }
+    }
+
+    /// Transforms ordered so that each comes after the transforms it reads.
+    public static func topologicalOrder(_ definitions: [TransformDefinition]) -> [Int] {
+        var order: [Int] = []
+        var placed = Set<Int>()
+        while order.count < definitions.count {
+            let ready = definitions.indices.filter { index in
+                !placed.contains(index) && definitions[index].inputs.allSatisfy { input in
+                    if case .transform(let other) = input { return placed.contains(other) }
+                    return true
+                }
+            }
+            guard !ready.isEmpty else { break }  // a cycle: the configuration refuses it
+            order += ready
+            placed.formUnion(ready)
+        }
+        return order
+    }
+}

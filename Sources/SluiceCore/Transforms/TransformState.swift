@@ -1,0 +1,140 @@
+import SluiceRing
+
+/// What one transform counts and remembers, shared by every thread that runs it: events in and
+/// out, drops by step and reason, and the state of its `sample`, `throttle` and `dedupe` steps.
+public final class TransformShared: Sendable {
+    public let definition: TransformDefinition
+    let eventsIn = Counter()
+    let eventsOut = Counter()
+    /// Per step: the reason its drops are counted under, and the count.
+    let drops: [(reason: String, counter: Counter)?]
+    /// Keys a throttle could not give a bucket of their own (per step).
+    let overflowKeys: [Counter]
+    let samples: [Int: Locked<UInt64>]
+    let throttles: [Int: Locked<TokenBuckets>]
+    let dedupes: [Int: Locked<RecentKeys>]
+
+    public init(_ definition: TransformDefinition) {
+        self.definition = definition
+        drops = definition.steps.map { step in
+            switch step {
+            case .filter: ("filtered", Counter())
+            case .sample: ("sampled", Counter())
+            case .throttle: ("throttled", Counter())
+            case .dedupe: ("duplicate", Counter())
+            default: nil
+            }
+        }
+        overflowKeys = definition.steps.map { _ in Counter() }
+        var samples: [Int: Locked<UInt64>] = [:]
+        var throttles: [Int: Locked<TokenBuckets>] = [:]
+        var dedupes: [Int: Locked<RecentKeys>] = [:]
+        for (index, step) in definition.steps.enumerated() {
+            switch step {
+            case .sample: samples[index] = Locked(0)
+            case .throttle(let settings): throttles[index] = Locked(TokenBuckets(settings))
+            case .dedupe(let settings): dedupes[index] = Locked(RecentKeys(settings))
+            default: break
+            }
+        }
+        self.samples = samples
+        self.throttles = throttles
+        self.dedupes = dedupes
+    }
+
+    func metricSamples() -> [MetricSample] {
+        let labels = [("transform", definition.name)]
+        var samples = [
+            MetricSample("sluice_transform_events_in_total", .counter, help: "Events a transform took in.", labels: labels, value: Double(eventsIn.current)),
+            MetricSample("sluice_transform_events_out_total", .counter, help: "Events a transform passed on.", labels: labels, value: Double(eventsOut.current)),
+        ]
+        for (index, drop) in drops.enumerated() {
+            guard let drop else { continue }
+            let step = "\(index + 1):\(definition.steps[index].kind)"
+            samples.append(MetricSample("sluice_transform_dropped_events_total", .counter, help: "Events a transform's step removed, by reason.",
+                                        labels: labels + [("step", step), ("reason", drop.reason)], value: Double(drop.counter.current)))
+            if case .throttle = definition.steps[index] {
+                samples.append(MetricSample("sluice_transform_key_overflow_total", .counter, help: "Events whose throttle key found the key table full (they share one bucket).",
+                                            labels: labels + [("step", step)], value: Double(overflowKeys[index].current)))
+            }
+        }
+        return samples
+    }
+}
+
+/// A token bucket per key: `rate` tokens a second up to `burst`; an event takes one.
+struct TokenBuckets: Sendable {
+    private struct Bucket: Sendable {
+        var tokens: Double
+        var updated: UInt64
+    }
+
+    let settings: ThrottleSettings
+    private var buckets: [UInt64: Bucket] = [:]
+    private var shared: Bucket
+
+    init(_ settings: ThrottleSettings) {
+        self.settings = settings
+        shared = Bucket(tokens: settings.burst, updated: 0)
+    }
+
+    /// Whether an event of `key` may go now; `overflowed` says its key found the table full.
+    mutating func admit(_ key: UInt64, now: UInt64, overflowed: inout Bool) -> Bool {
+        if var bucket = buckets[key] {
+            let admitted = take(&bucket, now: now)
+            buckets[key] = bucket
+            return admitted
+        }
+        if buckets.count < settings.maxKeys {
+            var bucket = Bucket(tokens: settings.burst, updated: now)
+            let admitted = take(&bucket, now: now)
+            buckets[key] = bucket
+            return admitted
+        }
+        overflowed = true
+        return take(&shared, now: now)
+    }
+
+    private func take(_ bucket: inout Bucket, now: UInt64) -> Bool {
+        if now > bucket.updated {
+            bucket.tokens = min(settings.burst, bucket.tokens + Double(now - bucket.updated) / 1e9 * settings.eventsPerSecond)
+            bucket.updated = now
+        }
+        guard bucket.tokens >= 1 else { return false }
+        bucket.tokens -= 1
+        return true
+    }
+}
+
+/// The keys let through in the last window, oldest first, at most `maxKeys`.
+struct RecentKeys: Sendable {
+    let settings: DedupeSettings
+    private var seen: [UInt64: UInt64] = [:]
+    private var order: [(key: UInt64, at: UInt64)] = []
+    private var head = 0
+
+    init(_ settings: DedupeSettings) {
+        self.settings = settings
+    }
+
+    /// Whether `key` was let through less than a window ago; if not, it is remembered now.
+    mutating func isDuplicate(_ key: UInt64, now: UInt64) -> Bool {
+        expire(now: now)
+        if let at = seen[key], now - at < settings.windowNanoseconds { return true }
+        seen[key] = now
+        order.append((key, now))
+        return false
+    }
+
+    private mutating func expire(now: UInt64) {
+        while head < order.count, now - order[head].at >= settings.windowNanoseconds || seen.count > settings.maxKeys {
+            let oldest = order[head]
+            if seen[oldest.key] == oldest.at { seen[oldest.key] = nil }
+            head += 1
+        }
+        if head > 4096, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+}
