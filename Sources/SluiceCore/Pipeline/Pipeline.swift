@@ -245,6 +245,11 @@ public final class Pipeline: @unchecked Sendable {
 
     /// SIGHUP: every running sink closes the files it writes and starts new ones at their paths,
     /// before its next batch (or within its flush interval when idle).
+    /// What the transforms removed on purpose (see `TransformStage.removedEvents`).
+    public var eventsRemovedByTransforms: [String: [String: Int]] {
+        route.transforms?.removedEvents ?? [:]
+    }
+
     /// The transform outputs and sources the sinks take now (after a reload changed the sinks).
     public func setTransformOutputsWanted(_ wanted: Set<Int>) {
         route.transforms?.setWanted(wanted)

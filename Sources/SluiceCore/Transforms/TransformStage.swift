@@ -90,6 +90,19 @@ public final class TransformStage: @unchecked Sendable {
         }
     }
 
+    /// What each transform's steps removed on purpose, by transform and "step:kind reason"
+    /// (the exit summary); transforms that removed nothing are left out.
+    public var removedEvents: [String: [String: Int]] {
+        var removed: [String: [String: Int]] = [:]
+        for transform in shared {
+            for (index, drop) in transform.drops.enumerated() {
+                guard let drop, drop.counter.current > 0 else { continue }
+                removed[transform.definition.name, default: [:]]["\(index + 1):\(transform.definition.steps[index].kind) \(drop.reason)"] = drop.counter.current
+            }
+        }
+        return removed
+    }
+
     public func metricSamples() -> [MetricSample] {
         shared.flatMap { $0.metricSamples() }
     }

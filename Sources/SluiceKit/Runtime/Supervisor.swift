@@ -280,6 +280,11 @@ final class Supervisor {
             }
         }
         if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
+        // Removed by a transform's where, sample, throttle or dedupe: by design, not a loss.
+        let removed = pipeline.eventsRemovedByTransforms
+        if !removed.isEmpty {
+            metadata["removed_by_transforms"] = .dictionary(removed.mapValues { steps in .dictionary(steps.mapValues { .string("\($0)") }) })
+        }
         let waiting = diskBuffers.waiting
         if !waiting.isEmpty { metadata["waiting_on_disk"] = .dictionary(waiting.mapValues { .string("\($0)") }) }
         if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
