@@ -320,15 +320,22 @@ ALERT_20 = "{{ type: alert, notifiers: {{}}, rules: [%s] }}" % ", ".join(
     for index, condition in enumerate(ALERT_20_CONDITIONS))
 
 
-def sluice_case(source="{ type: stdin }", **sinks):
+def sluice_case(source="{ type: stdin }", transforms=None, **sinks):
     """A scenario: stdin (`source`, a YAML flow mapping) into the named sinks (disk buffers under
-    the run's work directory)."""
+    the run's work directory), through `transforms` (a YAML flow mapping) when given."""
     def run(context, corpus, lines, work, port):
-        config = write(work, "case.yaml", ["data_dir: %s/data" % work, "sources: { app: %s }" % source, "sinks:"] + [
+        config = write(work, "case.yaml", ["data_dir: %s/data" % work, "sources: { app: %s }" % source]
+                       + (["transforms: %s" % transforms] if transforms else []) + ["sinks:"] + [
             "  %s: %s" % (name, sink.format(work=work, port=port)) for name, sink in sinks.items()])
         return run_sluice_stdin(context.sluice, config, corpus, work, expect_out=lines)
     return run
 
+
+# The transforms issue's shapes: four redaction patterns over every field, and field reshaping.
+SCRUB = ("{ scrub: { inputs: [app], steps: [{ redact: { patterns: [credit_card, email, bearer_token, aws_key], "
+         "fields: ['*'] } }] } }")
+RESHAPE = ("{ shape: { inputs: [app], steps: [{ remove: [ctx.region, ua] }, { rename: { msg: message, svc: service } }, "
+           "{ set: { env: prod, 'service.version': '1.4.2' } }] } }")
 
 # id -> (flavour, reference id or None, how to run)
 SCENARIOS = {
@@ -358,6 +365,10 @@ SCENARIOS = {
         search=SEARCH.replace("compression: gzip", "compression: gzip, buffer: {{ type: disk, max_bytes: 4GiB }}"))),
     "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
     "stdin-alert-20-rules/json": ("json", None, sluice_case(alerts=ALERT_20)),
+    "stdin-scrub-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
+        transforms=SCRUB, discard="{{ type: blackhole, inputs: [scrub] }}")),
+    "stdin-reshape-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
+        transforms=RESHAPE, discard="{{ type: blackhole, inputs: [shape] }}")),
     "fanout-archive+elasticsearch+alert/json": ("json", "slowest sink alone", sluice_case(
         archive=ARCHIVE.replace("LEVEL", "6"), search=SEARCH, alerts=ALERT)),
 }

@@ -1,14 +1,15 @@
-/// Applies the reshaping steps (`redact`, `remove`, `rename`, `set`, `parse_json`) to one
-/// event's JSON object. A step that changes nothing writes nothing; one that does writes the
-/// whole new object into `output`. One per thread.
+/// Applies the reshaping steps that look inside values (`redact`, `parse_json`) to one event's
+/// JSON object (`remove`, `rename` and `set` are `FieldShaper`'s). A step that changes nothing writes nothing; one that does writes the
+/// whole new object into `output`. One per thread: its buffers are never shared, so their
+/// accesses skip the runtime's exclusivity checks (`@exclusivity(unchecked)`).
 final class EventEditor {
-    var output = ByteWriter(capacity: 4096)
-    private var scanner = JSONObjectScanner()
-    private var unescaped = ByteWriter(capacity: 1024)
-    private var redacted = ByteWriter(capacity: 1024)
-    private var parsed = JSONObjectScanner()
-    private var wrapped = ByteWriter(capacity: 1024)
-    private var redactors: [Int: Redactor] = [:]
+    @exclusivity(unchecked) var output = ByteWriter(capacity: 4096)
+    @exclusivity(unchecked) private var scanner = JSONObjectScanner()
+    @exclusivity(unchecked) private var unescaped = ByteWriter(capacity: 1024)
+    @exclusivity(unchecked) private var redacted = ByteWriter(capacity: 1024)
+    @exclusivity(unchecked) private var parsed = JSONObjectScanner()
+    @exclusivity(unchecked) private var wrapped = ByteWriter(capacity: 1024)
+    @exclusivity(unchecked) private var redactors: [Int: Redactor] = [:]
 
     /// Applies step number `index` (`step`) to `event`; true when `output` now holds the
     /// changed event.
@@ -19,12 +20,6 @@ final class EventEditor {
             let redactor = redactors[index] ?? Redactor(settings)
             redactors[index] = redactor
             return redact(event, with: redactor)
-        case .remove(let paths):
-            return remove(paths.map(\.components), from: event, into: &output)
-        case .rename(let pairs):
-            return rename(pairs, in: event)
-        case .set(let fields):
-            return set(fields, in: event)
         case .parseJSON(let key):
             return parseJSON(key, in: event)
         default:
@@ -32,85 +27,7 @@ final class EventEditor {
         }
     }
 
-    // MARK: remove, rename, set, parse_json
-
-    private func remove(_ paths: [[String]], from object: UnsafeRawBufferPointer, into writer: inout ByteWriter) -> Bool {
-        var scanner = JSONObjectScanner()
-        guard scanner.scan(object) else { return false }
-        var changed = false
-        var nested = ByteWriter(capacity: 256)
-        writer.append(UInt8(ascii: "{"))
-        var first = true
-        for field in scanner.fields {
-            let key = UnsafeRawBufferPointer(rebasing: object[Int(field.keyStart)..<Int(field.keyEnd)])
-            let value = UnsafeRawBufferPointer(rebasing: object[Int(field.valueStart)..<Int(field.valueEnd)])
-            if paths.contains(where: { $0.count == 1 && key.elementsEqual($0[0].utf8) || key.elementsEqual($0.joined(separator: ".").utf8) }) {
-                changed = true
-                continue
-            }
-            let deeper = paths.filter { $0.count > 1 && key.elementsEqual($0[0].utf8) }.map { Array($0.dropFirst()) }
-            if !first { writer.append(UInt8(ascii: ",")) }
-            first = false
-            writeKey(key, into: &writer)
-            nested.removeAll()
-            if !deeper.isEmpty, field.kind == .object, remove(deeper, from: value, into: &nested) {
-                writer.append(nested.bytes)
-                changed = true
-            } else {
-                writer.append(value)
-            }
-        }
-        writer.append(UInt8(ascii: "}"))
-        return changed
-    }
-
-    private func rename(_ pairs: [(from: String, to: String)], in event: UnsafeRawBufferPointer) -> Bool {
-        guard scanner.scan(event) else { return false }
-        let keys = scanner.fields.map { field in UnsafeRawBufferPointer(rebasing: event[Int(field.keyStart)..<Int(field.keyEnd)]) }
-        let renamed = keys.map { key in pairs.first { key.elementsEqual($0.from.utf8) }?.to }
-        guard renamed.contains(where: { $0 != nil }) else { return false }
-        let targets = Set(renamed.compactMap { $0 })
-        output.append(UInt8(ascii: "{"))
-        var first = true
-        for (index, field) in scanner.fields.enumerated() {
-            // A field the rename replaces goes, unless it is itself renamed.
-            if renamed[index] == nil, targets.contains(where: { keys[index].elementsEqual($0.utf8) }) { continue }
-            if !first { output.append(UInt8(ascii: ",")) }
-            first = false
-            if let name = renamed[index] {
-                output.appendJSONString(name)
-                output.append(UInt8(ascii: ":"))
-            } else {
-                writeKey(keys[index], into: &output)
-            }
-            output.append(UnsafeRawBufferPointer(rebasing: event[Int(field.valueStart)..<Int(field.valueEnd)]))
-        }
-        output.append(UInt8(ascii: "}"))
-        return true
-    }
-
-    private func set(_ fields: [(key: String, value: String)], in event: UnsafeRawBufferPointer) -> Bool {
-        guard scanner.scan(event) else { return false }
-        output.append(UInt8(ascii: "{"))
-        var first = true
-        for field in scanner.fields {
-            let key = UnsafeRawBufferPointer(rebasing: event[Int(field.keyStart)..<Int(field.keyEnd)])
-            if fields.contains(where: { key.elementsEqual($0.key.utf8) }) { continue }
-            if !first { output.append(UInt8(ascii: ",")) }
-            first = false
-            writeKey(key, into: &output)
-            output.append(UnsafeRawBufferPointer(rebasing: event[Int(field.valueStart)..<Int(field.valueEnd)]))
-        }
-        for (key, value) in fields {
-            if !first { output.append(UInt8(ascii: ",")) }
-            first = false
-            output.appendJSONString(key)
-            output.append(UInt8(ascii: ":"))
-            output.appendJSONString(value)
-        }
-        output.append(UInt8(ascii: "}"))
-        return true
-    }
+    // MARK: parse_json
 
     private func parseJSON(_ name: String, in event: UnsafeRawBufferPointer) -> Bool {
         guard scanner.scan(event),
@@ -135,12 +52,6 @@ final class EventEditor {
         return true
     }
 
-    private func writeKey(_ key: UnsafeRawBufferPointer, into writer: inout ByteWriter) {
-        writer.append(UInt8(ascii: "\""))
-        writer.append(key)
-        writer.append(#"":"#)
-    }
-
     // MARK: redact
 
     /// Walks every value of the event; strings in the selected fields are redacted, and a
@@ -150,7 +61,7 @@ final class EventEditor {
         var walk = RedactionWalk(event: event, redactor: redactor)
         var index = 0
         JSONWalk.skipWhitespace(event, &index)
-        walk.value(at: &index, selected: redactor.settings.fields == nil, topLevel: true, editor: self)
+        walk.value(at: &index, selected: true, topLevel: true, editor: self)
         guard walk.copied > 0 else { return false }
         output.append(UnsafeRawBufferPointer(rebasing: event[walk.copied...]))
         return true
@@ -210,7 +121,7 @@ private struct RedactionWalk {
                 JSONWalk.skipWhitespace(event, &index)
                 index += 1  // the colon
                 JSONWalk.skipWhitespace(event, &index)
-                let fieldSelected = topLevel ? (redactor.settings.fields.map { names in names.contains { key.elementsEqual($0.utf8) } } ?? true) : selected
+                let fieldSelected = topLevel ? redactor.selects(key) : selected
                 if fieldSelected, redactor.isSecretKey(key), index < event.count, event[index] != UInt8(ascii: "{"), event[index] != UInt8(ascii: "[") {
                     let start = index
                     JSONWalk.skipValue(event, &index)

@@ -43,6 +43,14 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
         }
     }
 
+    /// Where a secret's value in text ends: space, quotes, `&`, `,`, `;`, newline, tab, `}`.
+    @inline(__always) static func isValueEnd(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x20, 0x22, 0x27, 0x26, 0x2C, 0x3B, 0x0A, 0x09, 0x7D: true
+        default: false
+        }
+    }
+
     @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
     @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) &- 0x61 < 26 }
     @inline(__always) static func isWordByte(_ byte: UInt8) -> Bool { isDigit(byte) || isLetter(byte) || byte == UInt8(ascii: "_") }
@@ -55,39 +63,45 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
                 index += 1
                 continue
             }
-            var digits: [UInt8] = []
+            var digits = 0
             var end = index
             var cursor = index
-            while cursor < text.count {
+            while cursor < text.count, digits <= 19 {
                 let byte = text[cursor]
                 if isDigit(byte) {
-                    digits.append(byte - 0x30)
+                    digits += 1
                     cursor += 1
                     end = cursor
-                } else if (byte == 0x20 || byte == 0x2D), cursor + 1 < text.count, isDigit(text[cursor + 1]), cursor > index, isDigit(text[cursor - 1]) {
+                } else if byte == 0x20 || byte == 0x2D, cursor + 1 < text.count, isDigit(text[cursor + 1]) {
                     cursor += 1
                 } else {
                     break
                 }
-                if digits.count > 19 { break }
             }
             let bounded = end >= text.count || !isWordByte(text[end])
-            if bounded, (13...19).contains(digits.count), (2...6).contains(digits[0]), luhn(digits) {
+            if bounded, (13...19).contains(digits), (0x32...0x36).contains(text[index]), luhn(text[index..<end]) {
                 ranges.append(index..<end)
             }
             index = max(end, index + 1)
         }
     }
 
-    static func luhn(_ digits: [UInt8]) -> Bool {
+    /// The Luhn check over the digits of `text` (separators skipped).
+    static func luhn(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
         var sum = 0
-        for (position, digit) in digits.reversed().enumerated() {
-            var value = Int(digit)
+        var position = 0
+        var index = text.endIndex
+        while index > text.startIndex {
+            index -= 1
+            let byte = text[index]
+            guard isDigit(byte) else { continue }
+            var value = Int(byte - 0x30)
             if position % 2 == 1 {
                 value *= 2
                 if value > 9 { value -= 9 }
             }
             sum += value
+            position += 1
         }
         return sum % 10 == 0
     }
@@ -99,7 +113,9 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
             let at = UnsafeRawPointer(found) - base
             from = at + 1
             var start = at
-            while start > 0, isWordByte(text[start - 1]) || [0x2E, 0x25, 0x2B, 0x2D].contains(text[start - 1]) { start -= 1 }
+            while start > 0, isWordByte(text[start - 1]) || text[start - 1] == 0x2E || text[start - 1] == 0x25 || text[start - 1] == 0x2B || text[start - 1] == 0x2D {
+                start -= 1
+            }
             var end = at + 1
             while end < text.count, isDigit(text[end]) || isLetter(text[end]) || text[end] == 0x2E || text[end] == 0x2D { end += 1 }
             while end > at + 1, text[end - 1] == 0x2E || text[end - 1] == 0x2D { end -= 1 }
@@ -210,23 +226,21 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
     }
 
     private static func findBearer(_ text: UnsafeRawBufferPointer, _ ranges: inout [Range<Int>]) {
-        let word = Array("bearer".utf8)
         var index = 0
-        while index + word.count < text.count {
-            var same = index == 0 || !isWordByte(text[index - 1])
-            var offset = 0
-            while same, offset < word.count {
-                same = text[index + offset] | 0x20 == word[offset]
-                offset += 1
-            }
-            guard same, text[index + word.count] == 0x20 else {
+        let length = 6
+        while index + length < text.count {
+            guard text[index] | 0x20 == 0x62, index == 0 || !isWordByte(text[index - 1]),
+                  text[index + 1] | 0x20 == 0x65, text[index + 2] | 0x20 == 0x61, text[index + 3] | 0x20 == 0x72,
+                  text[index + 4] | 0x20 == 0x65, text[index + 5] | 0x20 == 0x72, text[index + length] == 0x20 else {
                 index += 1
                 continue
             }
-            var start = index + word.count
+            var start = index + length
             while start < text.count, text[start] == 0x20 { start += 1 }
             var end = start
-            while end < text.count, isWordByte(text[end]) || [0x2D, 0x2E, 0x7E, 0x2B, 0x2F].contains(text[end]) { end += 1 }
+            while end < text.count, isWordByte(text[end]) || text[end] == 0x2D || text[end] == 0x2E || text[end] == 0x7E || text[end] == 0x2B || text[end] == 0x2F {
+                end += 1
+            }
             while end < text.count, text[end] == 0x3D { end += 1 }
             if end - start >= 8 { ranges.append(start..<end) }
             index = max(end, index + 1)
@@ -234,19 +248,27 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
     }
 
     private static func findAWSKeys(_ text: UnsafeRawBufferPointer, _ ranges: inout [Range<Int>]) {
-        let prefixes = ["AKIA", "ASIA", "ABIA", "ACCA"].map { Array($0.utf8) }
         var index = 0
         while index + 20 <= text.count {
-            guard text[index] == 0x41, index == 0 || !isWordByte(text[index - 1]),
-                  prefixes.contains(where: { prefix in (0..<4).allSatisfy { text[index + $0] == prefix[$0] } }),
-                  (4..<20).allSatisfy({ let byte = text[index + $0]; return isDigit(byte) || byte &- 0x41 < 26 }),
-                  index + 20 >= text.count || !isWordByte(text[index + 20]) else {
+            guard text[index] == 0x41, index == 0 || !isWordByte(text[index - 1]), isAWSPrefix(text[index + 1], text[index + 2], text[index + 3]) else {
                 index += 1
                 continue
             }
-            ranges.append(index..<(index + 20))
-            index += 20
+            var body = index + 4
+            while body < index + 20, isDigit(text[body]) || text[body] &- 0x41 < 26 { body += 1 }
+            if body == index + 20, index + 20 >= text.count || !isWordByte(text[index + 20]) {
+                ranges.append(index..<(index + 20))
+                index += 20
+            } else {
+                index += 1
+            }
         }
+    }
+
+    /// `KIA`, `SIA`, `BIA` or `CCA` after an `A`: AKIA, ASIA, ABIA, ACCA.
+    @inline(__always)
+    private static func isAWSPrefix(_ first: UInt8, _ second: UInt8, _ third: UInt8) -> Bool {
+        (second == 0x49 && third == 0x41 && (first == 0x4B || first == 0x53 || first == 0x42)) || (first == 0x43 && second == 0x43 && third == 0x41)
     }
 
     private static func findSecretValues(_ text: UnsafeRawBufferPointer, keys: [[UInt8]], _ ranges: inout [Range<Int>]) {
@@ -274,7 +296,7 @@ public enum RedactionPattern: String, CaseIterable, Sendable {
                 while cursor < text.count, text[cursor] == 0x20 { cursor += 1 }
                 if cursor < text.count, text[cursor] == 0x22 || text[cursor] == 0x27 { cursor += 1 }
                 let start = cursor
-                while cursor < text.count, ![0x20, 0x22, 0x27, 0x26, 0x2C, 0x3B, 0x0A, 0x09, 0x7D].contains(text[cursor]) { cursor += 1 }
+                while cursor < text.count, !isValueEnd(text[cursor]) { cursor += 1 }
                 if cursor > start { ranges.append(start..<cursor) }
                 index = max(cursor, index + 1)
             }

@@ -5,18 +5,28 @@ final class Redactor {
     private let matchers: [PatternMatcher]
     private let secretKeys: [[UInt8]]
     private let replacement: [UInt8]
-    private var ranges: [Range<Int>] = []
+    private let fields: [[UInt8]]?
+    private let findsSecretKeys: Bool
+    @exclusivity(unchecked) private var ranges: [Range<Int>] = []
 
     init(_ settings: RedactionSettings) {
         self.settings = settings
         matchers = settings.regexes.map { $0.matcher() }
         secretKeys = settings.secretKeys.map { Array($0.lowercased().utf8) }
         replacement = Array(settings.replacement.utf8)
+        fields = settings.fields.map { $0.map { Array($0.utf8) } }
+        findsSecretKeys = settings.patterns.contains(.secrets)
+    }
+
+    /// Whether the top-level field `key` (raw bytes) is searched.
+    func selects(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let fields else { return true }
+        return fields.contains { $0.elementsEqual(key) }
     }
 
     /// Whether a JSON key (raw bytes) names a secret: its whole value is replaced.
     func isSecretKey(_ key: UnsafeRawBufferPointer) -> Bool {
-        guard settings.patterns.contains(.secrets) else { return false }
+        guard findsSecretKeys else { return false }
         return secretKeys.contains { name in
             name.count == key.count && zip(name, key).allSatisfy { $0 == $1 | 0x20 || $0 == $1 }
         }

@@ -6,11 +6,18 @@ import SluiceRing
 public final class TransformRunner {
     let shared: TransformShared
     private let editor = EventEditor()
-    private var held = ByteWriter(capacity: 4096)
+    @exclusivity(unchecked) private var held = ByteWriter(capacity: 4096)
     /// Per step: the matcher of its expression and key fields, when it has any.
     private let matchers: [EventMatcher?]
     private let keySlots: [[Int]]
     private let edits: Bool
+    /// The steps as run: each on its own, or consecutive `remove`/`rename`/`set` fused.
+    private let program: [Operation]
+
+    private enum Operation {
+        case step(Int)
+        case shape(FieldShaper)
+    }
 
     public init(_ shared: TransformShared) {
         self.shared = shared
@@ -30,6 +37,19 @@ public final class TransformRunner {
         }
         self.matchers = matchers
         self.keySlots = keySlots
+        var program: [Operation] = []
+        var fused: [TransformStep] = []
+        for (index, step) in shared.definition.steps.enumerated() {
+            if FieldShaper.fuses(step) {
+                fused.append(step)
+                continue
+            }
+            if !fused.isEmpty { program.append(.shape(FieldShaper(fused))) }
+            fused = []
+            program.append(.step(index))
+        }
+        if !fused.isEmpty { program.append(.shape(FieldShaper(fused))) }
+        self.program = program
         edits = shared.definition.steps.contains { step in
             switch step {
             case .redact, .remove, .rename, .set, .parseJSON: true
@@ -81,7 +101,17 @@ public final class TransformRunner {
     /// Runs the steps on one event at monotonic time `now`.
     public func process(_ record: EventRecord, now: UInt64) -> Outcome {
         var current = record.json
-        for (index, step) in shared.definition.steps.enumerated() {
+        for operation in program {
+            guard case .step(let index) = operation else {
+                guard case .shape(let shaper) = operation else { continue }
+                editor.output.removeAll()
+                if shaper.shape(current, into: &editor.output) {
+                    swap(&editor.output, &held)
+                    current = held.bytes
+                }
+                continue
+            }
+            let step = shared.definition.steps[index]
             if let matcher = matchers[index] {
                 matcher.load(EventRecord(json: current, timestampMilliseconds: record.timestampMilliseconds, level: record.level))
             }
