@@ -6,11 +6,28 @@ import Glibc
 /// fields: each field's fate is worked out step by step (so the steps keep their order's
 /// meaning), then the object is written once. Names are compared as bytes. One per thread.
 final class FieldShaper {
-    private enum Step {
-        /// Top-level names (and dotted names spelled as keys), and nested paths by first name.
-        case remove(names: [[UInt8]], nested: [(first: [UInt8], child: FieldShaper)])
-        case rename([(from: [UInt8], to: [UInt8])])
-        case set(names: [[UInt8]], encoded: [UInt8])
+    /// A name in `bytes`: where it starts and how long it is.
+    private struct Name {
+        var start: Int
+        var count: Int
+    }
+
+    /// One step, as ranges into the name tables (plain values: matching them costs no
+    /// reference counting).
+    private struct Step {
+        enum Kind { case remove, rename, set }
+        var kind: Kind
+        /// `remove`, `set`: the names it takes; `rename`: the `from` names.
+        var names: Range<Int>
+        /// `rename`: the first rename target of this step (`to` of `names.lowerBound`).
+        var firstTarget = 0
+        /// `remove`: nested paths, as (first name, child shaper) in `nested`.
+        var nested: Range<Int> = 0..<0
+        /// `set`: its fields pre-encoded as `,"key":"value"...`.
+        var encoded: Name = Name(start: 0, count: 0)
+        /// Bit `n` set when one of `names` (or nested first names) is `n` bytes long (longer
+        /// ones set bit 63): a field of another length is passed over without comparing.
+        var lengths: UInt64 = 0
     }
 
     private struct Field {
@@ -18,49 +35,83 @@ final class FieldShaper {
         var keyEnd: Int
         var valueStart: Int
         var valueEnd: Int
-        /// The name it ends up with when renamed (an index into the rename targets), else -1.
-        var renamedTo: Int = -1
+        /// The rename target it ends up with (an index into `targets`), else -1.
+        var renamedTo = -1
         var dropped = false
-        var nested: [FieldShaper] = []
+        /// Child shapers (indices into `children`) for nested removals, up to two.
+        var firstChild = -1
+        var secondChild = -1
     }
 
+    private let bytes: [UInt8]
+    private let names: [Name]
+    private let targets: [Name]
+    private let nested: [(first: Name, child: Int)]
+    private let children: [FieldShaper]
     private let steps: [Step]
-    /// Every rename target, in step order (`Field.renamedTo` indexes it).
-    private let targets: [[UInt8]]
-    /// The `set` fields, each `,"key":"value"` pre-encoded (the first without its comma).
     @exclusivity(unchecked) private var fields: [Field] = []
+    @exclusivity(unchecked) private var renamedTargets: [Int] = []
 
     init(_ configured: [TransformStep]) {
+        var bytes: [UInt8] = []
+        var names: [Name] = []
+        var targets: [Name] = []
+        var nested: [(first: Name, child: Int)] = []
+        var children: [FieldShaper] = []
         var steps: [Step] = []
-        var targets: [[UInt8]] = []
+        func name(_ text: String) -> Name {
+            let added = Name(start: bytes.count, count: text.utf8.count)
+            bytes += text.utf8
+            return added
+        }
         for step in configured {
+            let first = names.count
             switch step {
             case .remove(let paths):
+                for path in paths {
+                    names.append(name(path.description))
+                    if path.components.count == 1 { names.append(name(path.components[0])) }
+                }
+                let nestedFirst = nested.count
                 let deeper = Dictionary(grouping: paths.filter { $0.components.count > 1 }, by: { $0.components[0] })
-                steps.append(.remove(
-                    names: paths.map { Array($0.description.utf8) } + paths.filter { $0.components.count == 1 }.map { Array($0.components[0].utf8) },
-                    nested: deeper.sorted { $0.key < $1.key }.map { first, paths in
-                        (Array(first.utf8), FieldShaper([.remove(paths.map { FieldPath(Array($0.components.dropFirst())) })]))
-                    }
-                ))
+                for (key, paths) in deeper.sorted(by: { $0.key < $1.key }) {
+                    children.append(FieldShaper([.remove(paths.map { FieldPath(Array($0.components.dropFirst())) })]))
+                    nested.append((name(key), children.count - 1))
+                }
+                steps.append(Step(kind: .remove, names: first..<names.count, nested: nestedFirst..<nested.count))
             case .rename(let pairs):
-                steps.append(.rename(pairs.map { (Array($0.from.utf8), Array($0.to.utf8)) }))
-                targets += pairs.map { Array($0.to.utf8) }
+                let firstTarget = targets.count
+                for pair in pairs {
+                    names.append(name(pair.from))
+                    targets.append(name(pair.to))
+                }
+                steps.append(Step(kind: .rename, names: first..<names.count, firstTarget: firstTarget))
             case .set(let pairs):
                 var encoded = ByteWriter(capacity: 64)
                 for (key, value) in pairs {
+                    names.append(name(key))
                     encoded.append(UInt8(ascii: ","))
                     encoded.appendJSONString(key)
                     encoded.append(UInt8(ascii: ":"))
                     encoded.appendJSONString(value)
                 }
-                steps.append(.set(names: pairs.map { Array($0.key.utf8) }, encoded: Array(encoded.bytes)))
+                let pre = Name(start: bytes.count, count: encoded.count)
+                bytes += encoded.bytes
+                steps.append(Step(kind: .set, names: first..<names.count, encoded: pre))
             default:
                 break
             }
         }
-        self.steps = steps
+        for index in steps.indices {
+            for name in steps[index].names { steps[index].lengths |= Self.lengthBit(names[name].count) }
+            for entry in steps[index].nested { steps[index].lengths |= Self.lengthBit(nested[entry].first.count) }
+        }
+        self.bytes = bytes
+        self.names = names
         self.targets = targets
+        self.nested = nested
+        self.children = children
+        self.steps = steps
     }
 
     /// Whether `step` is one this shaper fuses.
@@ -75,15 +126,14 @@ final class FieldShaper {
     /// object.
     func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         guard split(event) else { return false }
-        var renamedNames: [[UInt8]] = []
-        for index in fields.indices {
-            decideFate(of: index, in: event, renamed: &renamedNames)
-        }
-        // A field a rename replaces goes (unless it was renamed itself).
-        if !renamedNames.isEmpty {
+        renamedTargets.removeAll(keepingCapacity: true)
+        bytes.withUnsafeBytes { table in
+            for index in fields.indices { decideFate(of: index, in: event, table: table) }
+            // A field a rename replaces goes (unless it was renamed itself).
+            guard !renamedTargets.isEmpty else { return }
             for index in fields.indices where !fields[index].dropped && fields[index].renamedTo < 0 {
                 let key = UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
-                if renamedNames.contains(where: { Self.equal(key, $0) }) { fields[index].dropped = true }
+                if renamedTargets.contains(where: { Self.equal(key, targets[$0], table) }) { fields[index].dropped = true }
             }
         }
         output.append(UInt8(ascii: "{"))
@@ -93,31 +143,30 @@ final class FieldShaper {
             first = false
             output.append(UInt8(ascii: "\""))
             if field.renamedTo >= 0 {
-                output.append(targets[field.renamedTo])
+                appendName(targets[field.renamedTo], to: &output)
             } else {
                 output.append(UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd]))
             }
             output.append(#"":"#)
             let value = UnsafeRawBufferPointer(rebasing: event[field.valueStart..<field.valueEnd])
-            if field.nested.count == 1, value.first == UInt8(ascii: "{"), field.nested[0].shape(value, into: &output) { continue }
-            if field.nested.count > 1, value.first == UInt8(ascii: "{") {
-                // Two remove steps reaching into the same object: one after the other.
-                var current = ByteWriter(capacity: value.count)
-                current.append(value)
-                for child in field.nested {
-                    var next = ByteWriter(capacity: current.count)
-                    _ = child.shape(current.bytes, into: &next)
-                    swap(&current, &next)
-                }
-                output.append(current.bytes)
+            guard field.firstChild >= 0, value.first == UInt8(ascii: "{") else {
+                output.append(value)
                 continue
             }
-            output.append(value)
+            if field.secondChild < 0 {
+                if !children[field.firstChild].shape(value, into: &output) { output.append(value) }
+                continue
+            }
+            // Two remove steps reaching into the same object: one after the other.
+            var once = ByteWriter(capacity: value.count)
+            _ = children[field.firstChild].shape(value, into: &once)
+            if !children[field.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
         }
-        for step in steps {
-            guard case .set(_, let encoded) = step else { continue }
-            encoded.withUnsafeBytes { bytes in
-                output.append(first ? UnsafeRawBufferPointer(rebasing: bytes[1...]) : bytes)
+        for step in steps where step.kind == .set {
+            let encoded = step.encoded
+            bytes.withUnsafeBytes { table in
+                let skip = first ? 1 : 0
+                output.append(UnsafeRawBufferPointer(rebasing: table[(encoded.start + skip)..<(encoded.start + encoded.count)]))
             }
             first = false
         }
@@ -125,30 +174,34 @@ final class FieldShaper {
         return true
     }
 
-    private func decideFate(of index: Int, in event: UnsafeRawBufferPointer, renamed: inout [[UInt8]]) {
+    private func appendName(_ name: Name, to output: inout ByteWriter) {
+        bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[name.start..<(name.start + name.count)])) }
+    }
+
+    private func decideFate(of index: Int, in event: UnsafeRawBufferPointer, table: UnsafeRawBufferPointer) {
+        let key = UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
         var target = -1
-        var targetBase = 0
         for step in steps {
-            let name = target >= 0 ? UnsafeRawBufferPointer?.none : UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
-            let matches = { (candidate: [UInt8]) -> Bool in
-                if let name { return Self.equal(name, candidate) }
-                return self.targets[target] == candidate
-            }
-            switch step {
-            case .remove(let names, let nested):
-                if names.contains(where: matches) {
+            // The field's name now: its key, or the rename target it took.
+            let current = target >= 0 ? UnsafeRawBufferPointer(rebasing: table[targets[target].start..<(targets[target].start + targets[target].count)]) : key
+            guard step.lengths & Self.lengthBit(current.count) != 0 else { continue }
+            switch step.kind {
+            case .remove:
+                for name in step.names where Self.equal(current, names[name], table) {
                     fields[index].dropped = true
                     return
                 }
-                for path in nested where matches(path.first) { fields[index].nested.append(path.child) }
-            case .rename(let pairs):
-                if let found = pairs.firstIndex(where: { matches($0.from) }) {
-                    target = targetBase + found
-                    renamed.append(pairs[found].to)
+                for entry in step.nested where Self.equal(current, nested[entry].first, table) {
+                    if fields[index].firstChild < 0 { fields[index].firstChild = nested[entry].child } else { fields[index].secondChild = nested[entry].child }
                 }
-                targetBase += pairs.count
-            case .set(let names, _):
-                if names.contains(where: matches) {
+            case .rename:
+                for name in step.names where Self.equal(current, names[name], table) {
+                    target = step.firstTarget + (name - step.names.lowerBound)
+                    renamedTargets.append(target)
+                    break
+                }
+            case .set:
+                for name in step.names where Self.equal(current, names[name], table) {
                     fields[index].dropped = true
                     return
                 }
@@ -183,9 +236,14 @@ final class FieldShaper {
     }
 
     @inline(__always)
-    private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: [UInt8]) -> Bool {
+    private static func lengthBit(_ count: Int) -> UInt64 {
+        1 << UInt64(min(count, 63))
+    }
+
+    @inline(__always)
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: Name, _ table: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count == name.count else { return false }
-        guard !name.isEmpty else { return true }
-        return name.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, name.count) == 0 }
+        guard name.count > 0 else { return true }
+        return memcmp(table.baseAddress! + name.start, bytes.baseAddress!, name.count) == 0
     }
 }

@@ -38,7 +38,8 @@ final class Redactor {
     /// nothing matched.
     func redact(_ text: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         ranges.removeAll(keepingCapacity: true)
-        for pattern in settings.patterns { pattern.find(in: text, secretKeys: secretKeys, into: &ranges) }
+        let present = TextFeatures(text)
+        for pattern in settings.patterns where present.allows(pattern) { pattern.find(in: text, secretKeys: secretKeys, into: &ranges) }
         for matcher in matchers {
             var from = 0
             while from <= text.count, let found = matcher.firstMatch(in: text, from: from) {
@@ -71,5 +72,45 @@ final class Redactor {
         output.append(UnsafeRawBufferPointer(rebasing: text[written..<range.lowerBound]))
         output.append(replacement)
         return range.upperBound
+    }
+}
+
+/// What one pass over a text finds that the built-in patterns need, so that a pattern that
+/// cannot match is not run: most strings have no `@`, too few digits for a card, no `A`, no `b`.
+struct TextFeatures {
+    var digits = 0
+    var at = false
+    var capitalA = false
+    var letterB = false
+    var dot = false
+    var colon = false
+    var equalsOrColon = false
+
+    init(_ text: UnsafeRawBufferPointer) {
+        for byte in text {
+            switch byte {
+            case 0x30...0x39: digits += 1
+            case 0x40: at = true
+            case 0x41: capitalA = true
+            case 0x42, 0x62: letterB = true
+            case 0x2E: dot = true
+            case 0x3A: colon = true; equalsOrColon = true
+            case 0x3D: equalsOrColon = true
+            default: break
+            }
+        }
+    }
+
+    func allows(_ pattern: RedactionPattern) -> Bool {
+        switch pattern {
+        case .creditCard: digits >= 13
+        case .email: at
+        case .ipv4: digits >= 4 && dot
+        case .ipv6: colon && digits > 0
+        case .jwt: dot
+        case .bearerToken: letterB
+        case .awsKey: capitalA
+        case .secrets: equalsOrColon
+        }
     }
 }
