@@ -112,15 +112,8 @@ private struct RedactionWalk {
             }
         case UInt8(ascii: "{"):
             index += 1
-            while index < event.count {
-                JSONWalk.skipWhitespace(event, &index)
-                guard index < event.count, event[index] == UInt8(ascii: "\"") else { break }
-                let keyStart = index + 1
-                _ = JSONWalk.skipString(event, &index)
-                let key = UnsafeRawBufferPointer(rebasing: event[keyStart..<(index - 1)])
-                JSONWalk.skipWhitespace(event, &index)
-                index += 1  // the colon
-                JSONWalk.skipWhitespace(event, &index)
+            while let keyRange = JSONWalk.memberKey(event, &index) {
+                let key = UnsafeRawBufferPointer(rebasing: event[keyRange])
                 let fieldSelected = topLevel ? redactor.selects(key) : selected
                 if fieldSelected, redactor.isSecretKey(key), index < event.count, event[index] != UInt8(ascii: "{"), event[index] != UInt8(ascii: "[") {
                     let start = index

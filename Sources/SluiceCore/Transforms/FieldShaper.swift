@@ -217,18 +217,10 @@ final class FieldShaper {
         JSONWalk.skipWhitespace(event, &index)
         guard index < event.count, event[index] == UInt8(ascii: "{") else { return false }
         index += 1
-        while index < event.count {
-            JSONWalk.skipWhitespace(event, &index)
-            guard index < event.count, event[index] == UInt8(ascii: "\"") else { break }
-            let keyStart = index + 1
-            _ = JSONWalk.skipString(event, &index)
-            let keyEnd = index - 1
-            JSONWalk.skipWhitespace(event, &index)
-            index += 1
-            JSONWalk.skipWhitespace(event, &index)
+        while let key = JSONWalk.memberKey(event, &index) {
             let valueStart = index
             JSONWalk.skipValue(event, &index)
-            fields.append(Field(keyStart: keyStart, keyEnd: keyEnd, valueStart: valueStart, valueEnd: index))
+            fields.append(Field(keyStart: key.lowerBound, keyEnd: key.upperBound, valueStart: valueStart, valueEnd: index))
             JSONWalk.skipWhitespace(event, &index)
             if index < event.count, event[index] == UInt8(ascii: ",") { index += 1 } else { break }
         }

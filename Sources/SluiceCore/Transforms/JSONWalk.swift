@@ -62,4 +62,19 @@ enum JSONWalk {
             }
         }
     }
+
+    /// At an object member (after `{` or `,`): the key's range (between its quotes), with
+    /// `index` moved to the member's value; nil at the object's end.
+    @inline(__always)
+    static func memberKey(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> Range<Int>? {
+        skipWhitespace(bytes, &index)
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let keyStart = index + 1
+        _ = skipString(bytes, &index)
+        let keyEnd = index - 1
+        skipWhitespace(bytes, &index)
+        index += 1  // the colon
+        skipWhitespace(bytes, &index)
+        return keyStart..<keyEnd
+    }
 }

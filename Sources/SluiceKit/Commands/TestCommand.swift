@@ -46,7 +46,7 @@ struct TestCommand: ParsableCommand {
                 for problem in problems { print("      \(problem)") }
             }
         }
-        print("\(tests.count) tests, \(failed) failed")
+        print("\(tests.count) \(tests.count == 1 ? "test" : "tests"), \(failed) failed")
         if failed > 0 { throw ExitCode(1) }
     }
 }
