@@ -1,0 +1,37 @@
+import SluiceRing
+import SluiceTesting
+import Testing
+
+@testable import SluiceCore
+
+/// The transform stage in a running pipeline: two source threads through shared transforms
+/// (so the thread sanitizer sees them), each input reaching exactly the sinks that name it.
+@Suite(.timeLimit(.minutes(2)), .watchdog) struct TransformStageTests {
+    @Test func eachInputReachesTheSinksThatNameItFromConcurrentSources() throws {
+        let lines = { (source: Int) in (0..<20_000).map { #"{"src":\#(source),"n":\#($0),"level":"\#($0 % 2 == 0 ? "info" : "debug")"}"# } }
+        let definitions = [
+            TransformDefinition(name: "info", inputs: [.source(0), .source(1)], steps: [.filter(try ExpressionParser.parse("level == info"))]),
+            TransformDefinition(name: "tagged", inputs: [.transform(0)], steps: [.set([(key: "env", value: "test")]), .dedupe(DedupeSettings(fields: [FieldPath(["n"])], windowNanoseconds: 60_000_000_000))]),
+        ]
+        // Inputs: sources 0 and 1, transform "info" 2, transform "tagged" 3.
+        let raw = InMemorySink(), info = InMemorySink(), tagged = InMemorySink(), mixed = InMemorySink()
+        let specs = [(raw, Set([0])), (info, Set([2])), (tagged, Set([3])), (mixed, Set([1, 3]))].enumerated().map { index, entry in
+            Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: "s\(index)", inputs: entry.1, whenFull: .block), sink: entry.0)
+        }
+        let stage = TransformStage(definitions: definitions, sourceCount: 2, wanted: [0, 1, 2, 3])
+        let pipeline = Pipeline(
+            sources: [ScriptedSource(name: "a", lines: lines(0)), ScriptedSource(name: "b", lines: lines(1))], sinks: specs,
+            ringCapacity: 16, transforms: stage
+        )
+        pipeline.start()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
+        #expect(raw.events.count == 20_000 && raw.events.allSatisfy { $0.contains(#""src":0"#) })
+        #expect(info.events.count == 20_000 && info.events.allSatisfy { $0.contains(#""level":"info""#) })
+        // The same `n` comes from both sources: dedupe (shared by both threads) lets one through.
+        #expect(tagged.events.count == 10_000 && tagged.events.allSatisfy { $0.contains(#""env":"test""#) })
+        #expect(mixed.events.count == 20_000 + 10_000)
+        #expect(stage.shared[0].drops[0]?.counter.current == 20_000)
+        #expect(stage.shared[1].drops[1]?.counter.current == 10_000)
+        #expect(pipeline.eventsRemovedByTransforms == ["info": ["1:where filtered": 20_000], "tagged": ["2:dedupe duplicate": 10_000]])
+    }
+}
