@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 
 /// The log formats container runtimes write each container's output in.
 public enum ContainerLogFormat: String, Sendable {

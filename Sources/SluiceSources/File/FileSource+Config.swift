@@ -1,5 +1,5 @@
 public import SluiceConfig
-public import SluiceCore
+import SluiceCore
 
 /// How a file's lines are read: as any source's (`auto`, `json`, ...), or as a container
 /// runtime's log format, whose message then goes through `auto`.
