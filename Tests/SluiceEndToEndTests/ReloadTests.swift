@@ -96,6 +96,35 @@ struct ReloadTests {
         #expect(summary?["matches"] as? Int == 1, "counts restart with a changed rule")
     }
 
+    /// Transforms keep their state across a reload: a reload that changes them is refused (a
+    /// restart applies it), and one that changes only sinks keeps them running, dedupe window
+    /// and all, with a new sink taking a transform's output.
+    @Test func transformsSurviveAReloadAndAChangeToThemIsRefused() throws {
+        let file = directory.path + "/transforms.yaml"
+        let base = """
+            sources: { app: { type: stdin } }
+            transforms:
+              once: { inputs: [app], steps: [{ dedupe: { fields: [msg], window: 1h } }] }
+            sinks:
+              console: { type: console, inputs: [once] }
+            """
+        _ = directory.write("transforms.yaml", base)
+        let sluice = try SluiceBinary.launch(["--config", file])
+        sluice.write(#"{"msg":"a"}"# + "\n")
+        #expect(Eventually.wait { sluice.standardOutputLines.count == 1 })
+        _ = directory.write("transforms.yaml", base.replacingOccurrences(of: "window: 1h", with: "window: 2h"))
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { messages(sluice).contains { $0.hasPrefix("the reloaded configuration changes transforms") } })
+        _ = directory.write("transforms.yaml", base + "\n  archive: { type: archive, inputs: [once], path: \"\(directory.path)/once.ndjson.gz\" }\n")
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { messages(sluice).contains("configuration reloaded; files reopened") })
+        sluice.write(#"{"msg":"a"}"# + "\n" + #"{"msg":"b"}"# + "\n")
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(events(sluice.standardOutputLines).compactMap { $0["msg"] as? String } == ["a", "b"], "the dedupe window outlived the reload")
+        #expect(events(try archived([directory.path + "/once.ndjson.gz"])).compactMap { $0["msg"] as? String } == ["b"])
+    }
+
     @Test func aValidChangeAppliesAndAnInvalidOneKeepsTheRunningConfiguration() throws {
         let file = directory.path + "/live.yaml"
         let base = """
