@@ -191,6 +191,25 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
         #expect(daemonSet.usesDataDirectory)
     }
 
+    /// A transform over plain-text or syslog events may not name a field they never have.
+    @Test func aFieldATypedSourceNeverHasIsNamed() throws {
+        let file = directory.write("typed.yaml", """
+            sources:
+              app: { type: stdin, format: plain, labels: { team: x } }
+              logs: { type: udp, address: "127.0.0.1:5514", format: syslog }
+              json: { type: tcp, address: "127.0.0.1:5170" }
+            transforms:
+              t: { inputs: [app], steps: [{ where: 'status >= 500 and team == "x"' }, { set: { env: a } }, { dedupe: { fields: [env, message] } }] }
+              s: { inputs: [logs], steps: [{ remove: [appname, nope] }] }
+              free: { inputs: [json], steps: [{ where: 'status >= 500' }] }
+            sinks: { out: { type: console, inputs: [t, s, free] } }
+            """)
+        let found = problems(load([file], environment: [:]))
+        #expect(found.count == 2, "\(found)")
+        #expect(found.contains { $0.hasPrefix("transforms.t.steps.0.where: field \"status\" can never exist: source \"app\" is read as plain") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("transforms.s.steps.0.remove: field \"nope\" can never exist") }, "\(found)")
+    }
+
     /// A file source's mistakes are named by key before anything starts.
     @Test func aFileSourcesProblemsAreNamed() throws {
         let file = directory.write("files.yaml", """

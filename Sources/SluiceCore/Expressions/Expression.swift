@@ -14,7 +14,7 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
     case match(FieldPath, RegexLiteral, negated: Bool)
 
     /// Every field the expression reads.
-    var fields: [FieldPath] {
+    public var fields: [FieldPath] {
         switch self {
         case .and(let left, let right), .or(let left, let right): left.fields + right.fields
         case .not(let inner): inner.fields

@@ -65,21 +65,25 @@ public final class TransformRunner {
         shared.eventsIn.add(batch.count)
         var kept: [Int] = []
         kept.reserveCapacity(batch.count)
-        var builder = EventBatchBuilder(byteCapacity: edits ? batch.bytes.count + batch.bytes.count / 8 + 64 : 64)
+        // A new batch is written only from the first event a step changed (the events kept
+        // before it are copied then): a batch no step changes is passed on or cut, not copied.
+        var builder = EventBatchBuilder(byteCapacity: 0)
+        var building = false
         let now = MonotonicClock.nowNanoseconds()
         for position in 0..<batch.count {
             let record = batch[position]
             guard case .kept(let current) = process(record, now: now) else { continue }
-            kept.append(position)
-            if edits {
-                builder.ndjson.append(current)
-                builder.ndjson.append(0x0A)
-                builder.endEvent(level: record.level, timestampMilliseconds: record.timestampMilliseconds)
+            if !building, edits, current.baseAddress != record.json.baseAddress {
+                building = true
+                builder = EventBatchBuilder(byteCapacity: batch.bytes.count + batch.bytes.count / 8 + 64)
+                for earlier in kept { append(batch[earlier], as: batch[earlier].json, to: &builder) }
             }
+            kept.append(position)
+            if building { append(record, as: current, to: &builder) }
         }
         shared.eventsOut.add(kept.count)
         guard !kept.isEmpty else { return nil }
-        if edits {
+        if building {
             let origin = kept.count == batch.count ? batch.origin : batch.origin.keeping(kept)
             return EventBatch(sourceIndex: outputIndex, builder: builder, origin: origin, sourceName: batch.sourceName)
         }
@@ -88,6 +92,12 @@ public final class TransformRunner {
             return batch
         }
         return batch.keeping(kept, as: outputIndex)
+    }
+
+    private func append(_ record: EventRecord, as json: UnsafeRawBufferPointer, to builder: inout EventBatchBuilder) {
+        builder.ndjson.append(json)
+        builder.ndjson.append(0x0A)
+        builder.endEvent(level: record.level, timestampMilliseconds: record.timestampMilliseconds)
     }
 
     /// What the steps make of one event.

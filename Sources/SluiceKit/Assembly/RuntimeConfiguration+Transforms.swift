@@ -16,7 +16,11 @@ extension RuntimeConfiguration {
     /// | `sample` | `{ rate: N, where: '...', key: field }` | keeps 1 in N (`sampled`) |
     /// | `throttle` | `{ events_per_second, burst, key, max_keys: 10000 }` | a token bucket per key (`throttled`) |
     /// | `dedupe` | `{ fields: [...], window: 10s, max_keys: 100000 }` | drops repeats within the window (`duplicate`) |
-    static func readTransforms(_ reader: ConfigReader, sourceNames: [String]) -> [TransformDefinition] {
+    ///
+    /// A transform that reads only sources whose events have a fixed set of fields (`format:
+    /// plain` or `syslog`) may not name a field those events can never have: that is reported,
+    /// as a filter or a key that could never match would be a silent mistake.
+    static func readTransforms(_ reader: ConfigReader, sourceNames: [String], root: ConfigNode = .emptyMap) -> [TransformDefinition] {
         let sections = reader.namedSections("transforms")
         let names = sections.map(\.name)
         var definitions: [TransformDefinition] = []
@@ -34,8 +38,12 @@ extension RuntimeConfiguration {
                 }
             }
             if !section.contains("inputs") { section.reportInvalid("inputs", "is required: the sources or transforms this transform reads") }
-            let steps = (section.list(ofMapsAt: "steps") ?? []).compactMap(readStep)
+            let stepReaders = section.list(ofMapsAt: "steps") ?? []
+            let steps = stepReaders.compactMap(readStep)
             if !section.contains("steps") { section.reportInvalid("steps", "is required: a list such as [{ remove: [debug] }]") }
+            if steps.count == stepReaders.count, let typed = typedFields(of: inputs, sourceNames: sourceNames, root: root) {
+                checkFields(steps, readers: stepReaders, typed: typed)
+            }
             definitions.append(TransformDefinition(name: name, inputs: inputs, steps: steps))
         }
         if TransformStage.topologicalOrder(definitions).count < definitions.count {
@@ -53,6 +61,54 @@ extension RuntimeConfiguration {
     /// The sources and transforms some sink takes.
     var wantedInputs: Set<Int> {
         sinks.reduce(into: Set<Int>()) { $0.formUnion($1.configuration.inputs ?? Set(sources.indices)) }
+    }
+
+    /// The only top-level fields the inputs' events can have, and why; nil when an input's
+    /// events can have any fields (JSON, logfmt, OTLP, another transform).
+    private static func typedFields(of inputs: [TransformDefinition.Input], sourceNames: [String], root: ConfigNode) -> (names: Set<String>, reason: String)? {
+        var names: Set<String> = ["host", "source", "stream", "@timestamp", "level", "message"]
+        var reasons: [String] = []
+        guard !inputs.isEmpty else { return nil }
+        for input in inputs {
+            guard case .source(let index) = input, index < sourceNames.count else { return nil }
+            let source = root["sources"]?[sourceNames[index]]
+            guard case .scalar(let format, _)? = source?["format"] else { return nil }
+            switch format {
+            case "plain": names.insert("@split")
+            case "syslog": names.formUnion(["facility", "severity", "hostname", "appname", "procid", "msgid", "structured_data"])
+            default: return nil
+            }
+            names.formUnion(source?["labels"]?.entries?.map(\.key) ?? [])
+            reasons.append("source \"\(sourceNames[index])\" is read as \(format)")
+        }
+        return (names, reasons.joined(separator: ", "))
+    }
+
+    /// Reports each field a step names that the typed inputs' events can never have (fields a
+    /// `set` or `rename` before it adds count as present).
+    private static func checkFields(_ steps: [TransformStep], readers: [ConfigReader], typed: (names: Set<String>, reason: String)) {
+        var present = typed.names
+        for (step, reader) in zip(steps, readers) {
+            let named: [String] = switch step {
+            case .remove(let paths): paths.map { $0.components[0] }
+            case .rename(let pairs): pairs.map(\.from)
+            case .parseJSON(let field): [field]
+            case .filter(let expression): expression.fields.map { $0.components[0] }
+            case .sample(let settings): (settings.filter?.fields ?? []).map { $0.components[0] } + (settings.key.map { [$0.components[0]] } ?? [])
+            case .throttle(let settings): settings.key.map { [$0.components[0]] } ?? []
+            case .dedupe(let settings): settings.fields.map { $0.components[0] }
+            case .redact(let settings): settings.fields ?? []
+            case .set: []
+            }
+            for field in named where !present.contains(field) {
+                reader.reportInvalid(step.kind, "field \"\(field)\" can never exist: \(typed.reason), whose events have only \(present.sorted().joined(separator: ", "))")
+            }
+            switch step {
+            case .rename(let pairs): present.formUnion(pairs.map(\.to))
+            case .set(let pairs): present.formUnion(pairs.map(\.key))
+            default: break
+            }
+        }
     }
 
     /// "no source or transform is named ...", with the nearest name.

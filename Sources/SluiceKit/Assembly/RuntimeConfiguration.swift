@@ -108,7 +108,7 @@ struct RuntimeConfiguration {
         }
         // Inputs may name any configured source, including one with problems of its own.
         let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
-        let transforms = readTransforms(reader, sourceNames: sourceNames)
+        let transforms = readTransforms(reader, sourceNames: sourceNames, root: root)
         var sinks = readSinks(reader, inputNames: sourceNames + transforms.map(\.name), registry: registry, build: build)
         if !transforms.isEmpty {
             // With transforms, a sink that names no inputs takes every source as read.
