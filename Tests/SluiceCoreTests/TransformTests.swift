@@ -161,6 +161,22 @@ private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases
         #expect(abs(admitted[4, default: 0] - 15_000) <= 2, "the overflow bucket has the same rate")
     }
 
+    /// Two source threads share a transform's state, each with the time it read at the start
+    /// of its batch: a time older than one already recorded must not trap (it did: an unsigned
+    /// subtraction underflowed, found by the thread-sanitized run of TransformStageTests).
+    @Test func sharedStateTakesTimesOutOfOrder() {
+        var recent = RecentKeys(DedupeSettings(fields: [], windowNanoseconds: 10))
+        let first = recent.isDuplicate(1, now: 1_000)
+        let older = recent.isDuplicate(1, now: 900)
+        let otherOlder = recent.isDuplicate(2, now: 800)
+        #expect(!first && older && !otherOlder)
+        var buckets = TokenBuckets(ThrottleSettings(eventsPerSecond: 1, burst: 1))
+        var overflowed = false
+        let admitted = buckets.admit(1, now: 1_000, overflowed: &overflowed)
+        let earlier = buckets.admit(1, now: 900, overflowed: &overflowed)
+        #expect(admitted && !earlier)
+    }
+
     @Test func dedupeDropsRepeatsWithinTheWindowAndCountsThem() {
         var recent = RecentKeys(DedupeSettings(fields: [], windowNanoseconds: 10_000_000_000))
         let first = recent.isDuplicate(7, now: 0)

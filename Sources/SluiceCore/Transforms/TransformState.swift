@@ -118,16 +118,18 @@ struct RecentKeys: Sendable {
     }
 
     /// Whether `key` was let through less than a window ago; if not, it is remembered now.
+    /// Threads sharing the state read their clocks at different moments, so `now` may be older
+    /// than a time already recorded: that counts as no time passed.
     mutating func isDuplicate(_ key: UInt64, now: UInt64) -> Bool {
         expire(now: now)
-        if let at = seen[key], now - at < settings.windowNanoseconds { return true }
+        if let at = seen[key], Self.elapsed(since: at, now: now) < settings.windowNanoseconds { return true }
         seen[key] = now
         order.append((key, now))
         return false
     }
 
     private mutating func expire(now: UInt64) {
-        while head < order.count, now - order[head].at >= settings.windowNanoseconds || seen.count > settings.maxKeys {
+        while head < order.count, Self.elapsed(since: order[head].at, now: now) >= settings.windowNanoseconds || seen.count > settings.maxKeys {
             let oldest = order[head]
             if seen[oldest.key] == oldest.at { seen[oldest.key] = nil }
             head += 1
@@ -136,5 +138,9 @@ struct RecentKeys: Sendable {
             order.removeFirst(head)
             head = 0
         }
+    }
+
+    private static func elapsed(since time: UInt64, now: UInt64) -> UInt64 {
+        now > time ? now - time : 0
     }
 }
