@@ -10,6 +10,8 @@ final class EventEditor {
     @exclusivity(unchecked) private var parsed = JSONObjectScanner()
     @exclusivity(unchecked) private var wrapped = ByteWriter(capacity: 1024)
     @exclusivity(unchecked) private var redactors: [Int: Redactor] = [:]
+    /// `parse_json` field names as bytes, by step.
+    @exclusivity(unchecked) private var fieldNames: [Int: [UInt8]] = [:]
 
     /// Applies step number `index` (`step`) to `event`; true when `output` now holds the
     /// changed event.
@@ -21,7 +23,9 @@ final class EventEditor {
             redactors[index] = redactor
             return redact(event, with: redactor)
         case .parseJSON(let key):
-            return parseJSON(key, in: event)
+            let name = fieldNames[index] ?? Array(key.utf8)
+            fieldNames[index] = name
+            return parseJSON(name, in: event)
         default:
             return false
         }
@@ -29,9 +33,9 @@ final class EventEditor {
 
     // MARK: parse_json
 
-    private func parseJSON(_ name: String, in event: UnsafeRawBufferPointer) -> Bool {
+    private func parseJSON(_ name: [UInt8], in event: UnsafeRawBufferPointer) -> Bool {
         guard scanner.scan(event),
-              let field = scanner.fields.first(where: { $0.kind == .string && event[Int($0.keyStart)..<Int($0.keyEnd)].elementsEqual(name.utf8) }) else {
+              let field = scanner.fields.first(where: { $0.kind == .string && event[Int($0.keyStart)..<Int($0.keyEnd)].elementsEqual(name) }) else {
             return false
         }
         let content = UnsafeRawBufferPointer(rebasing: event[(Int(field.valueStart) + 1)..<(Int(field.valueEnd) - 1)])
@@ -118,9 +122,7 @@ private struct RedactionWalk {
                 if fieldSelected, redactor.isSecretKey(key), index < event.count, event[index] != UInt8(ascii: "{"), event[index] != UInt8(ascii: "[") {
                     let start = index
                     JSONWalk.skipValue(event, &index)
-                    var quoted = ByteWriter(capacity: redactor.replacementBytes.count + 2)
-                    quoted.appendJSONString(String(decoding: redactor.replacementBytes, as: UTF8.self))
-                    editor.replace(start..<index, of: event, copied: &copied, with: quoted.bytes)
+                    redactor.quotedReplacement.withUnsafeBytes { editor.replace(start..<index, of: event, copied: &copied, with: $0) }
                 } else {
                     value(at: &index, selected: fieldSelected, topLevel: false, editor: editor)
                 }

@@ -1,11 +1,10 @@
-/// Steps over JSON text Sluice has already validated (events are valid objects): where a
-/// string, a value or an object ends. No checks beyond what finding the end needs.
+/// Steps over JSON text Sluice has already validated (events are valid objects), by index into
+/// the bytes: whitespace and values through the scanners' `Cursor`, strings here (the redaction
+/// walk needs to know whether one has escapes).
 enum JSONWalk {
     @inline(__always)
     static func skipWhitespace(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) {
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
-            index += 1
-        }
+        withCursor(bytes, &index) { $0.skipWhitespace() }
     }
 
     /// From the opening quote at `index` to just past the closing one; whether it has escapes.
@@ -31,36 +30,16 @@ enum JSONWalk {
 
     /// From the value's first byte at `index` to just past its end.
     static func skipValue(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) {
-        guard index < bytes.count else { return }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            _ = skipString(bytes, &index)
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            var depth = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    _ = skipString(bytes, &index)
-                    continue
-                }
-                if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
-                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                    depth -= 1
-                    if depth == 0 {
-                        index += 1
-                        return
-                    }
-                }
-                index += 1
-            }
-        default:
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || byte == 0x20 || byte == 0x0A
-                    || byte == 0x0D || byte == 0x09 { return }
-                index += 1
-            }
-        }
+        withCursor(bytes, &index) { JSONLookup.skipValidValue(&$0) }
+    }
+
+    /// Runs `body` on the scanners' cursor at `index`, and takes its position back.
+    @inline(__always)
+    private static func withCursor(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, _ body: (inout Cursor) -> Void) {
+        guard let base = bytes.baseAddress, index < bytes.count else { return }
+        var cursor = Cursor(base: base.assumingMemoryBound(to: UInt8.self), end: bytes.count, index: index)
+        body(&cursor)
+        index = cursor.index
     }
 
     /// At an object member (after `{` or `,`): the key's range (between its quotes), with

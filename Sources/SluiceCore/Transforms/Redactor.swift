@@ -5,6 +5,8 @@ final class Redactor {
     private let matchers: [PatternMatcher]
     private let secretKeys: [[UInt8]]
     private let replacement: [UInt8]
+    /// The replacement as a JSON string, quotes included: what a secret field's value becomes.
+    let quotedReplacement: [UInt8]
     private let fields: [[UInt8]]?
     private let findsSecretKeys: Bool
     @exclusivity(unchecked) private var ranges: [Range<Int>] = []
@@ -14,6 +16,9 @@ final class Redactor {
         matchers = settings.regexes.map { $0.matcher() }
         secretKeys = settings.secretKeys.map { Array($0.lowercased().utf8) }
         replacement = Array(settings.replacement.utf8)
+        var quoted = ByteWriter(capacity: replacement.count + 8)
+        quoted.appendJSONString(settings.replacement)
+        quotedReplacement = Array(quoted.bytes)
         fields = settings.fields.map { $0.map { Array($0.utf8) } }
         findsSecretKeys = settings.patterns.contains(.secrets)
     }
@@ -31,8 +36,6 @@ final class Redactor {
             name.count == key.count && zip(name, key).allSatisfy { $0 == $1 | 0x20 || $0 == $1 }
         }
     }
-
-    var replacementBytes: [UInt8] { replacement }
 
     /// Writes `text` with every match replaced into `output`; false (and nothing written) when
     /// nothing matched.

@@ -168,24 +168,16 @@ public final class TransformRunner {
 
     /// A hash of the loaded event's key fields (a missing field hashes as absent).
     private func key(_ index: Int) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = FNV1a.offsetBasis
         for slot in keySlots[index] {
-            if let value = matchers[index]!.rawValue(ofSlot: slot) {
-                hash = (hash ^ Self.hash(value)) &* 0x100_0000_01B3
-            } else {
-                hash = (hash ^ 0x9E37_79B9) &* 0x100_0000_01B3
-            }
+            hash = (hash ^ (matchers[index]!.rawValue(ofSlot: slot).map(Self.hash) ?? 0x9E37_79B9)) &* FNV1a.prime
         }
         return hash
     }
 
     /// FNV-1a, then mixed (splitmix64's finaliser) so `% rate` sees well spread bits.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01B3
-        }
+        var hash = FNV1a.hash(bytes)
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
         return hash ^ (hash >> 31)

@@ -1,3 +1,5 @@
+import SluiceCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +30,7 @@ struct FileFingerprint: Equatable, Sendable {
     var length: Int
     var hash: UInt64
 
-    static let empty = FileFingerprint(length: 0, hash: hashBytes(UnsafeRawBufferPointer(start: nil, count: 0)))
+    static let empty = FileFingerprint(length: 0, hash: FNV1a.offsetBasis)
 
     /// The fingerprint of the open file's first `length` bytes (at most `maxLength`); nil when
     /// the file holds fewer (it was truncated, or is another file).
@@ -37,21 +39,11 @@ struct FileFingerprint: Equatable, Sendable {
         let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
         guard count >= 0 else { return nil }
         if length < maxLength && count < length { return nil }
-        return buffer.withUnsafeBytes { FileFingerprint(length: count, hash: hashBytes(UnsafeRawBufferPointer(rebasing: $0[0..<count]))) }
+        return buffer.withUnsafeBytes { FileFingerprint(length: count, hash: FNV1a.hash(UnsafeRawBufferPointer(rebasing: $0[0..<count]))) }
     }
 
     /// Whether the open file starts as the file this fingerprint was taken of.
     func matches(_ descriptor: Int32) -> Bool {
         FileFingerprint.read(descriptor, length: length).map { $0 == self } ?? false
-    }
-
-    /// FNV-1a, 64 bits.
-    private static func hashBytes(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01B3
-        }
-        return hash
     }
 }

@@ -117,7 +117,7 @@ extension FileTailer {
         }
         held.partial.append(decoded.message)
         // A line never grows past the source's line limit: its parts go out as they are.
-        guard !decoded.isPartial || held.partial.count >= settingsMaxLineBytes else { return true }
+        guard !decoded.isPartial || held.partial.count >= common.maxLineBytes else { return true }
         return flushPartial(file, stream: stream)
     }
 

@@ -45,11 +45,10 @@ final class FileTailer {
     var checkpoints: FileCheckpoints
     var currentMetadata: (ObjectIdentifier, Int)?
     private var queue: [TailedFile] = []
-    private(set) var openFiles = 0
+    private var openFiles = 0
     var readSinceCheckpoint = false
     private var nextRescan: UInt64 = 0
     var nextCheckpoint: UInt64 = 0
-    var settingsMaxLineBytes: Int { common.maxLineBytes }
 
     init(name: String, settings: FileSourceSettings, common: SourceSettings, host: String, context: SourceContext, counters: FileSourceCounters) {
         self.name = name
@@ -194,10 +193,12 @@ final class FileTailer {
                 offset = 0
             }
         }
-        watchTarget(of: path)
+        // A symlink (`/var/log/containers/*`): its target's directory is where the writes are.
+        let target = realPath(path).flatMap { $0 == path ? nil : $0 }
+        if let target, let slash = target.lastIndex(of: "/") { watch(slash == target.startIndex ? "/" : String(target[..<slash])) }
         let file = TailedFile(
-            key: key, path: path, fingerprint: fingerprint, stream: stream, offset: offset, sequence: sequence,
-            settings: common, containerFormat: settings.format.container, metadata: metadata(for: path), now: MonotonicClock.nowNanoseconds()
+            key: key, path: path, fingerprint: fingerprint, stream: stream, offset: offset, sequence: sequence, settings: common,
+            containerFormat: settings.format.container, metadata: metadata(for: path, target: target), now: MonotonicClock.nowNanoseconds()
         )
         file.descriptor = descriptor
         openFiles += 1
@@ -206,17 +207,10 @@ final class FileTailer {
         // end must not, after a restart, skip what was written meanwhile.
         readSinceCheckpoint = true
         byPath[path] = file
-        if let real = realPath(path), real != path { byPath[real] = file }
+        if let target { byPath[target] = file }
         enqueue(file)
         closeIdleFilesOverLimit()
         counters.openFiles.store(openFiles)
-    }
-
-    /// A symlinked file (`/var/log/containers/*`) is written in its target's directory: watch
-    /// that one too.
-    private func watchTarget(of path: String) {
-        guard let real = realPath(path), real != path, let slash = real.lastIndex(of: "/") else { return }
-        watch(slash == real.startIndex ? "/" : String(real[..<slash]))
     }
 
     private func realPath(_ path: String) -> String? {
@@ -226,11 +220,11 @@ final class FileTailer {
     }
 
     /// What events of the file at `path` carry: the source's labels, the path, and what a
-    /// Kubernetes log path says; per stream for container logs.
-    private func metadata(for path: String) -> [EncodedStreamMetadata] {
+    /// Kubernetes log path (or the symlink's `target`) says; per stream for container logs.
+    private func metadata(for path: String, target: String?) -> [EncodedStreamMetadata] {
         var labels = common.labels
         if !settings.fileField.isEmpty { labels.append((settings.fileField, path)) }
-        let pod = KubernetesPath(path: path) ?? realPath(path).flatMap(KubernetesPath.init(path:))
+        let pod = KubernetesPath(path: path) ?? target.flatMap(KubernetesPath.init(path:))
         labels += pod?.labels(settings.kubernetesFields) ?? []
         let streams: [String?] = settings.format.container == nil ? [nil] : ["stdout", "stderr"]
         return streams.map { EncodedStreamMetadata(EventMetadata(host: host, sourceName: name, stream: $0, labels: labels)) }
