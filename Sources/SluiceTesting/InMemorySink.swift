@@ -10,6 +10,7 @@ public final class InMemorySink: Sink, Sendable {
     private struct State {
         var events: [String] = []
         var sourceIndices: [Int] = []
+        var sequences: [UInt64] = []
         var failuresToInject = 0
         var permanentFailure = false
         var writes = 0
@@ -21,6 +22,8 @@ public final class InMemorySink: Sink, Sendable {
 
     public var events: [String] { state.withLock { $0.events } }
     public var sourceIndices: [Int] { state.withLock { $0.sourceIndices } }
+    /// Each event's sequence in its stream (its identity, with the stream).
+    public var sequences: [UInt64] { state.withLock { $0.sequences } }
     public var writeCount: Int { state.withLock { $0.writes } }
     public var isFinished: Bool { state.withLock { $0.finished } }
 
@@ -45,6 +48,7 @@ public final class InMemorySink: Sink, Sendable {
             for position in 0..<batch.count {
                 state.events.append(String(decoding: batch[position].json, as: UTF8.self))
                 state.sourceIndices.append(batch.sourceIndex)
+                state.sequences.append(batch[position].sequence)
             }
         }
     }

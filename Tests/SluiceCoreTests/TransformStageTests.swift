@@ -34,4 +34,42 @@ import Testing
         #expect(stage.shared[1].drops[1]?.counter.current == 10_000)
         #expect(pipeline.eventsRemovedByTransforms == ["info": ["1:where filtered": 20_000], "tagged": ["2:dedupe duplicate": 10_000]])
     }
+
+    /// Reads of many lines are encoded on two threads (see `HelperEncoder`), and the helper's
+    /// half goes through the transforms on its own thread when no step keeps order-dependent
+    /// state; a `sample` makes them run in order on the reading thread. Either way every input
+    /// keeps the events' order and their identities.
+    @Test func transformsOnTwoThreadsKeepOrderAndIdentities() throws {
+        let count = 20_000
+        let chunks = stride(from: 0, to: count, by: 1_000).map { first in
+            (first..<(first + 1_000)).map { #"{"n":\#($0),"msg":"m"}"# + "\n" }.joined()
+        }
+        let definitions = [
+            TransformDefinition(name: "shaped", inputs: [.source(0)], steps: [.rename([(from: "msg", to: "message")])]),
+            TransformDefinition(name: "sampled", inputs: [.source(0)], steps: [.sample(SampleSettings(rate: 1, filter: nil, key: nil))]),
+        ]
+        let raw = InMemorySink(), shaped = InMemorySink(), sampled = InMemorySink()
+        let specs = [(raw, 0), (shaped, 1), (sampled, 2)].enumerated().map { index, entry in
+            Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: "s\(index)", inputs: [entry.1], whenFull: .block), sink: entry.0)
+        }
+        for transforms in [[definitions[0]], definitions] {
+            let stage = TransformStage(definitions: transforms, sourceCount: 1, wanted: Set(0...transforms.count))
+            let pipeline = Pipeline(
+                sources: [ScriptedSource(name: "a", chunks: chunks)], sinks: Array(specs.prefix(transforms.count + 1)),
+                ringCapacity: 16, transforms: stage
+            )
+            pipeline.start()
+            #expect(pipeline.waitUntilFinished(seconds: 60))
+        }
+        for (name, sink, expected) in [("raw", raw, 2 * count), ("shaped", shaped, 2 * count), ("sampled", sampled, count)] {
+            let numbers = sink.events.map { event in
+                Int(event.split(separator: #""n":"#).last?.prefix { $0.isNumber } ?? "") ?? -1
+            }
+            let inOrder = (0..<expected).map { $0 % count }
+            let numbersInOrder = numbers == inOrder, identitiesInOrder = sink.sequences == inOrder.map(UInt64.init)
+            #expect(numbersInOrder, "\(name): events out of order or missing (\(numbers.count) of \(expected))")
+            #expect(identitiesInOrder, "\(name): identities out of order")
+        }
+        #expect(shaped.events.allSatisfy { $0.contains(#""message":"m""#) })
+    }
 }

@@ -106,6 +106,46 @@ private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases
         #expect(transform([.rename([(from: "msg", to: "message")])], [#"{"message":"old","msg":"new"}"#]) == [#"{"message":"new"}"#])
     }
 
+    /// Property: over random objects (keys in any order, values of every JSON type, escapes,
+    /// whitespace), the fused field steps give the same object as applying each step in turn
+    /// to a dictionary.
+    @Test func fieldStepsMatchAStepByStepReference() throws {
+        var random = SeededRandom(seed: 20261202)
+        let keys = ["a", "b", "c", "d", "ctx", "long_name_over_8"]
+        let values: [Any] = ["x", "q\"uote\\", 12, -3.5, true, NSNull(), [1, "two"], ["x": 1, "region": "eu", "user": 7]]
+        let steps: [TransformStep] = [
+            .remove([FieldPath(["b"]), FieldPath(["ctx", "region"])]),
+            .rename([(from: "a", to: "c"), (from: "long_name_over_8", to: "d")]),
+            .set([(key: "d", value: "set"), (key: "e", value: "new")]),
+            .remove([FieldPath(["ctx", "x"])]),
+        ]
+        for _ in 0..<500 {
+            var fields: [(String, Any)] = []
+            for key in keys.shuffled(using: &random).prefix(Int.random(in: 0...keys.count, using: &random)) {
+                fields.append((key, values.randomElement(using: &random)!))
+            }
+            let members = try fields.map { key, value in
+                let encoded = String(decoding: try JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed]), as: UTF8.self)
+                return #""\#(key)"\#(Bool.random(using: &random) ? " : " : ":")\#(encoded.dropFirst().dropLast())"#
+            }
+            let event = "{" + members.joined(separator: Bool.random(using: &random) ? ", " : ",") + "}"
+            var expected = Dictionary(uniqueKeysWithValues: fields)
+            expected["b"] = nil
+            if var ctx = expected["ctx"] as? [String: Any] {
+                ctx["region"] = nil
+                ctx["x"] = nil
+                expected["ctx"] = ctx
+            }
+            if let a = expected.removeValue(forKey: "a") { expected["c"] = a }
+            if let long = expected.removeValue(forKey: "long_name_over_8") { expected["d"] = long }
+            expected["d"] = "set"
+            expected["e"] = "new"
+            let output = try #require(transform(steps, [event])[0])
+            let parsed = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? NSDictionary
+            #expect(parsed == expected as NSDictionary, "\(event) became \(output)")
+        }
+    }
+
     @Test func whereDropsAndCounts() throws {
         let shared = TransformShared(TransformDefinition(name: "t", inputs: [], steps: [.filter(try ExpressionParser.parse("status >= 500"))]))
         let runner = TransformRunner(shared)

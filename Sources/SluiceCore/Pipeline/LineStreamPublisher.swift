@@ -88,8 +88,11 @@ public struct StreamFraming: ~Copyable {
 /// gives events identities from their files and remembers where each batch went in the ring);
 /// without one, batches are published through the source's context.
 public protocol BatchSending: AnyObject {
-    /// Publishes `batch`; false when the pipeline is closed.
-    func send(_ batch: EventBatch) -> Bool
+    /// The identities of the next `count` events encoded, in order.
+    func reserveOrigin(count: Int) -> EventOrigin
+    /// Publishes a batch numbered by `reserveOrigin` and prepared by the context; false when
+    /// the pipeline is closed.
+    func send(_ batch: PreparedBatch) -> Bool
 }
 
 /// An encoder and the batch it fills, shared by every stream of one source thread, so many
@@ -170,18 +173,27 @@ public struct BatchEncoding: ~Copyable {
         }
         guard publish() else { return false }
         let helper = self.helper ?? HelperEncoder(
-            name: "enc " + metadata.sourceName, format: format, metadata: metadata, capacity: initialCapacity
+            name: "enc " + metadata.sourceName, context: context, format: format, metadata: metadata, capacity: initialCapacity
         )
         if helper !== self.helper, let switchedMetadata { helper.encoder.use(switchedMetadata) }
         self.helper = helper
+        // Each line is one event, so the helper's half can be numbered before it is encoded
+        // and made ready for the ring (transforms included) on the helper's thread.
         let half = lines.count / 2
+        let parallel = context.transformsMayRunInParallel
         return lines.withUnsafeBufferPointer { all in
-            helper.start(UnsafeBufferPointer(rebasing: all[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds)
+            helper.start(
+                UnsafeBufferPointer(rebasing: all[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds,
+                origin: reserveOrigin(count: half), prepares: parallel
+            )
             for line in all[half...] { encoder.encode(line, into: &builder) }
-            let (first, counts) = helper.finish(sourceIndex: context.sourceIndex)
+            let second = takeBatch()!
+            second.assignOrigin(reserveOrigin(count: second.count))
+            let prepared = parallel ? context.prepare(second) : nil
+            let (first, counts) = helper.finish()
             context.counters.add(counts)
-            guard send(first) else { return false }
-            return publish()
+            guard send(first ?? context.prepare(helper.takeBatch())) else { return false }
+            return send(prepared ?? context.prepare(second))
         }
     }
 
@@ -205,12 +217,17 @@ public struct BatchEncoding: ~Copyable {
     /// Publishes what has been encoded, if anything. False when the pipeline is closed.
     public mutating func publish() -> Bool {
         guard let batch = takeBatch() else { return true }
-        return send(batch)
+        batch.assignOrigin(reserveOrigin(count: batch.count))
+        return send(context.prepare(batch))
     }
 
-    private func send(_ batch: EventBatch) -> Bool {
+    private func reserveOrigin(count: Int) -> EventOrigin {
+        sender?.reserveOrigin(count: count) ?? context.reserveOrigin(count: count)
+    }
+
+    private func send(_ batch: PreparedBatch) -> Bool {
         if let sender { return sender.send(batch) }
-        return context.publish(batch)
+        return context.publishTracked(batch) != nil
     }
 
     /// Encodes the next events with other metadata (see `EventEncoder.use(_:)`); publish what

@@ -26,6 +26,12 @@ public struct RingPosition: Sendable {
     let sequence: Int
 }
 
+/// A source's batch made ready for the ring: numbered, and followed by what the transforms
+/// made of it (only what some sink takes).
+public struct PreparedBatch: Sendable {
+    let batches: [EventBatch]
+}
+
 /// What a running source needs: where to publish, and when to stop.
 public struct SourceContext: Sendable {
     public let sourceIndex: Int
@@ -63,10 +69,40 @@ public struct SourceContext: Sendable {
     /// Publishes a filled batch like `publish(_:)` and says where it went, for a source that
     /// must know when its events are taken (`isTaken(_:)`); nil when the ring is closed.
     public func publishTracked(_ batch: EventBatch) -> RingPosition? {
-        guard !batch.isEmpty else { return RingPosition(ring: nil, sequence: 0) }
+        publishTracked(prepare(batch))
+    }
+
+    /// The identities of the source's next `count` events, for a batch numbered before it is
+    /// published (see `prepare(_:)`).
+    public func reserveOrigin(count: Int) -> EventOrigin {
+        EventOrigin(stream: stream, firstSequence: counters.reserveSequences(count))
+    }
+
+    /// Numbers `batch` (unless it has its origin) and runs the transforms over it: the work of
+    /// publishing that needs no ring, so a source may do it on another thread, in parallel
+    /// with the next batch, when `transformsMayRunInParallel`.
+    public func prepare(_ batch: EventBatch) -> PreparedBatch {
+        guard !batch.isEmpty else { return PreparedBatch(batches: []) }
         batch.assignOrigin(stream: stream, counters: counters)
-        if let transforms = route.transforms { return transforms.publish(batch, source: sourceIndex, route: route) }
-        return route.publish(batch)
+        guard let transforms = route.transforms else { return PreparedBatch(batches: [batch]) }
+        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex))
+    }
+
+    /// Whether two batches of this source may be prepared at once: no transform it passes keeps
+    /// state that depends on the order events arrive in (sample, throttle, dedupe).
+    public var transformsMayRunInParallel: Bool {
+        route.transforms?.isOrderFree(source: sourceIndex) ?? true
+    }
+
+    /// Publishes what `prepare(_:)` made, in order, and says where the last batch went; nil
+    /// when the ring is closed.
+    public func publishTracked(_ prepared: PreparedBatch) -> RingPosition? {
+        var last = RingPosition(ring: nil, sequence: 0)
+        for batch in prepared.batches {
+            guard let position = route.publish(batch) else { return nil }
+            last = position
+        }
+        return last
     }
 
     /// Whether every sink that holds the sources back has finished reading the batch at

@@ -6,10 +6,12 @@ import Glibc
 /// fields: each field's fate is worked out step by step (so the steps keep their order's
 /// meaning), then the object is written once. Names are compared as bytes. One per thread.
 final class FieldShaper {
-    /// A name in `bytes`: where it starts and how long it is.
+    /// A name in `bytes`: where it starts, how long it is, and its first eight bytes (see
+    /// `prefix(_:)`), so most names are told apart without reading them.
     private struct Name {
         var start: Int
         var count: Int
+        var prefix: UInt64 = 0
     }
 
     /// One step, as ranges into the name tables (plain values: matching them costs no
@@ -33,6 +35,7 @@ final class FieldShaper {
     private struct Field {
         var keyStart: Int
         var keyEnd: Int
+        var keyPrefix: UInt64
         var valueStart: Int
         var valueEnd: Int
         /// The rename target it ends up with (an index into `targets`), else -1.
@@ -43,14 +46,20 @@ final class FieldShaper {
         var secondChild = -1
     }
 
-    private let bytes: [UInt8]
-    private let names: [Name]
-    private let targets: [Name]
-    private let nested: [(first: Name, child: Int)]
+    /// The tables, in memory of the shaper's own: the per-event loops read them with no
+    /// reference counting or uniqueness checks.
+    private let bytes: UnsafeMutableRawBufferPointer
+    private let names: UnsafeMutableBufferPointer<Name>
+    private let targets: UnsafeMutableBufferPointer<Name>
+    private let nested: UnsafeMutableBufferPointer<(first: Name, child: Int)>
     private let children: [FieldShaper]
-    private let steps: [Step]
-    @exclusivity(unchecked) private var fields: [Field] = []
-    @exclusivity(unchecked) private var renamedTargets: [Int] = []
+    private let steps: UnsafeMutableBufferPointer<Step>
+    /// The event's top-level fields (scratch space, grown as needed).
+    @exclusivity(unchecked) private var fields: UnsafeMutableBufferPointer<Field>
+    @exclusivity(unchecked) private var fieldCount = 0
+    /// The rename targets some field took in this event, each once.
+    private let renamedTargets: UnsafeMutableBufferPointer<Int>
+    @exclusivity(unchecked) private var renamedCount = 0
 
     init(_ configured: [TransformStep]) {
         var bytes: [UInt8] = []
@@ -60,9 +69,12 @@ final class FieldShaper {
         var children: [FieldShaper] = []
         var steps: [Step] = []
         func name(_ text: String) -> Name {
-            let added = Name(start: bytes.count, count: text.utf8.count)
+            let start = bytes.count
             bytes += text.utf8
-            return added
+            return bytes.withUnsafeBytes { all in
+                let text = UnsafeRawBufferPointer(rebasing: all[start...])
+                return Name(start: start, count: text.count, prefix: Self.prefix(text, available: text.count))
+            }
         }
         for step in configured {
             let first = names.count
@@ -106,12 +118,31 @@ final class FieldShaper {
             for name in steps[index].names { steps[index].lengths |= Self.lengthBit(names[name].count) }
             for entry in steps[index].nested { steps[index].lengths |= Self.lengthBit(nested[entry].first.count) }
         }
-        self.bytes = bytes
-        self.names = names
-        self.targets = targets
-        self.nested = nested
+        self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        self.bytes.copyBytes(from: bytes)
+        self.names = Self.copy(names)
+        self.targets = Self.copy(targets)
+        self.nested = Self.copy(nested)
         self.children = children
-        self.steps = steps
+        self.steps = Self.copy(steps)
+        fields = Self.copy(Array(repeating: Field(keyStart: 0, keyEnd: 0, keyPrefix: 0, valueStart: 0, valueEnd: 0), count: 32))
+        renamedTargets = Self.copy(Array(repeating: 0, count: targets.count))
+    }
+
+    deinit {
+        bytes.deallocate()
+        names.deallocate()
+        targets.deallocate()
+        nested.deallocate()
+        steps.deallocate()
+        fields.deallocate()
+        renamedTargets.deallocate()
+    }
+
+    private static func copy<Element>(_ elements: [Element]) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: max(elements.count, 1))
+        _ = buffer.initialize(from: elements)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<elements.count])
     }
 
     /// Whether `step` is one this shaper fuses.
@@ -126,93 +157,123 @@ final class FieldShaper {
     /// object.
     func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         guard split(event) else { return false }
-        renamedTargets.removeAll(keepingCapacity: true)
-        bytes.withUnsafeBytes { table in
-            for index in fields.indices { decideFate(of: index, in: event, table: table) }
-            // A field a rename replaces goes (unless it was renamed itself).
-            guard !renamedTargets.isEmpty else { return }
+        renamedCount = 0
+        let fields = UnsafeMutableBufferPointer(rebasing: self.fields[0..<fieldCount])
+        for index in fields.indices { decideFate(of: &fields[index], in: event) }
+        // A field a rename replaces goes (unless it was renamed itself).
+        if renamedCount > 0 {
             for index in fields.indices where !fields[index].dropped && fields[index].renamedTo < 0 {
                 let key = UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
-                if renamedTargets.contains(where: { Self.equal(key, targets[$0], table) }) { fields[index].dropped = true }
+                for taken in renamedTargets[0..<renamedCount] where equal(key, fields[index].keyPrefix, targets[taken]) {
+                    fields[index].dropped = true
+                }
             }
         }
+        output.reserve(event.count + 64)
         output.append(UInt8(ascii: "{"))
         var first = true
-        for field in fields where !field.dropped {
+        // Fields that stay as they are, one after another, are copied as one run (with the
+        // commas between them).
+        var run = 0..<0
+        for field in fields {
+            if !field.dropped && field.renamedTo < 0 && field.firstChild < 0 {
+                let whole = (field.keyStart - 1)..<field.valueEnd
+                run = run.isEmpty ? whole : run.lowerBound..<whole.upperBound
+                continue
+            }
+            if !run.isEmpty { append(run, of: event, to: &output, first: &first) }
+            run = 0..<0
+            if field.dropped { continue }
             if !first { output.append(UInt8(ascii: ",")) }
             first = false
             output.append(UInt8(ascii: "\""))
             if field.renamedTo >= 0 {
-                appendName(targets[field.renamedTo], to: &output)
+                output.append(text(of: targets[field.renamedTo]))
             } else {
                 output.append(UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd]))
             }
             output.append(#"":"#)
-            let value = UnsafeRawBufferPointer(rebasing: event[field.valueStart..<field.valueEnd])
-            guard field.firstChild >= 0, value.first == UInt8(ascii: "{") else {
-                output.append(value)
-                continue
-            }
-            if field.secondChild < 0 {
-                if !children[field.firstChild].shape(value, into: &output) { output.append(value) }
-                continue
-            }
-            // Two remove steps reaching into the same object: one after the other.
-            var once = ByteWriter(capacity: value.count)
-            _ = children[field.firstChild].shape(value, into: &once)
-            if !children[field.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
+            appendValue(of: field, in: event, to: &output)
         }
+        if !run.isEmpty { append(run, of: event, to: &output, first: &first) }
         for step in steps where step.kind == .set {
-            let encoded = step.encoded
-            bytes.withUnsafeBytes { table in
-                let skip = first ? 1 : 0
-                output.append(UnsafeRawBufferPointer(rebasing: table[(encoded.start + skip)..<(encoded.start + encoded.count)]))
-            }
+            let encoded = text(of: step.encoded)
+            output.append(first ? UnsafeRawBufferPointer(rebasing: encoded.dropFirst()) : encoded)
             first = false
         }
         output.append(UInt8(ascii: "}"))
         return true
     }
 
-    private func appendName(_ name: Name, to output: inout ByteWriter) {
-        bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[name.start..<(name.start + name.count)])) }
+    @inline(__always)
+    private func append(_ run: Range<Int>, of event: UnsafeRawBufferPointer, to output: inout ByteWriter, first: inout Bool) {
+        if !first { output.append(UInt8(ascii: ",")) }
+        first = false
+        output.append(UnsafeRawBufferPointer(rebasing: event[run]))
     }
 
-    private func decideFate(of index: Int, in event: UnsafeRawBufferPointer, table: UnsafeRawBufferPointer) {
-        let key = UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
+    /// A field's value, with the nested removals that reach into it.
+    private func appendValue(of field: Field, in event: UnsafeRawBufferPointer, to output: inout ByteWriter) {
+        let value = UnsafeRawBufferPointer(rebasing: event[field.valueStart..<field.valueEnd])
+        guard field.firstChild >= 0, value.first == UInt8(ascii: "{") else {
+            output.append(value)
+            return
+        }
+        if field.secondChild < 0 {
+            if !children[field.firstChild].shape(value, into: &output) { output.append(value) }
+            return
+        }
+        // Two remove steps reaching into the same object: one after the other.
+        var once = ByteWriter(capacity: value.count)
+        _ = children[field.firstChild].shape(value, into: &once)
+        if !children[field.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
+    }
+
+    @inline(__always)
+    private func text(of name: Name) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes.baseAddress! + name.start, count: name.count)
+    }
+
+    @inline(__always)
+    private func decideFate(of field: inout Field, in event: UnsafeRawBufferPointer) {
+        let key = UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd])
         var target = -1
         for step in steps {
             // The field's name now: its key, or the rename target it took.
-            let current = target >= 0 ? UnsafeRawBufferPointer(rebasing: table[targets[target].start..<(targets[target].start + targets[target].count)]) : key
+            let current = target >= 0 ? text(of: targets[target]) : key
+            let prefix = target >= 0 ? targets[target].prefix : field.keyPrefix
             guard step.lengths & Self.lengthBit(current.count) != 0 else { continue }
             switch step.kind {
             case .remove:
-                for name in step.names where Self.equal(current, names[name], table) {
-                    fields[index].dropped = true
+                for name in step.names where equal(current, prefix, names[name]) {
+                    field.dropped = true
                     return
                 }
-                for entry in step.nested where Self.equal(current, nested[entry].first, table) {
-                    if fields[index].firstChild < 0 { fields[index].firstChild = nested[entry].child } else { fields[index].secondChild = nested[entry].child }
+                for entry in step.nested where equal(current, prefix, nested[entry].first) {
+                    if field.firstChild < 0 { field.firstChild = nested[entry].child } else { field.secondChild = nested[entry].child }
                 }
             case .rename:
-                for name in step.names where Self.equal(current, names[name], table) {
+                for name in step.names where equal(current, prefix, names[name]) {
                     target = step.firstTarget + (name - step.names.lowerBound)
-                    renamedTargets.append(target)
+                    if !renamedTargets[0..<renamedCount].contains(target) {
+                        renamedTargets[renamedCount] = target
+                        renamedCount += 1
+                    }
                     break
                 }
             case .set:
-                for name in step.names where Self.equal(current, names[name], table) {
-                    fields[index].dropped = true
+                for name in step.names where equal(current, prefix, names[name]) {
+                    field.dropped = true
                     return
                 }
             }
         }
-        fields[index].renamedTo = target
+        field.renamedTo = target
     }
 
-    /// The top-level fields of `event` (valid JSON: Sluice wrote or checked it).
+    /// The top-level fields of `event` (valid JSON: Sluice wrote or checked it) into `fields`.
     private func split(_ event: UnsafeRawBufferPointer) -> Bool {
-        fields.removeAll(keepingCapacity: true)
+        fieldCount = 0
         var index = 0
         JSONWalk.skipWhitespace(event, &index)
         guard index < event.count, event[index] == UInt8(ascii: "{") else { return false }
@@ -220,11 +281,23 @@ final class FieldShaper {
         while let key = JSONWalk.memberKey(event, &index) {
             let valueStart = index
             JSONWalk.skipValue(event, &index)
-            fields.append(Field(keyStart: key.lowerBound, keyEnd: key.upperBound, valueStart: valueStart, valueEnd: index))
+            if fieldCount == fields.count { growFields() }
+            let keyPrefix = Self.prefix(UnsafeRawBufferPointer(rebasing: event[key]), available: event.count - key.lowerBound)
+            fields[fieldCount] = Field(
+                keyStart: key.lowerBound, keyEnd: key.upperBound, keyPrefix: keyPrefix, valueStart: valueStart, valueEnd: index
+            )
+            fieldCount += 1
             JSONWalk.skipWhitespace(event, &index)
             if index < event.count, event[index] == UInt8(ascii: ",") { index += 1 } else { break }
         }
         return true
+    }
+
+    private func growFields() {
+        let larger = UnsafeMutableBufferPointer<Field>.allocate(capacity: fields.count * 2)
+        _ = larger.initialize(fromContentsOf: fields)
+        fields.deallocate()
+        fields = larger
     }
 
     @inline(__always)
@@ -232,10 +305,24 @@ final class FieldShaper {
         1 << UInt64(min(count, 63))
     }
 
+    /// The first eight bytes of `name` as a number (zero past its end), reading eight bytes at
+    /// once when `available` (bytes readable from the name's start) allows.
     @inline(__always)
-    private static func equal(_ bytes: UnsafeRawBufferPointer, _ name: Name, _ table: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count == name.count else { return false }
-        guard name.count > 0 else { return true }
-        return memcmp(table.baseAddress! + name.start, bytes.baseAddress!, name.count) == 0
+    private static func prefix(_ name: UnsafeRawBufferPointer, available: Int) -> UInt64 {
+        guard let base = name.baseAddress else { return 0 }
+        if available >= 8 {
+            let word = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+            return name.count >= 8 ? word : word & ((1 << UInt64(name.count * 8)) - 1)
+        }
+        var word: UInt64 = 0
+        for (offset, byte) in name.prefix(8).enumerated() { word |= UInt64(byte) << UInt64(offset * 8) }
+        return word
+    }
+
+    @inline(__always)
+    private func equal(_ candidate: UnsafeRawBufferPointer, _ candidatePrefix: UInt64, _ name: Name) -> Bool {
+        guard candidate.count == name.count, candidatePrefix == name.prefix else { return false }
+        guard name.count > 8 else { return true }
+        return memcmp(bytes.baseAddress! + name.start + 8, candidate.baseAddress! + 8, name.count - 8) == 0
     }
 }

@@ -20,6 +20,8 @@ public final class TransformStage: @unchecked Sendable {
     /// batch may be passed on instead of copied.
     private let takers: [[TransformDefinition.Input: Int]]
     private let runners: Locked<[Int: [TransformRunner]]>
+    /// Per source: whether its plan has no step whose state depends on the events' order.
+    private let orderFree: [Bool]
 
     /// `definitions` must be valid (inputs exist, no cycles): the configuration checks that.
     public init(definitions: [TransformDefinition], sourceCount: Int, wanted: Set<Int>) {
@@ -45,18 +47,17 @@ public final class TransformStage: @unchecked Sendable {
         }
         self.plans = plans
         self.takers = takers
+        orderFree = plans.map { plan in
+            plan.allSatisfy { step in !definitions[step.transform].steps.contains(where: \.keepsOrderedState) }
+        }
         runners = Locked([:])
     }
 
-    /// Publishes `batch` of source `source` where sinks want it, and its transforms' outputs;
-    /// returns where the last one went (for `SourceContext.isTaken`), nil when the route ended.
-    func publish(_ batch: EventBatch, source: Int, route: PublishRoute) -> RingPosition? {
+    /// `batch` of source `source` where sinks want it, then its transforms' outputs that sinks
+    /// want, in the order to publish them.
+    func outputs(of batch: EventBatch, source: Int) -> [EventBatch] {
         let wanted = wantedInputs.withLock { $0 }
-        var last = RingPosition(ring: nil, sequence: 0)
-        if wanted.contains(source) {
-            guard let position = route.publish(batch) else { return nil }
-            last = position
-        }
+        var published: [EventBatch] = wanted.contains(source) ? [batch] : []
         var outputs: [TransformDefinition.Input: [EventBatch]] = [.source(source): [batch]]
         for (transform, inputs) in plans[source] {
             let runner = borrowRunner(transform)
@@ -69,13 +70,14 @@ public final class TransformStage: @unchecked Sendable {
                 }
             }
             outputs[.transform(transform)] = results
-            guard wanted.contains(sourceCount + transform) else { continue }
-            for output in results {
-                guard let position = route.publish(output) else { return nil }
-                last = position
-            }
+            if wanted.contains(sourceCount + transform) { published += results }
         }
-        return last
+        return published
+    }
+
+    /// Whether no transform that `source`'s batches pass keeps order-dependent state.
+    func isOrderFree(source: Int) -> Bool {
+        orderFree[source]
     }
 
     /// The sinks of a reload take these inputs from now on.

@@ -32,6 +32,16 @@ public enum TransformStep: Sendable {
         case .dedupe: "dedupe"
         }
     }
+
+    /// Whether what the step does to an event depends on the events before it (which ones a
+    /// sample keeps, a throttle lets through, a dedupe sees first): such steps see a source's
+    /// events one batch at a time, in order.
+    public var keepsOrderedState: Bool {
+        switch self {
+        case .sample, .throttle, .dedupe: true
+        default: false
+        }
+    }
 }
 
 /// `redact:` what to find and what to write instead.

@@ -204,18 +204,20 @@ final class FileBatchSender: BatchSending {
         self.context = context
     }
 
-    func send(_ batch: EventBatch) -> Bool {
-        guard let file else { return context.publish(batch) }
+    func reserveOrigin(count: Int) -> EventOrigin {
+        guard let file else { return context.reserveOrigin(count: count) }
         if file.readsLineByLine {
-            let count = min(batch.count, sequences.count)
-            batch.assignOrigin(EventOrigin(stream: file.stream, sequences: Array(sequences[0..<count])))
-            sequences.removeFirst(count)
-        } else {
-            batch.assignOrigin(EventOrigin(stream: file.stream, firstSequence: file.nextSequence))
-            file.nextSequence += UInt64(batch.count)
+            let taken = min(count, sequences.count)
+            defer { sequences.removeFirst(taken) }
+            return EventOrigin(stream: file.stream, sequences: Array(sequences[0..<taken]))
         }
+        defer { file.nextSequence += UInt64(count) }
+        return EventOrigin(stream: file.stream, firstSequence: file.nextSequence)
+    }
+
+    func send(_ batch: PreparedBatch) -> Bool {
         guard let position = context.publishTracked(batch) else { return false }
-        file.lastPosition = position
+        file?.lastPosition = position
         return true
     }
 }
