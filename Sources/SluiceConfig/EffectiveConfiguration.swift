@@ -49,6 +49,15 @@ public final class EffectiveConfiguration: @unchecked Sendable {
         return render([(path.last ?? "", entry)], comparing: true)
     }
 
+    /// Like `fingerprint(of:)`, of what is under `path` without its own name: two list items
+    /// with the same settings (a transform's steps) have the same one.
+    public func contentFingerprint(of path: [String]) -> String {
+        var entry: Entry? = root
+        for key in path { entry = entry?.children.first { $0.0 == key }?.1 }
+        guard let entry else { return "" }
+        return render(entry.children, comparing: true)
+    }
+
     private func render(_ top: [(String, Entry)], comparing: Bool) -> String {
         var lines: [String] = []
         func walk(_ children: [(String, Entry)], indent: Int) {

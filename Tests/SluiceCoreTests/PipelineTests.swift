@@ -121,7 +121,7 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
         while reloads < 5 && !pipeline.isFinished {
             let next = InMemorySink()
             let slow = spec("slow", SlowSink(delayNanoseconds: 1_000_000))
-            if let outcome = pipeline.reload([.keep(name: "kept"), .start(spec("memory", next)), .start(slow)], ringCapacity: 8) {
+            if let outcome = pipeline.reload([.keep(name: "kept"), .start(spec("memory", next)), .start(slow)], ringCapacity: 8, transforms: nil) {
                 #expect(outcome.kept == ["kept"] && outcome.ringReplaced)
                 generations.append(next)
                 reloads += 1
@@ -147,19 +147,19 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
         #expect(pipeline.allSinkCounters.map(\.name) == ["kept", "memory", "removed", "slow"])
         #expect(pipeline.allSinkCounters[2].events.current == removed.events.count)
         #expect(pipeline.allSinkCounters.allSatisfy { $0.droppedTotal == 0 })
-        #expect(pipeline.reload([.start(spec("late", InMemorySink()))], ringCapacity: 8) == nil)
+        #expect(pipeline.reload([.start(spec("late", InMemorySink()))], ringCapacity: 8, transforms: nil) == nil)
     }
 
     /// A reload that changes a sink stuck under `block` returns at once: the old version keeps
     /// its backlog, the new one waits for it, and nothing is dropped once the old one recovers.
     @Test func aReloadNeverWaitsForAStuckSink() {
         let stuck = StuckSink()
-        let pipeline = Pipeline(sources: [ScriptedSource(name: "app", chunks: (0..<50).map { "line \($0)\n" })], sinks: [spec("out", stuck)], ringCapacity: 4)
+        let pipeline = Pipeline(sources: [ScriptedSource(name: "app", chunks: (0..<50).map { "line \($0)\n" })], sinks: [spec("out", stuck)], ringCapacity: 4, transforms: nil)
         pipeline.start()
         #expect(Eventually.wait { pipeline.ring.occupancy > 0 })
         let replacement = InMemorySink()
         let started = MonotonicClock.nowNanoseconds()
-        let outcome = pipeline.reload([.start(spec("out", replacement))], ringCapacity: 4)
+        let outcome = pipeline.reload([.start(spec("out", replacement))], ringCapacity: 4, transforms: nil)
         #expect(MonotonicClock.nowNanoseconds() - started < 1_000_000_000, "the reload waited for the stuck sink")
         #expect(outcome?.finishing == ["out"] && outcome?.started == ["out"])
         #expect(replacement.events.isEmpty, "the new version started before the old one read its backlog")

@@ -72,4 +72,41 @@ import Testing
         }
         #expect(shaped.events.allSatisfy { $0.contains(#""message":"m""#) })
     }
+
+    /// A reload builds new transforms: an unchanged step keeps its state wherever it moved, a
+    /// changed one starts afresh, and a batch the old transforms made is renumbered by name.
+    @Test func aReloadKeepsUnchangedStepsAndRenumbersByName() throws {
+        let window: UInt64 = 60_000_000_000
+        let dedupe = TransformStep.dedupe(DedupeSettings(fields: [FieldPath(["n"])], windowNanoseconds: window))
+        let first = TransformStage(definitions: [
+            TransformDefinition(name: "x", inputs: [.source(0)], steps: [.set([(key: "a", value: "1")])], stepFingerprints: ["set a"]),
+            TransformDefinition(name: "y", inputs: [.source(0)], steps: [dedupe, dedupe], stepFingerprints: ["dedupe 1m", "dedupe 1m"]),
+        ], sourceCount: 1, wanted: [1, 2])
+        /// The step that drops `{"n":1}` in `shared`, nil when it goes through.
+        func droppingStep(_ shared: TransformShared) -> Int? {
+            var text = #"{"n":1}"#
+            return text.withUTF8 { bytes in
+                let outcome = TransformRunner(shared).process(
+                    EventRecord(json: UnsafeRawBufferPointer(bytes), timestampMilliseconds: 0, level: .info), now: 1
+                )
+                guard case .dropped(let step) = outcome else { return nil }
+                return step
+            }
+        }
+        #expect(droppingStep(first.shared[1]) == nil, "a first sighting goes through")
+        #expect(droppingStep(first.shared[1]) == 0, "a repeat does not")
+        let second = TransformStage(definitions: [
+            TransformDefinition(name: "y", inputs: [.source(0)], steps: [.set([(key: "b", value: "2")]), dedupe, dedupe],
+                                stepFingerprints: ["set b", "dedupe 1m", "dedupe 2m"]),
+        ], sourceCount: 1, wanted: [1], replacing: first)
+        // The first dedupe (now the second step) remembers the event; its drop count goes on.
+        #expect(droppingStep(second.shared[0]) == 1, "the unchanged dedupe forgot the event it saw before the reload")
+        #expect(second.shared[0].drops[1]?.counter.current == 2 && second.shared[0].eventsIn === first.shared[1].eventsIn)
+        // The changed one (the third) starts with an empty window.
+        #expect(second.shared[0].drops[2]?.counter.current == 0 && second.shared[0].dedupes[2] !== first.shared[1].dedupes[1])
+        #expect(TransformStage.translate(0, from: first, to: second) == 0, "a source keeps its number")
+        #expect(TransformStage.translate(2, from: first, to: second) == 1, "y moved from input 2 to input 1")
+        #expect(TransformStage.translate(1, from: first, to: second) == nil, "x is gone")
+        #expect(TransformStage.translate(1, from: second, to: nil) == nil)
+    }
 }

@@ -99,7 +99,10 @@ struct ReloadTests {
     /// Transforms keep their state across a reload: a reload that changes them is refused (a
     /// restart applies it), and one that changes only sinks keeps them running, dedupe window
     /// and all, with a new sink taking a transform's output.
-    @Test func transformsSurviveAReloadAndAChangeToThemIsRefused() throws {
+    /// A reload applies changed transforms: a step whose settings did not change keeps its
+    /// state wherever it moved (the dedupe still knows `a`), a changed one starts afresh, a new
+    /// transform and the sink that reads it start, and events published across it are all there.
+    @Test func aReloadChangesTransformsAndUnchangedStepsKeepTheirState() throws {
         let file = directory.path + "/transforms.yaml"
         let base = """
             sources: { app: { type: stdin } }
@@ -112,17 +115,28 @@ struct ReloadTests {
         let sluice = try SluiceBinary.launch(["--config", file])
         sluice.write(#"{"msg":"a"}"# + "\n")
         #expect(Eventually.wait { sluice.standardOutputLines.count == 1 })
-        _ = directory.write("transforms.yaml", base.replacingOccurrences(of: "window: 1h", with: "window: 2h"))
-        sluice.send(SIGHUP)
-        #expect(Eventually.wait { messages(sluice).contains { $0.hasPrefix("the reloaded configuration changes transforms") } })
-        _ = directory.write("transforms.yaml", base + "\n  archive: { type: archive, inputs: [once], path: \"\(directory.path)/once.ndjson.gz\" }\n")
+        // A step added before the dedupe, and a second transform read by a new sink.
+        let grown = base.replacingOccurrences(of: "steps: [{ dedupe", with: "steps: [{ set: { env: two } }, { dedupe") + """
+
+              errors: { type: archive, inputs: [errors], path: "\(directory.path)/errors.ndjson.gz" }
+            """
+        _ = directory.write("transforms.yaml", grown.replacingOccurrences(
+            of: "sinks:", with: "  errors: { inputs: [app], steps: [{ where: 'level == error' }] }\nsinks:"))
         sluice.send(SIGHUP)
         #expect(Eventually.wait { messages(sluice).contains("configuration reloaded; files reopened") })
-        sluice.write(#"{"msg":"a"}"# + "\n" + #"{"msg":"b"}"# + "\n")
+        sluice.write(#"{"msg":"a"}"# + "\n" + #"{"msg":"b"}"# + "\n" + #"{"msg":"c","level":"error"}"# + "\n")
+        #expect(Eventually.wait { sluice.standardOutputLines.count == 3 })
+        // The dedupe's window changes: it starts afresh and lets `a` through again.
+        _ = directory.write("transforms.yaml", (try String(contentsOfFile: file, encoding: .utf8)).replacingOccurrences(of: "window: 1h", with: "window: 2h"))
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { messages(sluice).filter { $0 == "configuration reloaded; files reopened" }.count == 2 })
+        sluice.write(#"{"msg":"a"}"# + "\n")
         sluice.closeStdin()
         #expect(sluice.wait().exitStatus == 0)
-        #expect(events(sluice.standardOutputLines).compactMap { $0["msg"] as? String } == ["a", "b"], "the dedupe window outlived the reload")
-        #expect(events(try archived([directory.path + "/once.ndjson.gz"])).compactMap { $0["msg"] as? String } == ["b"])
+        let console = events(sluice.standardOutputLines)
+        #expect(console.compactMap { $0["msg"] as? String } == ["a", "b", "c", "a"], "the unchanged dedupe kept `a` across the first reload only")
+        #expect(console.dropFirst().allSatisfy { $0["env"] as? String == "two" })
+        #expect(events(try archived([directory.path + "/errors.ndjson.gz"])).compactMap { $0["msg"] as? String } == ["c"])
     }
 
     @Test func aValidChangeAppliesAndAnInvalidOneKeepsTheRunningConfiguration() throws {

@@ -179,7 +179,10 @@ public final class Pipeline: @unchecked Sendable {
     /// (see the type's comment). Sinks that keep their name keep their counters. When nothing
     /// changed (every sink kept, the same ring size) nothing moves at all. Returns nil, changing
     /// nothing, when the stream has already ended.
-    public func reload(_ sinks: [ReloadedSink], ringCapacity: Int) -> ReloadOutcome? {
+    ///
+    /// `transforms` replace the running ones (with the new ring, when there is one), so that a
+    /// sink never reads an input numbered for other transforms.
+    public func reload(_ sinks: [ReloadedSink], ringCapacity: Int, transforms: TransformStage?) -> ReloadOutcome? {
         stageChange.withLock { () -> ReloadOutcome? in
             guard !route.hasEnded else { return nil }
             var set = sinkSet.withLock { $0 }
@@ -188,6 +191,7 @@ public final class Pipeline: @unchecked Sendable {
             let changes = sinks.contains { if case .start = $0 { true } else { false } }
             let sameSize = EventRing<EventBatch>.slots(forCapacity: ringCapacity) == set.ring.capacity
             guard changes || sinks.count != set.current.count || !sameSize else {
+                route.install(transforms: transforms)
                 outcome.kept = set.current.map(\.configuration.name)
                 return outcome
             }
@@ -236,25 +240,25 @@ public final class Pipeline: @unchecked Sendable {
             // Every sink reading the old ring knows what follows it; close it, and the sources
             // publish to the new one.
             previous.close()
-            route.install(ring)
+            route.install(ring, transforms: transforms)
             for runner in started { runner.start() }
             outcome.ringReplaced = true
             return outcome
         }
     }
 
-    /// SIGHUP: every running sink closes the files it writes and starts new ones at their paths,
-    /// before its next batch (or within its flush interval when idle).
     /// What the transforms removed on purpose (see `TransformStage.removedEvents`).
     public var eventsRemovedByTransforms: [String: [String: Int]] {
         route.transforms?.removedEvents ?? [:]
     }
 
-    /// The transform outputs and sources the sinks take now (after a reload changed the sinks).
-    public func setTransformOutputsWanted(_ wanted: Set<Int>) {
-        route.transforms?.setWanted(wanted)
+    /// The transforms running now (a reload replaces them).
+    public var transforms: TransformStage? {
+        route.transforms
     }
 
+    /// SIGHUP: every running sink closes the files it writes and starts new ones at their paths,
+    /// before its next batch (or within its flush interval when idle).
     public func reopenFiles() {
         for runner in sinkRunners { runner.requestReopen() }
     }

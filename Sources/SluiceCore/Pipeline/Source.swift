@@ -30,6 +30,8 @@ public struct RingPosition: Sendable {
 /// made of it (only what some sink takes).
 public struct PreparedBatch: Sendable {
     let batches: [EventBatch]
+    /// The transforms that made them (see `PublishRoute.publish(_:preparedBy:)`).
+    let stage: TransformStage?
 }
 
 /// What a running source needs: where to publish, and when to stop.
@@ -82,10 +84,10 @@ public struct SourceContext: Sendable {
     /// publishing that needs no ring, so a source may do it on another thread, in parallel
     /// with the next batch, when `transformsMayRunInParallel`.
     public func prepare(_ batch: EventBatch) -> PreparedBatch {
-        guard !batch.isEmpty else { return PreparedBatch(batches: []) }
+        guard !batch.isEmpty else { return PreparedBatch(batches: [], stage: nil) }
         batch.assignOrigin(stream: stream, counters: counters)
-        guard let transforms = route.transforms else { return PreparedBatch(batches: [batch]) }
-        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex))
+        guard let transforms = route.transforms else { return PreparedBatch(batches: [batch], stage: nil) }
+        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex), stage: transforms)
     }
 
     /// Whether two batches of this source may be prepared at once: no transform it passes keeps
@@ -99,8 +101,8 @@ public struct SourceContext: Sendable {
     public func publishTracked(_ prepared: PreparedBatch) -> RingPosition? {
         var last = RingPosition(ring: nil, sequence: 0)
         for batch in prepared.batches {
-            guard let position = route.publish(batch) else { return nil }
-            last = position
+            guard let position = route.publish(batch, preparedBy: prepared.stage) else { return nil }
+            if position.ring != nil { last = position }
         }
         return last
     }

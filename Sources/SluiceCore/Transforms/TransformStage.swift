@@ -7,12 +7,16 @@ import SluiceRing
 /// sink takes is not published (a source whose every sink reads its transform costs no extra
 /// ring slot).
 ///
+/// A reload builds a new stage (see `TransformShared` for what carries over) and installs it with
+/// the new ring (`PublishRoute`); a batch prepared by the previous stage and published after
+/// that is relabelled to the new stage's numbering by transform name (`translate`).
+///
 /// `@unchecked Sendable`: after `init`, only the runner pools change, under their lock.
 public final class TransformStage: @unchecked Sendable {
     public let shared: [TransformShared]
     let sourceCount: Int
-    /// Inputs some sink takes (a reload that changes the sinks changes it).
-    private let wantedInputs: Locked<Set<Int>>
+    /// Inputs some sink takes.
+    private let wantedInputs: Set<Int>
     /// Per source: the transforms its batches pass, in an order where inputs come first, each
     /// with its inputs among what that source's batches become.
     private let plans: [[(transform: Int, inputs: [TransformDefinition.Input])]]
@@ -24,10 +28,12 @@ public final class TransformStage: @unchecked Sendable {
     private let orderFree: [Bool]
 
     /// `definitions` must be valid (inputs exist, no cycles): the configuration checks that.
-    public init(definitions: [TransformDefinition], sourceCount: Int, wanted: Set<Int>) {
-        shared = definitions.map(TransformShared.init)
+    public init(definitions: [TransformDefinition], sourceCount: Int, wanted: Set<Int>, replacing running: TransformStage? = nil) {
+        shared = definitions.map { definition in
+            TransformShared(definition, replacing: running?.shared.first { $0.definition.name == definition.name })
+        }
         self.sourceCount = sourceCount
-        wantedInputs = Locked(wanted)
+        wantedInputs = wanted
         let order = Self.topologicalOrder(definitions)
         var plans: [[(transform: Int, inputs: [TransformDefinition.Input])]] = []
         var takers: [[TransformDefinition.Input: Int]] = []
@@ -56,7 +62,7 @@ public final class TransformStage: @unchecked Sendable {
     /// `batch` of source `source` where sinks want it, then its transforms' outputs that sinks
     /// want, in the order to publish them.
     func outputs(of batch: EventBatch, source: Int) -> [EventBatch] {
-        let wanted = wantedInputs.withLock { $0 }
+        let wanted = wantedInputs
         var published: [EventBatch] = wanted.contains(source) ? [batch] : []
         var outputs: [TransformDefinition.Input: [EventBatch]] = [.source(source): [batch]]
         for (transform, inputs) in plans[source] {
@@ -80,9 +86,15 @@ public final class TransformStage: @unchecked Sendable {
         orderFree[source]
     }
 
-    /// The sinks of a reload take these inputs from now on.
-    public func setWanted(_ wanted: Set<Int>) {
-        wantedInputs.withLock { $0 = wanted }
+    /// Input `index` as numbered by `previous`, in `next`'s numbering: sources keep theirs, a
+    /// transform's output takes the number of the transform of the same name; nil when `next`
+    /// has no such transform or no sink takes it.
+    static func translate(_ index: Int, from previous: TransformStage?, to next: TransformStage?) -> Int? {
+        guard let sourceCount = previous?.sourceCount, index >= sourceCount else { return index }
+        guard let name = previous?.shared[index - sourceCount].definition.name,
+              let position = next?.shared.firstIndex(where: { $0.definition.name == name }),
+              next?.wantedInputs.contains(sourceCount + position) == true else { return nil }
+        return sourceCount + position
     }
 
     private func index(of input: TransformDefinition.Input) -> Int {

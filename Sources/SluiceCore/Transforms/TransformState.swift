@@ -2,10 +2,14 @@ import SluiceRing
 
 /// What one transform counts and remembers, shared by every thread that runs it: events in and
 /// out, drops by step and reason, and the state of its `sample`, `throttle` and `dedupe` steps.
+///
+/// A reload builds it again from the new definition, `replacing` the running transform of the
+/// same name: the counters go on, and a step whose settings are unchanged (the same fingerprint,
+/// wherever it moved in the list) keeps its state and drop counts; a changed step starts afresh.
 public final class TransformShared: Sendable {
     public let definition: TransformDefinition
-    let eventsIn = Counter()
-    let eventsOut = Counter()
+    let eventsIn: Counter
+    let eventsOut: Counter
     /// Per step: the reason its drops are counted under, and the count.
     let drops: [(reason: String, counter: Counter)?]
     /// Keys a throttle could not give a bucket of their own (per step).
@@ -14,32 +18,53 @@ public final class TransformShared: Sendable {
     let throttles: [Int: Locked<TokenBuckets>]
     let dedupes: [Int: Locked<RecentKeys>]
 
-    public init(_ definition: TransformDefinition) {
+    public init(_ definition: TransformDefinition, replacing running: TransformShared? = nil) {
         self.definition = definition
-        drops = definition.steps.map { step in
+        eventsIn = running?.eventsIn ?? Counter()
+        eventsOut = running?.eventsOut ?? Counter()
+        let carried = Self.carriedSteps(definition, from: running)
+        drops = definition.steps.enumerated().map { index, step in
+            if let old = carried[index], let drop = running?.drops[old] { return drop }
             switch step {
-            case .filter: ("filtered", Counter())
-            case .sample: ("sampled", Counter())
-            case .throttle: ("throttled", Counter())
-            case .dedupe: ("duplicate", Counter())
-            default: nil
+            case .filter: return ("filtered", Counter())
+            case .sample: return ("sampled", Counter())
+            case .throttle: return ("throttled", Counter())
+            case .dedupe: return ("duplicate", Counter())
+            default: return nil
             }
         }
-        overflowKeys = definition.steps.map { _ in Counter() }
+        overflowKeys = definition.steps.indices.map { index in carried[index].flatMap { running?.overflowKeys[$0] } ?? Counter() }
         var samples: [Int: Locked<UInt64>] = [:]
         var throttles: [Int: Locked<TokenBuckets>] = [:]
         var dedupes: [Int: Locked<RecentKeys>] = [:]
         for (index, step) in definition.steps.enumerated() {
+            let old = carried[index]
             switch step {
-            case .sample: samples[index] = Locked(0)
-            case .throttle(let settings): throttles[index] = Locked(TokenBuckets(settings))
-            case .dedupe(let settings): dedupes[index] = Locked(RecentKeys(settings))
+            case .sample: samples[index] = old.flatMap { running?.samples[$0] } ?? Locked(0)
+            case .throttle(let settings): throttles[index] = old.flatMap { running?.throttles[$0] } ?? Locked(TokenBuckets(settings))
+            case .dedupe(let settings): dedupes[index] = old.flatMap { running?.dedupes[$0] } ?? Locked(RecentKeys(settings))
             default: break
             }
         }
         self.samples = samples
         self.throttles = throttles
         self.dedupes = dedupes
+    }
+
+    /// For each new step, the index of the running step it continues: the first not yet taken
+    /// with the same fingerprint.
+    private static func carriedSteps(_ definition: TransformDefinition, from running: TransformShared?) -> [Int: Int] {
+        guard let running, definition.stepFingerprints.count == definition.steps.count,
+              running.definition.stepFingerprints.count == running.definition.steps.count else { return [:] }
+        var carried: [Int: Int] = [:]
+        var taken = Set<Int>()
+        for (index, fingerprint) in definition.stepFingerprints.enumerated() {
+            let old = running.definition.stepFingerprints.indices.first { !taken.contains($0) && running.definition.stepFingerprints[$0] == fingerprint }
+            guard let old, running.definition.steps[old].kind == definition.steps[index].kind else { continue }
+            carried[index] = old
+            taken.insert(old)
+        }
+        return carried
     }
 
     func metricSamples() -> [MetricSample] {

@@ -123,10 +123,15 @@ public struct TransformDefinition: Sendable {
     public var name: String
     public var inputs: [Input]
     public var steps: [TransformStep]
+    /// Per step, text that differs whenever its settings do: a reload keeps the state of a
+    /// step whose fingerprint it finds again in the transform of the same name. Empty (no
+    /// step carried over) when not given.
+    public var stepFingerprints: [String]
 
-    public init(name: String, inputs: [Input], steps: [TransformStep]) {
+    public init(name: String, inputs: [Input], steps: [TransformStep], stepFingerprints: [String] = []) {
         self.name = name
         self.inputs = inputs
         self.steps = steps
+        self.stepFingerprints = stepFingerprints
     }
 }

@@ -44,7 +44,9 @@ extension RuntimeConfiguration {
             if steps.count == stepReaders.count, let typed = typedFields(of: inputs, sourceNames: sourceNames, root: root) {
                 checkFields(steps, readers: stepReaders, typed: typed)
             }
-            definitions.append(TransformDefinition(name: name, inputs: inputs, steps: steps))
+            let fingerprints = steps.count == stepReaders.count
+                ? stepReaders.indices.map { reader.context.effective.contentFingerprint(of: ["transforms", name, "steps", "\($0)"]) } : []
+            definitions.append(TransformDefinition(name: name, inputs: inputs, steps: steps, stepFingerprints: fingerprints))
         }
         if TransformStage.topologicalOrder(definitions).count < definitions.count {
             reader.section("transforms").reportInvalid(definitions.first?.name ?? "", "the transforms' inputs form a cycle; a transform cannot read its own output")
@@ -52,10 +54,11 @@ extension RuntimeConfiguration {
         return definitions
     }
 
-    /// The transforms as the pipeline runs them; nil when there are none.
-    func transformStage() -> TransformStage? {
+    /// The transforms as the pipeline runs them; nil when there are none. After a reload, the
+    /// `running` stage's counters and unchanged steps' state carry over (see `TransformStage`).
+    func transformStage(replacing running: TransformStage? = nil) -> TransformStage? {
         guard !transforms.isEmpty else { return nil }
-        return TransformStage(definitions: transforms, sourceCount: sources.count, wanted: wantedInputs)
+        return TransformStage(definitions: transforms, sourceCount: sources.count, wanted: wantedInputs, replacing: running)
     }
 
     /// The sources and transforms some sink takes.

@@ -18,7 +18,9 @@ import SluiceRing
 /// its files still reopened. What a reload does not change: sources (their open connections and
 /// listening sockets would be lost, so a changed `sources` section is refused with an error and
 /// takes a restart), a sink's buffer type and `data_dir` (refused the same way), `metrics.*` and
-/// `shutdown.grace_period` of the running process. A disk-buffered sink that changes keeps its
+/// `shutdown.grace_period` of the running process. Transforms are rebuilt, and a step whose
+/// settings did not change keeps its state (throttle buckets, dedupe windows, the sample count;
+/// see `TransformShared`). A disk-buffered sink that changes keeps its
 /// buffer (new `max_bytes` or `sync` apply at once): the new version reads on from where the old
 /// one stops reading. A changed
 /// sink that conforms to `ReloadInheriting` takes over the state of the one it replaces (an alert
@@ -39,12 +41,15 @@ extension Supervisor {
             pipeline.reopenFiles()
             return
         }
-        let running = Dictionary(pipeline.sinkRunners.map { ($0.configuration.name, ()) }, uniquingKeysWith: { first, _ in first })
+        let running = Dictionary(pipeline.sinkRunners.map { ($0.configuration.name, $0.configuration.inputs) }, uniquingKeysWith: { first, _ in first })
         let runningFingerprints = Dictionary(configuration.sinks.map { ($0.name, $0.fingerprint) }, uniquingKeysWith: { first, _ in first })
         var plan: [Pipeline.ReloadedSink] = []
         do {
             for planned in next.sinks {
-                if running[planned.name] != nil, runningFingerprints[planned.name] == planned.fingerprint {
+                // Kept: the same settings, reading the same inputs by the same numbers (a change
+                // to the transforms can renumber them).
+                if let inputs = running[planned.name], inputs == planned.configuration.inputs,
+                   runningFingerprints[planned.name] == planned.fingerprint {
                     plan.append(.keep(name: planned.name))
                 } else {
                     let spec = Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build(), buffer: diskBuffers.byName[planned.name])
@@ -57,14 +62,15 @@ extension Supervisor {
             pipeline.reopenFiles()
             return
         }
-        guard let outcome = pipeline.reload(plan, ringCapacity: next.ringCapacity) else {
+        let transforms = next.transformStage(replacing: pipeline.transforms)
+        guard let outcome = pipeline.reload(plan, ringCapacity: next.ringCapacity, transforms: transforms) else {
             finishUnused(plan)
             return
         }
         pipeline.reopenFiles()
-        pipeline.setTransformOutputsWanted(next.wantedInputs)
+        let transformsChanged = next.context.effective.render(only: "transforms") != configuration.context.effective.render(only: "transforms")
         configuration = next
-        logger.info(outcome.ringReplaced ? "configuration reloaded; files reopened" : "files reopened", metadata: [
+        logger.info(outcome.ringReplaced || transformsChanged ? "configuration reloaded; files reopened" : "files reopened", metadata: [
             "sinks_kept": .array(outcome.kept.map { .string($0) }),
             "sinks_started": .array(outcome.started.map { .string($0) }),
             "sinks_finishing": .array(outcome.finishing.map { .string($0) }),
@@ -94,12 +100,6 @@ extension Supervisor {
         let runningSources = configuration.context.effective.render(only: "sources")
         guard next.context.effective.render(only: "sources") == runningSources else {
             logger.error("the reloaded configuration changes sources; restart Sluice to apply that (a reload keeps connected writers); keeping the running configuration")
-            return configuration
-        }
-        // Transforms keep their state (throttle buckets, dedupe windows) across a reload, so
-        // they are not rebuilt: a change to them takes a restart too.
-        guard next.context.effective.render(only: "transforms") == configuration.context.effective.render(only: "transforms") else {
-            logger.error("the reloaded configuration changes transforms; restart Sluice to apply that; keeping the running configuration")
             return configuration
         }
         let runningBuffers = Dictionary(configuration.sinks.map { ($0.name, $0.diskBuffer != nil) }, uniquingKeysWith: { first, _ in first })
