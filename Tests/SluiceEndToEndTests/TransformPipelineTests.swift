@@ -83,6 +83,46 @@ struct TransformPipelineTests {
         #expect(removed?["1:sample sampled"] as? Int == 500 - debug, "\(summary)")
     }
 
+    /// Ten seconds of two floods and a trickle through a throttle of 200 events/s per key: each
+    /// flood is held to its burst plus 200 a second, the trickle (under the rate) passes whole,
+    /// and every event the throttle removed is counted.
+    @Test func aThrottleHoldsItsRatePerKeyOverTenSeconds() throws {
+        let rate = 200.0, burst = 100.0
+        let config = directory.write("throttle.yaml", """
+            sources: { app: { type: stdin } }
+            transforms:
+              held: { inputs: [app], steps: [{ throttle: { events_per_second: \(Int(rate)), burst: \(Int(burst)), key: service } }] }
+            sinks:
+              out: { type: console, inputs: [held] }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        let flood = (0..<100).map { #"{"service":"a","n":\#($0)}"# + "\n" + #"{"service":"b","n":\#($0)}"# + "\n" }.joined()
+        var written = ["a": 0, "b": 0, "c": 0]
+        let started = Date()
+        while Date().timeIntervalSince(started) < 10 {
+            sluice.write(flood + #"{"service":"c"}"# + "\n")
+            written["a", default: 0] += 100
+            written["b", default: 0] += 100
+            written["c", default: 0] += 1
+            usleep(10_000)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+        var kept: [String: Int] = [:]
+        for event in events(sluice.standardOutputLines) { kept[event["service"] as? String ?? "?", default: 0] += 1 }
+        for key in ["a", "b"] {
+            let count = Double(kept[key] ?? 0)
+            #expect(count >= rate * elapsed * 0.9 && count <= burst + rate * (elapsed + 0.5),
+                    "\(key): \(Int(count)) kept over \(elapsed) s at \(rate)/s with a burst of \(burst)")
+        }
+        #expect(kept["c"] == written["c"], "the trickle stays under its own key's rate")
+        let summary = events(sluice.standardErrorLines).last ?? [:]
+        let removed = (summary["removed_by_transforms"] as? [String: Any])?["held"] as? [String: Any]
+        let total = written.values.reduce(0, +), out = kept.values.reduce(0, +)
+        #expect(removed?["1:throttle throttled"] as? Int == total - out, "\(String(describing: removed))")
+    }
+
     @Test func mistakesInTransformsAreNamed() throws {
         let config = directory.write("bad.yaml", """
             sources: { app: { type: stdin } }
