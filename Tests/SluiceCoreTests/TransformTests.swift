@@ -146,6 +146,54 @@ private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases
         }
     }
 
+    /// Property: the encoder running a transform's leading field steps as it writes each event
+    /// (`EventEncoder.fuse`) gives exactly the events the transform gives on its own, for JSON
+    /// objects of every shape (fields Sluice adds among them), plain lines and objects split
+    /// over lines; and steps that touch a field Sluice adds are left to the transform.
+    @Test func fieldStepsRunByTheEncoderGiveTheSameEvents() throws {
+        var random = SeededRandom(seed: 20261203)
+        let keys = ["a", "b", "msg", "ctx", "host", "ts", "lvl", "long_name_over_8"]
+        let values = [#""x""#, #""q\"uote""#, "12", "-3.5e2", "true", "null", #"[1,"two"]"#, #"{"x":1,"region":"eu"}"#, #" { "region" : "us" } "#]
+        var lines: [String] = []
+        for _ in 0..<2_000 {
+            let members = keys.shuffled(using: &random).prefix(Int.random(in: 0...keys.count, using: &random)).map { key in
+                #""\#(key)":\#(values.randomElement(using: &random)!)"#
+            }
+            lines.append(Int.random(in: 0..<10, using: &random) == 0 ? "plain text \(lines.count)" : "{" + members.joined(separator: ",") + "}")
+        }
+        let metadata = EventMetadata(host: "h", sourceName: "s", labels: [(key: "team", value: "core")])
+        func outputs(_ steps: [TransformStep], fused: Bool) -> (events: [String], fusedEvents: Int) {
+            let shared = TransformShared(TransformDefinition(name: "t", inputs: [.source(0)], steps: steps))
+            var encoder = EventEncoder(format: .auto, metadata: metadata)
+            encoder.setReadTime(1_764_547_200_000)
+            if fused { encoder.fuse(FusedShaping(transform: shared, steps: Array(steps.prefix(while: FieldShaper.fuses)))) }
+            var builder = EventBatchBuilder()
+            for line in lines {
+                var line = line
+                line.withUTF8 { encoder.encode(FramedLine(bytes: UnsafeRawBufferPointer($0)), into: &builder) }
+            }
+            encoder.nameShaping(of: &builder)
+            let batch = EventBatch(sourceIndex: 0, builder: builder)
+            let fusedEvents = (0..<batch.count).filter { batch.preShapedBy === shared && batch.isPreShaped($0) }.count
+            guard let output = TransformRunner(shared).apply(batch, outputIndex: 1, mayReuse: true) else { return ([], fusedEvents) }
+            return ((0..<output.count).map { String(decoding: output[$0].json, as: UTF8.self) }, fusedEvents)
+        }
+        let reshaping: [TransformStep] = [
+            .remove([FieldPath(["b"]), FieldPath(["ctx", "region"])]),
+            .rename([(from: "msg", to: "message"), (from: "a", to: "long_name_over_8")]),
+            .set([(key: "env", value: "prod"), (key: "a", value: "set")]),
+            .filter(try ExpressionParser.parse("not exists(lvl)")),
+        ]
+        let alone = outputs(reshaping, fused: false), fused = outputs(reshaping, fused: true)
+        #expect(alone.fusedEvents == 0 && fused.fusedEvents > 1_500, "\(fused.fusedEvents) of 2,000 events written reshaped")
+        let same = alone.events == fused.events
+        #expect(same, "the encoder's reshaping differs from the transform's (\(alone.events.count) and \(fused.events.count) events)")
+        // Renaming onto `level` (a field Sluice writes): the encoder leaves it to the transform.
+        let ontoLevel: [TransformStep] = [.rename([(from: "lvl", to: "level")])]
+        let left = outputs(ontoLevel, fused: true)
+        #expect(left.fusedEvents == 0 && left.events == outputs(ontoLevel, fused: false).events)
+    }
+
     @Test func whereDropsAndCounts() throws {
         let shared = TransformShared(TransformDefinition(name: "t", inputs: [], steps: [.filter(try ExpressionParser.parse("status >= 500"))]))
         let runner = TransformRunner(shared)

@@ -29,6 +29,16 @@ public struct ByteWriter: ~Copyable {
         count = 0
     }
 
+    /// Forgets the last `byteCount` bytes written.
+    public mutating func removeLast(_ byteCount: Int) {
+        count -= min(byteCount, count)
+    }
+
+    /// The last byte written, if any.
+    public var last: UInt8? {
+        count > 0 ? base.load(fromByteOffset: count - 1, as: UInt8.self) : nil
+    }
+
     /// Makes room for `additional` more bytes.
     @inline(__always)
     public mutating func reserve(_ additional: Int) {

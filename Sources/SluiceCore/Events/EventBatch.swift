@@ -2,6 +2,8 @@
 struct EventIndexEntry {
     var end: Int32
     var level: EventLevel
+    /// Written already reshaped by `EventBatchBuilder.preShapedBy`'s leading field steps.
+    var preShaped = false
     var timestampMilliseconds: Int64
 }
 
@@ -25,6 +27,14 @@ public final class EventBatch: @unchecked Sendable {
     private var originIsSet: Bool
     private let contents: EventBatchBuilder
     private var index: [EventIndexEntry] { contents.index }
+    /// The transform whose leading field steps the encoder ran on the events it marked (see
+    /// `EventEncoder.fuse(_:)`); nil when it ran none.
+    var preShapedBy: TransformShared? { contents.preShapedBy }
+
+    /// Whether the event at `position` was written already reshaped (see `preShapedBy`).
+    func isPreShaped(_ position: Int) -> Bool {
+        index[position].preShaped
+    }
 
     /// Seals what a builder collected into a batch. Without an `origin`, publishing it from a
     /// source gives it the source's next sequences (and a batch never published has a stream of
@@ -105,6 +115,9 @@ public final class EventBatch: @unchecked Sendable {
 public struct EventBatchBuilder: ~Copyable {
     public var ndjson: ByteWriter
     var index: [EventIndexEntry] = []
+    /// See `EventBatch.preShapedBy`.
+    var preShapedBy: TransformShared?
+    var hasPreShapedEvents = false
 
     public init(byteCapacity: Int = 64 * 1024) {
         ndjson = ByteWriter(capacity: byteCapacity)
@@ -118,6 +131,14 @@ public struct EventBatchBuilder: ~Copyable {
     @inline(__always)
     public mutating func endEvent(level: EventLevel, timestampMilliseconds: Int64) {
         index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, timestampMilliseconds: timestampMilliseconds))
+    }
+
+    /// Records an event written already reshaped by a transform's leading field steps (whoever
+    /// seals the batch names the transform: `preShapedBy`).
+    @inline(__always)
+    mutating func endPreShapedEvent(level: EventLevel, timestampMilliseconds: Int64) {
+        index.append(EventIndexEntry(end: Int32(ndjson.count), level: level, preShaped: true, timestampMilliseconds: timestampMilliseconds))
+        hasPreShapedEvents = true
     }
 
     /// Records that an event ends at byte `end` of `ndjson` (appended already, for many events

@@ -39,6 +39,20 @@ public struct EventEncoder: ~Copyable {
     private var repaired = ByteWriter(capacity: 4096)
     private(set) var readTimeMilliseconds: Int64 = 0
     private var readTimeText = ByteWriter(capacity: 32)
+    /// The field steps run as JSON objects are written (`fuse(_:)`), and the shaper that runs
+    /// them when they touch none of the fields Sluice adds to this stream's events.
+    private var fused: FusedShaping?
+    private var fusedShaper: FieldShaper? {
+        didSet { fusedShaperReference = fusedShaper.map(Unmanaged.passUnretained) }
+    }
+    /// `fusedShaper` for the per-event path, which then costs no reference counting.
+    private var fusedShaperReference: Unmanaged<FieldShaper>?
+
+    /// Names the transform whose field steps this encoder ran on `builder`'s marked events,
+    /// before the batch is sealed.
+    func nameShaping(of builder: inout EventBatchBuilder) {
+        if builder.hasPreShapedEvents { builder.preShapedBy = fusedShaper == nil ? nil : fused?.transform }
+    }
 
     public init(format: InputFormat, metadata: EventMetadata) {
         self.format = format
@@ -50,6 +64,23 @@ public struct EventEncoder: ~Copyable {
     /// own `file` field): assigning pre-encoded metadata, no work per event.
     public mutating func use(_ metadata: EncodedStreamMetadata) {
         self.metadata = metadata
+        if let fused { fusedShaper = Self.shaper(for: fused, metadata: metadata.forFields) }
+    }
+
+    /// Writes JSON objects already reshaped by `shaping`'s field steps from now on (nil: as they
+    /// are), marking them so the transform skips those steps. Only when the steps touch no field
+    /// Sluice itself writes (`@timestamp`, `level`, the stream's metadata): the transform's own
+    /// pass would see those fields, this one does not.
+    public mutating func fuse(_ shaping: FusedShaping?) {
+        guard shaping?.transform !== fused?.transform else { return }
+        fused = shaping
+        fusedShaper = shaping.flatMap { Self.shaper(for: $0, metadata: metadata.forFields) }
+    }
+
+    private static func shaper(for shaping: FusedShaping, metadata: EncodedMetadata) -> FieldShaper? {
+        let shaper = FieldShaper(shaping.steps)
+        let written = Set(["@timestamp", "level"] + metadata.fields.map { String(decoding: $0.key, as: UTF8.self) })
+        return shaper.touchedNames.isDisjoint(with: written) ? shaper : nil
     }
 
     /// The time stamped on events that carry none of their own; set once per read.
@@ -198,6 +229,20 @@ public struct EventEncoder: ~Copyable {
         let timestamp = known.timestamp(in: text)
         let (level, writeLevel) = known.level(in: text)
         let wroteField = openObject(known, timestamp: timestamp, level: level, writeLevel: writeLevel, into: &batch)
+        if let shaper = fusedShaperReference, !flatteningNewlines {
+            shaper._withUnsafeGuaranteedRef { shaper in
+                _ = shaper.shapeMembers(of: text, fields: scanner.fields, into: &batch.ndjson, first: !wroteField)
+                closeObject(metadataForFields, collisions: known.metadataCollisions, into: &batch)
+                if shaper.addsFields {
+                    batch.ndjson.removeLast(2)  // `}` and the newline
+                    var first = batch.ndjson.last == UInt8(ascii: "{")
+                    shaper.appendSetFields(to: &batch.ndjson, first: &first)
+                    batch.ndjson.append("}\n")
+                }
+            }
+            batch.endPreShapedEvent(level: level, timestampMilliseconds: timestamp ?? readTimeMilliseconds)
+            return
+        }
         if scanner.innerEnd > scanner.innerStart {
             if wroteField { batch.ndjson.append(UInt8(ascii: ",")) }
             let start = batch.ndjson.count

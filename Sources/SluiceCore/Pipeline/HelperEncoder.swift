@@ -97,6 +97,7 @@ final class HelperEncoder: @unchecked Sendable {
             for line in lines { encoder.encode(line, into: &builder) }
             var full = EventBatchBuilder(byteCapacity: capacity)
             swap(&full, &builder)
+            encoder.nameShaping(of: &full)
             let sealed = EventBatch(sourceIndex: context.sourceIndex, builder: full, origin: origin)
             if prepares { prepared = context.prepare(sealed) } else { batch = sealed }
             lock.withLock {

@@ -136,7 +136,9 @@ public struct BatchEncoding: ~Copyable {
     /// open group), publishing whenever the batch fills. False when the pipeline is closed.
     public mutating func encodeLines(from stream: inout StreamFraming, atEnd: Bool) -> Bool {
         encoder.setReadTime(EventTimestamp.nowMilliseconds())
-        if !atEnd && !stream.joiner.isEnabled { return encodeSplitting(&stream.framer) }
+        let hints = context.transformHints()
+        encoder.fuse(hints.fusedShaping)
+        if !atEnd && !stream.joiner.isEnabled { return encodeSplitting(&stream.framer, hints: hints) }
         let now = stream.joiner.isEnabled ? MonotonicClock.nowNanoseconds() : 0
         while let line = atEnd ? stream.framer.finish() : stream.framer.nextLine() {
             if stream.joiner.isEnabled {
@@ -156,7 +158,7 @@ public struct BatchEncoding: ~Copyable {
     /// Encodes one read's complete lines, half of them on the helper thread when there are
     /// many, and publishes them in order. (Multiline groups and the end of a stream take the
     /// line-by-line path: a group can span reads.)
-    private mutating func encodeSplitting(_ framer: inout LineFramer) -> Bool {
+    private mutating func encodeSplitting(_ framer: inout LineFramer, hints: TransformHints) -> Bool {
         var lines: [FramedLine] = []
         swap(&lines, &self.lines)
         defer {
@@ -176,11 +178,12 @@ public struct BatchEncoding: ~Copyable {
             name: "enc " + metadata.sourceName, context: context, format: format, metadata: metadata, capacity: initialCapacity
         )
         if helper !== self.helper, let switchedMetadata { helper.encoder.use(switchedMetadata) }
+        helper.encoder.fuse(hints.fusedShaping)
         self.helper = helper
         // Each line is one event, so the helper's half can be numbered before it is encoded
         // and made ready for the ring (transforms included) on the helper's thread.
         let half = lines.count / 2
-        let parallel = context.transformsMayRunInParallel
+        let parallel = hints.mayRunInParallel
         return lines.withUnsafeBufferPointer { all in
             helper.start(
                 UnsafeBufferPointer(rebasing: all[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds,
@@ -254,6 +257,7 @@ public struct BatchEncoding: ~Copyable {
         var full = EventBatchBuilder(byteCapacity: initialCapacity)
         swap(&full, &builder)
         context.counters.add(encoder.takeCounts())
+        encoder.nameShaping(of: &full)
         return EventBatch(sourceIndex: context.sourceIndex, builder: full)
     }
 

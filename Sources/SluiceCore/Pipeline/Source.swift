@@ -82,7 +82,7 @@ public struct SourceContext: Sendable {
 
     /// Numbers `batch` (unless it has its origin) and runs the transforms over it: the work of
     /// publishing that needs no ring, so a source may do it on another thread, in parallel
-    /// with the next batch, when `transformsMayRunInParallel`.
+    /// with the next batch, when `transformHints()` allows.
     public func prepare(_ batch: EventBatch) -> PreparedBatch {
         guard !batch.isEmpty else { return PreparedBatch(batches: [], stage: nil) }
         batch.assignOrigin(stream: stream, counters: counters)
@@ -90,10 +90,10 @@ public struct SourceContext: Sendable {
         return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex), stage: transforms)
     }
 
-    /// Whether two batches of this source may be prepared at once: no transform it passes keeps
-    /// state that depends on the order events arrive in (sample, throttle, dedupe).
-    public var transformsMayRunInParallel: Bool {
-        route.transforms?.isOrderFree(source: sourceIndex) ?? true
+    /// What the transforms running now let the source's encoders do: prepare two batches at
+    /// once, write events already reshaped.
+    public func transformHints() -> TransformHints {
+        route.transforms?.hints(source: sourceIndex) ?? TransformHints()
     }
 
     /// Publishes what `prepare(_:)` made, in order, and says where the last batch went; nil

@@ -9,26 +9,18 @@ final class EventEditor {
     @exclusivity(unchecked) private var redacted = ByteWriter(capacity: 1024)
     @exclusivity(unchecked) private var parsed = JSONObjectScanner()
     @exclusivity(unchecked) private var wrapped = ByteWriter(capacity: 1024)
-    @exclusivity(unchecked) private var redactors: [Int: Redactor] = [:]
-    /// `parse_json` field names as bytes, by step.
-    @exclusivity(unchecked) private var fieldNames: [Int: [UInt8]] = [:]
 
-    /// Applies step number `index` (`step`) to `event`; true when `output` now holds the
-    /// changed event.
-    func apply(_ step: TransformStep, index: Int, to event: UnsafeRawBufferPointer) -> Bool {
+    /// `redact` with `redactor`; true when `output` now holds the changed event.
+    func redact(_ event: UnsafeRawBufferPointer, using redactor: Redactor) -> Bool {
         output.removeAll()
-        switch step {
-        case .redact(let settings):
-            let redactor = redactors[index] ?? Redactor(settings)
-            redactors[index] = redactor
-            return redact(event, with: redactor)
-        case .parseJSON(let key):
-            let name = fieldNames[index] ?? Array(key.utf8)
-            fieldNames[index] = name
-            return parseJSON(name, in: event)
-        default:
-            return false
-        }
+        return redact(event, with: redactor)
+    }
+
+    /// `parse_json` of the field `name` (as bytes); true when `output` now holds the changed
+    /// event.
+    func parseJSON(field name: [UInt8], in event: UnsafeRawBufferPointer) -> Bool {
+        output.removeAll()
+        return parseJSON(name, in: event)
     }
 
     // MARK: parse_json

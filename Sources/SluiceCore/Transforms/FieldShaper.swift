@@ -60,6 +60,9 @@ final class FieldShaper {
     /// The rename targets some field took in this event, each once.
     private let renamedTargets: UnsafeMutableBufferPointer<Int>
     @exclusivity(unchecked) private var renamedCount = 0
+    /// Every top-level name a step reads or writes: what the encoder checks before it lets
+    /// the shaper write its events (`shapeMembers`).
+    let touchedNames: Set<String>
 
     init(_ configured: [TransformStep]) {
         var bytes: [UInt8] = []
@@ -68,7 +71,9 @@ final class FieldShaper {
         var nested: [(first: Name, child: Int)] = []
         var children: [FieldShaper] = []
         var steps: [Step] = []
+        var touched = Set<String>()
         func name(_ text: String) -> Name {
+            touched.insert(text)
             let start = bytes.count
             bytes += text.utf8
             return bytes.withUnsafeBytes { all in
@@ -118,6 +123,7 @@ final class FieldShaper {
             for name in steps[index].names { steps[index].lengths |= Self.lengthBit(names[name].count) }
             for entry in steps[index].nested { steps[index].lengths |= Self.lengthBit(nested[entry].first.count) }
         }
+        touchedNames = touched
         self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
         self.bytes.copyBytes(from: bytes)
         self.names = Self.copy(names)
@@ -157,6 +163,39 @@ final class FieldShaper {
     /// object.
     func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         guard split(event) else { return false }
+        output.reserve(event.count + 64)
+        output.append(UInt8(ascii: "{"))
+        var first = true
+        writeMembers(of: event, into: &output, first: &first)
+        appendSetFields(to: &output, first: &first)
+        output.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    /// Writes the members of the object whose top-level `fields` a scanner found in `text`,
+    /// reshaped, without braces and without the fields `set` adds (`appendSetFields`): the
+    /// encoder writes an event this way when this shaper's steps come first for its source.
+    /// Returns whether it wrote a member.
+    func shapeMembers(of text: UnsafeRawBufferPointer, fields scanned: [JSONObjectScanner.Field], into output: inout ByteWriter, first: Bool) -> Bool {
+        fieldCount = 0
+        for field in scanned {
+            if fieldCount == fields.count { growFields() }
+            let key = Int(field.keyStart)..<Int(field.keyEnd)
+            fields[fieldCount] = Field(
+                keyStart: key.lowerBound, keyEnd: key.upperBound,
+                keyPrefix: Self.prefix(UnsafeRawBufferPointer(rebasing: text[key]), available: text.count - key.lowerBound),
+                valueStart: Int(field.valueStart), valueEnd: Int(field.valueEnd)
+            )
+            fieldCount += 1
+        }
+        var first = first
+        let before = output.count
+        writeMembers(of: text, into: &output, first: &first)
+        return output.count > before
+    }
+
+    /// The object's members (in `fields`), their fates decided and written in order.
+    private func writeMembers(of event: UnsafeRawBufferPointer, into output: inout ByteWriter, first: inout Bool) {
         renamedCount = 0
         let fields = UnsafeMutableBufferPointer(rebasing: self.fields[0..<fieldCount])
         for index in fields.indices { decideFate(of: &fields[index], in: event) }
@@ -169,9 +208,6 @@ final class FieldShaper {
                 }
             }
         }
-        output.reserve(event.count + 64)
-        output.append(UInt8(ascii: "{"))
-        var first = true
         // Fields that stay as they are, one after another, are copied as one run (with the
         // commas between them).
         var run = 0..<0
@@ -196,13 +232,20 @@ final class FieldShaper {
             appendValue(of: field, in: event, to: &output)
         }
         if !run.isEmpty { append(run, of: event, to: &output, first: &first) }
+    }
+
+    /// Whether a `set` step adds fields.
+    var addsFields: Bool {
+        steps.contains { $0.kind == .set }
+    }
+
+    /// The fields the `set` steps add, after the object's others.
+    func appendSetFields(to output: inout ByteWriter, first: inout Bool) {
         for step in steps where step.kind == .set {
             let encoded = text(of: step.encoded)
             output.append(first ? UnsafeRawBufferPointer(rebasing: encoded.dropFirst()) : encoded)
             first = false
         }
-        output.append(UInt8(ascii: "}"))
-        return true
     }
 
     @inline(__always)

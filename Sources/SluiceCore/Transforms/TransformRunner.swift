@@ -14,9 +14,21 @@ public final class TransformRunner {
     /// The steps as run: each on its own, or consecutive `remove`/`rename`/`set` fused.
     private let program: [Operation]
 
+    /// An operation holds what it needs as plain values or references made once, so running
+    /// one per event copies no step settings.
     private enum Operation {
-        case step(Int)
         case shape(FieldShaper)
+        case redact(Redactor)
+        case parseJSON(field: [UInt8])
+        /// A step that keeps or drops the event (`where`, `sample`, `throttle`, `dedupe`).
+        case decide(step: Int, Decision)
+    }
+
+    private enum Decision {
+        case filter
+        case sample(rate: UInt64, filtered: Bool, keyed: Bool)
+        case throttle
+        case dedupe
     }
 
     public init(_ shared: TransformShared) {
@@ -46,7 +58,16 @@ public final class TransformRunner {
             }
             if !fused.isEmpty { program.append(.shape(FieldShaper(fused))) }
             fused = []
-            program.append(.step(index))
+            switch step {
+            case .redact(let settings): program.append(.redact(Redactor(settings)))
+            case .parseJSON(let field): program.append(.parseJSON(field: Array(field.utf8)))
+            case .filter: program.append(.decide(step: index, .filter))
+            case .sample(let settings):
+                program.append(.decide(step: index, .sample(rate: UInt64(settings.rate), filtered: settings.filter != nil, keyed: settings.key != nil)))
+            case .throttle: program.append(.decide(step: index, .throttle))
+            case .dedupe: program.append(.decide(step: index, .dedupe))
+            case .remove, .rename, .set: break
+            }
         }
         if !fused.isEmpty { program.append(.shape(FieldShaper(fused))) }
         self.program = program
@@ -70,9 +91,12 @@ public final class TransformRunner {
         var builder = EventBatchBuilder(byteCapacity: 0)
         var building = false
         let now = MonotonicClock.nowNanoseconds()
+        // Events the encoder wrote already reshaped by this transform's leading field steps.
+        let preShaped = batch.preShapedBy === shared
         for position in 0..<batch.count {
             let record = batch[position]
-            guard case .kept(let current) = process(record, now: now) else { continue }
+            let outcome = process(record, now: now, fromOperation: preShaped && batch.isPreShaped(position) ? 1 : 0)
+            guard case .kept(let current) = outcome else { continue }
             if !building, edits, current.baseAddress != record.json.baseAddress {
                 building = true
                 builder = EventBatchBuilder(byteCapacity: batch.bytes.count + batch.bytes.count / 8 + 64)
@@ -108,28 +132,31 @@ public final class TransformRunner {
         case dropped(step: Int)
     }
 
-    /// Runs the steps on one event at monotonic time `now`.
-    public func process(_ record: EventRecord, now: UInt64) -> Outcome {
+    /// Runs the steps on one event at monotonic time `now` (from the program's operation
+    /// `fromOperation`: 1 skips the leading field steps for an event written already reshaped).
+    public func process(_ record: EventRecord, now: UInt64, fromOperation first: Int = 0) -> Outcome {
         var current = record.json
-        for operation in program {
-            guard case .step(let index) = operation else {
-                guard case .shape(let shaper) = operation else { continue }
+        for operation in program[first...] {
+            let changed: Bool
+            switch operation {
+            case .shape(let shaper):
                 editor.output.removeAll()
-                if shaper.shape(current, into: &editor.output) {
-                    swap(&editor.output, &held)
-                    current = held.bytes
+                changed = shaper.shape(current, into: &editor.output)
+            case .redact(let redactor):
+                changed = editor.redact(current, using: redactor)
+            case .parseJSON(let field):
+                changed = editor.parseJSON(field: field, in: current)
+            case .decide(let index, let decision):
+                if let matcher = matchers[index] {
+                    matcher.load(EventRecord(json: current, timestampMilliseconds: record.timestampMilliseconds, level: record.level))
                 }
-                continue
+                guard passes(decision, index: index, now: now) else {
+                    shared.drops[index]?.counter.add(1)
+                    return .dropped(step: index)
+                }
+                changed = false
             }
-            let step = shared.definition.steps[index]
-            if let matcher = matchers[index] {
-                matcher.load(EventRecord(json: current, timestampMilliseconds: record.timestampMilliseconds, level: record.level))
-            }
-            guard passes(step, index: index, now: now) else {
-                shared.drops[index]?.counter.add(1)
-                return .dropped(step: index)
-            }
-            if editor.apply(step, index: index, to: current) {
+            if changed {
                 swap(&editor.output, &held)
                 current = held.bytes
             }
@@ -137,20 +164,20 @@ public final class TransformRunner {
         return .kept(current)
     }
 
-    /// Whether the loaded event goes on past a deciding step (a reshaping step always lets it).
-    private func passes(_ step: TransformStep, index: Int, now: UInt64) -> Bool {
-        switch step {
+    /// Whether the loaded event goes on past deciding step `index`.
+    private func passes(_ decision: Decision, index: Int, now: UInt64) -> Bool {
+        switch decision {
         case .filter:
             return matchers[index]!.matches(0)
-        case .sample(let settings):
-            if settings.filter != nil, !matchers[index]!.matches(0) { return true }
-            if settings.key != nil {
+        case .sample(let rate, let filtered, let keyed):
+            if filtered, !matchers[index]!.matches(0) { return true }
+            if keyed {
                 guard let slot = keySlots[index].first, let value = matchers[index]!.rawValue(ofSlot: slot) else { return true }
-                return Self.hash(value) % UInt64(settings.rate) == 0
+                return Self.hash(value) % rate == 0
             }
             return shared.samples[index]!.withLock { count in
                 defer { count &+= 1 }
-                return count % UInt64(settings.rate) == 0
+                return count % rate == 0
             }
         case .throttle:
             let key = key(index)
@@ -161,8 +188,6 @@ public final class TransformRunner {
         case .dedupe:
             let key = key(index)
             return !shared.dedupes[index]!.withLock { $0.isDuplicate(key, now: now) }
-        default:
-            return true
         }
     }
 

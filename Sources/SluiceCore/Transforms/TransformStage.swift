@@ -24,8 +24,8 @@ public final class TransformStage: @unchecked Sendable {
     /// batch may be passed on instead of copied.
     private let takers: [[TransformDefinition.Input: Int]]
     private let runners: Locked<[Int: [TransformRunner]]>
-    /// Per source: whether its plan has no step whose state depends on the events' order.
-    private let orderFree: [Bool]
+    /// Per source: what its encoders may do (see `TransformHints`).
+    private let hints: [TransformHints]
 
     /// `definitions` must be valid (inputs exist, no cycles): the configuration checks that.
     public init(definitions: [TransformDefinition], sourceCount: Int, wanted: Set<Int>, replacing running: TransformStage? = nil) {
@@ -53,8 +53,18 @@ public final class TransformStage: @unchecked Sendable {
         }
         self.plans = plans
         self.takers = takers
-        orderFree = plans.map { plan in
-            plan.allSatisfy { step in !definitions[step.transform].steps.contains(where: \.keepsOrderedState) }
+        let shared = shared
+        hints = plans.enumerated().map { source, plan in
+            let orderFree = plan.allSatisfy { step in !definitions[step.transform].steps.contains(where: \.keepsOrderedState) }
+            // The encoder may run the leading field steps of the one transform that reads the
+            // source, when no sink takes the source's own events.
+            var fused: FusedShaping?
+            if !wanted.contains(source), takers[source][.source(source)] == 1,
+               let reader = plan.first(where: { $0.inputs.contains(.source(source)) }) {
+                let leading = Array(definitions[reader.transform].steps.prefix(while: FieldShaper.fuses))
+                if !leading.isEmpty { fused = FusedShaping(transform: shared[reader.transform], steps: leading) }
+            }
+            return TransformHints(mayRunInParallel: orderFree, fusedShaping: fused)
         }
         runners = Locked([:])
     }
@@ -81,9 +91,9 @@ public final class TransformStage: @unchecked Sendable {
         return published
     }
 
-    /// Whether no transform that `source`'s batches pass keeps order-dependent state.
-    func isOrderFree(source: Int) -> Bool {
-        orderFree[source]
+    /// What `source`'s encoders may do.
+    func hints(source: Int) -> TransformHints {
+        hints[source]
     }
 
     /// Input `index` as numbered by `previous`, in `next`'s numbering: sources keep theirs, a
@@ -146,4 +156,21 @@ public final class TransformStage: @unchecked Sendable {
         }
         return order
     }
+}
+
+/// What the transforms let a source's encoders do (`SourceContext.transformHints()`).
+public struct TransformHints: Sendable {
+    /// Two batches of the source may be prepared at once: no transform they pass has a step
+    /// whose state depends on the events' order.
+    public var mayRunInParallel = true
+    /// Field steps the encoder may run as it writes each event (see `EventEncoder.fuse(_:)`).
+    public var fusedShaping: FusedShaping?
+}
+
+/// The leading `remove`/`rename`/`set` steps of the one transform that reads a source whose own
+/// events no sink takes: the encoder writes events already reshaped by them, saving the
+/// transform a pass over each event and a copy of it.
+public struct FusedShaping: Sendable {
+    let transform: TransformShared
+    let steps: [TransformStep]
 }
