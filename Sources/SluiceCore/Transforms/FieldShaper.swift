@@ -3,8 +3,10 @@ import Glibc
 #endif
 
 /// Consecutive `remove`, `rename` and `set` steps, fused into one pass over an event's top-level
-/// fields: each field's fate is worked out step by step (so the steps keep their order's
-/// meaning), then the object is written once. Names are compared as bytes. One per thread.
+/// fields: what the steps make of a field depends only on its name, so each name a step
+/// matches has its fate worked out once, step by step (keeping the steps' order's meaning);
+/// per event, each field looks its name up and the object is written once. Names are compared
+/// as bytes. One per thread.
 final class FieldShaper {
     /// A name in `bytes`: where it starts, how long it is, and its first eight bytes (see
     /// `prefix(_:)`), so most names are told apart without reading them.
@@ -27,36 +29,53 @@ final class FieldShaper {
         var nested: Range<Int> = 0..<0
         /// `set`: its fields pre-encoded as `,"key":"value"...`.
         var encoded: Name = Name(start: 0, count: 0)
-        /// Bit `n` set when one of `names` (or nested first names) is `n` bytes long (longer
-        /// ones set bit 63): a field of another length is passed over without comparing.
-        var lengths: UInt64 = 0
+    }
+
+    /// What the steps make of a top-level field with a given name, worked out once per name
+    /// (it depends on nothing else): dropped, renamed (and the targets it passed through, which
+    /// replace fields of those names), or reached into by nested removals.
+    private struct Fate {
+        var name: Name
+        var dropped = false
+        var renamedTo = -1
+        var firstChild = -1
+        var secondChild = -1
+        var targetsHit: Range<Int> = 0..<0
+        /// The rename target of this name (its first index in `targets`), else -1: a field of
+        /// this name goes when some other field is renamed to it.
+        var victimOf = -1
+
+        /// Whether a field of this name stays as it is (unless a rename replaces it).
+        var leavesAsIs: Bool { !dropped && renamedTo < 0 && firstChild < 0 }
     }
 
     private struct Field {
         var keyStart: Int
         var keyEnd: Int
-        var keyPrefix: UInt64
         var valueStart: Int
         var valueEnd: Int
-        /// The rename target it ends up with (an index into `targets`), else -1.
-        var renamedTo = -1
+        /// Its name's entry in `fates`, else -1 (no step touches it).
+        var fate = -1
+        /// Gone: its fate, or a rename onto its name.
         var dropped = false
-        /// Child shapers (indices into `children`) for nested removals, up to two.
-        var firstChild = -1
-        var secondChild = -1
     }
 
     /// The tables, in memory of the shaper's own: the per-event loops read them with no
     /// reference counting or uniqueness checks.
     private let bytes: UnsafeMutableRawBufferPointer
-    private let names: UnsafeMutableBufferPointer<Name>
     private let targets: UnsafeMutableBufferPointer<Name>
-    private let nested: UnsafeMutableBufferPointer<(first: Name, child: Int)>
     private let children: [FieldShaper]
     private let steps: UnsafeMutableBufferPointer<Step>
     /// The event's top-level fields (scratch space, grown as needed).
     @exclusivity(unchecked) private var fields: UnsafeMutableBufferPointer<Field>
     @exclusivity(unchecked) private var fieldCount = 0
+    /// The fate of every name a step matches; a field of another name is left as it is.
+    private let fates: UnsafeMutableBufferPointer<Fate>
+    /// `Fate.targetsHit` index this.
+    private let fateTargets: UnsafeMutableBufferPointer<Int>
+    /// Bit `n` set when some name in `fates` is `n` bytes long (longer ones set bit 63): a
+    /// field of another length is passed over without comparing.
+    private let fateLengths: UInt64
     /// The rename targets some field took in this event, each once.
     private let renamedTargets: UnsafeMutableBufferPointer<Int>
     @exclusivity(unchecked) private var renamedCount = 0
@@ -119,28 +138,49 @@ final class FieldShaper {
                 break
             }
         }
-        for index in steps.indices {
-            for name in steps[index].names { steps[index].lengths |= Self.lengthBit(names[name].count) }
-            for entry in steps[index].nested { steps[index].lengths |= Self.lengthBit(nested[entry].first.count) }
-        }
         touchedNames = touched
+        var fates: [Fate] = []
+        var fateTargets: [Int] = []
+        var fateLengths: UInt64 = 0
+        let table = bytes
+        func text(_ name: Name) -> ArraySlice<UInt8> { table[name.start..<(name.start + name.count)] }
+        for candidate in names + nested.map(\.first) where !fates.contains(where: { text($0.name) == text(candidate) }) {
+            var fate = Fate(name: candidate)
+            var targetsHit: [Int] = []
+            Self.simulate(text(candidate), steps: steps, matches: { text(names[$0]) == $1 }, nestedMatches: { text(nested[$0].first) == $1 },
+                          target: { text(targets[$0]) }, child: { nested[$0].child }, into: &fate, targetsHit: &targetsHit)
+            let canonical = Set(targetsHit.map { index in targets.firstIndex { text($0) == text(targets[index]) }! })
+            fate.targetsHit = fateTargets.count..<(fateTargets.count + canonical.count)
+            fateTargets += canonical.sorted()
+            fates.append(fate)
+            fateLengths |= Self.lengthBit(candidate.count)
+        }
+        for (index, target) in targets.enumerated() where targets.firstIndex(where: { text($0) == text(target) }) == index {
+            if let existing = fates.firstIndex(where: { text($0.name) == text(target) }) {
+                fates[existing].victimOf = index
+            } else {
+                fates.append(Fate(name: target, victimOf: index))
+                fateLengths |= Self.lengthBit(target.count)
+            }
+        }
+        self.fates = Self.copy(fates)
+        self.fateTargets = Self.copy(fateTargets)
+        self.fateLengths = fateLengths
         self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
         self.bytes.copyBytes(from: bytes)
-        self.names = Self.copy(names)
         self.targets = Self.copy(targets)
-        self.nested = Self.copy(nested)
         self.children = children
         self.steps = Self.copy(steps)
-        fields = Self.copy(Array(repeating: Field(keyStart: 0, keyEnd: 0, keyPrefix: 0, valueStart: 0, valueEnd: 0), count: 32))
+        fields = Self.copy(Array(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0), count: 32))
         renamedTargets = Self.copy(Array(repeating: 0, count: targets.count))
     }
 
     deinit {
         bytes.deallocate()
-        names.deallocate()
         targets.deallocate()
-        nested.deallocate()
         steps.deallocate()
+        fates.deallocate()
+        fateTargets.deallocate()
         fields.deallocate()
         renamedTargets.deallocate()
     }
@@ -183,7 +223,6 @@ final class FieldShaper {
             let key = Int(field.keyStart)..<Int(field.keyEnd)
             fields[fieldCount] = Field(
                 keyStart: key.lowerBound, keyEnd: key.upperBound,
-                keyPrefix: Self.prefix(UnsafeRawBufferPointer(rebasing: text[key]), available: text.count - key.lowerBound),
                 valueStart: Int(field.valueStart), valueEnd: Int(field.valueEnd)
             )
             fieldCount += 1
@@ -201,37 +240,37 @@ final class FieldShaper {
         for index in fields.indices { decideFate(of: &fields[index], in: event) }
         // A field a rename replaces goes (unless it was renamed itself).
         if renamedCount > 0 {
-            for index in fields.indices where !fields[index].dropped && fields[index].renamedTo < 0 {
-                let key = UnsafeRawBufferPointer(rebasing: event[fields[index].keyStart..<fields[index].keyEnd])
-                for taken in renamedTargets[0..<renamedCount] where equal(key, fields[index].keyPrefix, targets[taken]) {
-                    fields[index].dropped = true
-                }
+            for index in fields.indices where fields[index].fate >= 0 && !fields[index].dropped {
+                let fate = fates[fields[index].fate]
+                if fate.victimOf >= 0, fate.renamedTo < 0, renamedTargets[0..<renamedCount].contains(fate.victimOf) { fields[index].dropped = true }
             }
         }
         // Fields that stay as they are, one after another, are copied as one run (with the
-        // commas between them).
-        var run = 0..<0
-        for field in fields {
-            if !field.dropped && field.renamedTo < 0 && field.firstChild < 0 {
-                let whole = (field.keyStart - 1)..<field.valueEnd
-                run = run.isEmpty ? whole : run.lowerBound..<whole.upperBound
+        // commas between them), from `runStart` (-1: no run) to `runEnd`.
+        var runStart = -1, runEnd = 0
+        for index in fields.indices {
+            let slot = fields.baseAddress! + index
+            if slot.pointee.fate < 0 || (!slot.pointee.dropped && fates[slot.pointee.fate].leavesAsIs) {
+                if runStart < 0 { runStart = slot.pointee.keyStart - 1 }
+                runEnd = slot.pointee.valueEnd
                 continue
             }
-            if !run.isEmpty { append(run, of: event, to: &output, first: &first) }
-            run = 0..<0
-            if field.dropped { continue }
+            if runStart >= 0 { append(runStart, runEnd, of: event, to: &output, first: &first) }
+            runStart = -1
+            if slot.pointee.dropped { continue }
+            let field = slot.pointee, fate = fates[field.fate]
             if !first { output.append(UInt8(ascii: ",")) }
             first = false
             output.append(UInt8(ascii: "\""))
-            if field.renamedTo >= 0 {
-                output.append(text(of: targets[field.renamedTo]))
+            if fate.renamedTo >= 0 {
+                output.append(text(of: targets[fate.renamedTo]))
             } else {
                 output.append(UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd]))
             }
             output.append(#"":"#)
-            appendValue(of: field, in: event, to: &output)
+            appendValue(of: field, fate, in: event, to: &output)
         }
-        if !run.isEmpty { append(run, of: event, to: &output, first: &first) }
+        if runStart >= 0 { append(runStart, runEnd, of: event, to: &output, first: &first) }
     }
 
     /// Whether a `set` step adds fields.
@@ -249,27 +288,27 @@ final class FieldShaper {
     }
 
     @inline(__always)
-    private func append(_ run: Range<Int>, of event: UnsafeRawBufferPointer, to output: inout ByteWriter, first: inout Bool) {
+    private func append(_ start: Int, _ end: Int, of event: UnsafeRawBufferPointer, to output: inout ByteWriter, first: inout Bool) {
         if !first { output.append(UInt8(ascii: ",")) }
         first = false
-        output.append(UnsafeRawBufferPointer(rebasing: event[run]))
+        output.append(UnsafeRawBufferPointer(start: event.baseAddress! + start, count: end - start))
     }
 
     /// A field's value, with the nested removals that reach into it.
-    private func appendValue(of field: Field, in event: UnsafeRawBufferPointer, to output: inout ByteWriter) {
+    private func appendValue(of field: Field, _ fate: Fate, in event: UnsafeRawBufferPointer, to output: inout ByteWriter) {
         let value = UnsafeRawBufferPointer(rebasing: event[field.valueStart..<field.valueEnd])
-        guard field.firstChild >= 0, value.first == UInt8(ascii: "{") else {
+        guard fate.firstChild >= 0, value.first == UInt8(ascii: "{") else {
             output.append(value)
             return
         }
-        if field.secondChild < 0 {
-            if !children[field.firstChild].shape(value, into: &output) { output.append(value) }
+        if fate.secondChild < 0 {
+            if !children[fate.firstChild].shape(value, into: &output) { output.append(value) }
             return
         }
         // Two remove steps reaching into the same object: one after the other.
         var once = ByteWriter(capacity: value.count)
-        _ = children[field.firstChild].shape(value, into: &once)
-        if !children[field.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
+        _ = children[fate.firstChild].shape(value, into: &once)
+        if !children[fate.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
     }
 
     @inline(__always)
@@ -279,39 +318,46 @@ final class FieldShaper {
 
     @inline(__always)
     private func decideFate(of field: inout Field, in event: UnsafeRawBufferPointer) {
+        let length = field.keyEnd - field.keyStart
+        guard fateLengths & Self.lengthBit(length) != 0 else { return }
         let key = UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd])
-        var target = -1
+        let prefix = Self.prefix(key, available: event.count - field.keyStart)
+        for index in fates.indices where equal(key, prefix, fates[index].name) {
+            let fate = fates[index]
+            field.fate = index
+            field.dropped = fate.dropped
+            for target in fateTargets[fate.targetsHit] where !renamedTargets[0..<renamedCount].contains(target) {
+                renamedTargets[renamedCount] = target
+                renamedCount += 1
+            }
+            return
+        }
+    }
+
+    /// Runs the steps over one field name (at `init`): what `fate` becomes, and the rename
+    /// targets it passes through.
+    private static func simulate(
+        _ key: ArraySlice<UInt8>, steps: [Step], matches: (Int, ArraySlice<UInt8>) -> Bool, nestedMatches: (Int, ArraySlice<UInt8>) -> Bool,
+        target: (Int) -> ArraySlice<UInt8>, child: (Int) -> Int, into fate: inout Fate, targetsHit: inout [Int]
+    ) {
+        var current = key
         for step in steps {
-            // The field's name now: its key, or the rename target it took.
-            let current = target >= 0 ? text(of: targets[target]) : key
-            let prefix = target >= 0 ? targets[target].prefix : field.keyPrefix
-            guard step.lengths & Self.lengthBit(current.count) != 0 else { continue }
             switch step.kind {
-            case .remove:
-                for name in step.names where equal(current, prefix, names[name]) {
-                    field.dropped = true
+            case .remove, .set:
+                if step.names.contains(where: { matches($0, current) }) {
+                    fate.dropped = true
                     return
                 }
-                for entry in step.nested where equal(current, prefix, nested[entry].first) {
-                    if field.firstChild < 0 { field.firstChild = nested[entry].child } else { field.secondChild = nested[entry].child }
+                for entry in step.nested where nestedMatches(entry, current) {
+                    if fate.firstChild < 0 { fate.firstChild = child(entry) } else { fate.secondChild = child(entry) }
                 }
             case .rename:
-                for name in step.names where equal(current, prefix, names[name]) {
-                    target = step.firstTarget + (name - step.names.lowerBound)
-                    if !renamedTargets[0..<renamedCount].contains(target) {
-                        renamedTargets[renamedCount] = target
-                        renamedCount += 1
-                    }
-                    break
-                }
-            case .set:
-                for name in step.names where equal(current, prefix, names[name]) {
-                    field.dropped = true
-                    return
-                }
+                guard let name = step.names.first(where: { matches($0, current) }) else { continue }
+                fate.renamedTo = step.firstTarget + (name - step.names.lowerBound)
+                current = target(fate.renamedTo)
+                if !targetsHit.contains(fate.renamedTo) { targetsHit.append(fate.renamedTo) }
             }
         }
-        field.renamedTo = target
     }
 
     /// The top-level fields of `event` (valid JSON: Sluice wrote or checked it) into `fields`.
@@ -325,9 +371,8 @@ final class FieldShaper {
             let valueStart = index
             JSONWalk.skipValue(event, &index)
             if fieldCount == fields.count { growFields() }
-            let keyPrefix = Self.prefix(UnsafeRawBufferPointer(rebasing: event[key]), available: event.count - key.lowerBound)
             fields[fieldCount] = Field(
-                keyStart: key.lowerBound, keyEnd: key.upperBound, keyPrefix: keyPrefix, valueStart: valueStart, valueEnd: index
+                keyStart: key.lowerBound, keyEnd: key.upperBound, valueStart: valueStart, valueEnd: index
             )
             fieldCount += 1
             JSONWalk.skipWhitespace(event, &index)
