@@ -76,6 +76,8 @@ final class FieldShaper {
     /// Bit `n` set when some name in `fates` is `n` bytes long (longer ones set bit 63): a
     /// field of another length is passed over without comparing.
     private let fateLengths: UInt64
+    /// `fates` by name: an open-addressing table of indices (-1 empty) over `slot(_:_:)`.
+    private let fateSlots: UnsafeMutableBufferPointer<Int>
     /// The rename targets some field took in this event, each once.
     private let renamedTargets: UnsafeMutableBufferPointer<Int>
     @exclusivity(unchecked) private var renamedCount = 0
@@ -166,6 +168,13 @@ final class FieldShaper {
         self.fates = Self.copy(fates)
         self.fateTargets = Self.copy(fateTargets)
         self.fateLengths = fateLengths
+        var slots = Array(repeating: -1, count: max(16, 1 << (Int.bitWidth - (fates.count * 4).leadingZeroBitCount)))
+        for (index, fate) in fates.enumerated() {
+            var slot = Self.slot(fate.name.prefix, fate.name.count, mask: slots.count - 1)
+            while slots[slot] >= 0 { slot = (slot + 1) & (slots.count - 1) }
+            slots[slot] = index
+        }
+        fateSlots = Self.copy(slots)
         self.bytes = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
         self.bytes.copyBytes(from: bytes)
         self.targets = Self.copy(targets)
@@ -180,6 +189,7 @@ final class FieldShaper {
         targets.deallocate()
         steps.deallocate()
         fates.deallocate()
+        fateSlots.deallocate()
         fateTargets.deallocate()
         fields.deallocate()
         renamedTargets.deallocate()
@@ -322,7 +332,12 @@ final class FieldShaper {
         guard fateLengths & Self.lengthBit(length) != 0 else { return }
         let key = UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd])
         let prefix = Self.prefix(key, available: event.count - field.keyStart)
-        for index in fates.indices where equal(key, prefix, fates[index].name) {
+        let mask = fateSlots.count - 1
+        var slot = Self.slot(prefix, length, mask: mask)
+        while fateSlots[slot] >= 0 {
+            let index = fateSlots[slot]
+            slot = (slot + 1) & mask
+            guard equal(key, prefix, fates[index].name) else { continue }
             let fate = fates[index]
             field.fate = index
             field.dropped = fate.dropped
@@ -332,6 +347,12 @@ final class FieldShaper {
             }
             return
         }
+    }
+
+    /// Where a name with these first eight bytes and length starts its search in `fateSlots`.
+    @inline(__always)
+    private static func slot(_ prefix: UInt64, _ count: Int, mask: Int) -> Int {
+        Int(truncatingIfNeeded: ((prefix ^ UInt64(count)) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
     }
 
     /// Runs the steps over one field name (at `init`): what `fate` becomes, and the rename
