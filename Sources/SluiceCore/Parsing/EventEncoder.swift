@@ -230,15 +230,15 @@ public struct EventEncoder: ~Copyable {
         let (level, writeLevel) = known.level(in: text)
         let wroteField = openObject(known, timestamp: timestamp, level: level, writeLevel: writeLevel, into: &batch)
         if let shaper = fusedShaperReference, !flatteningNewlines {
-            shaper._withUnsafeGuaranteedRef { shaper in
-                _ = shaper.shapeMembers(of: text, fields: scanner.fields, into: &batch.ndjson, first: !wroteField)
-                closeObject(metadataForFields, collisions: known.metadataCollisions, into: &batch)
-                if shaper.addsFields {
-                    batch.ndjson.removeLast(2)  // `}` and the newline
-                    var first = batch.ndjson.last == UInt8(ascii: "{")
-                    shaper.appendSetFields(to: &batch.ndjson, first: &first)
-                    batch.ndjson.append("}\n")
-                }
+            let addsFields = scanner.fields.withUnsafeBufferPointer { fields in
+                shaper._withUnsafeGuaranteedRef { $0.shapeMembers(of: text, fields: fields, into: &batch.ndjson, first: !wroteField) }
+            }
+            closeObject(metadataForFields, collisions: known.metadataCollisions, into: &batch)
+            if addsFields {
+                batch.ndjson.removeLast(2)  // `}` and the newline
+                var first = batch.ndjson.last == UInt8(ascii: "{")
+                shaper._withUnsafeGuaranteedRef { $0.appendSetFields(to: &batch.ndjson, first: &first) }
+                batch.ndjson.append("}\n")
             }
             batch.endPreShapedEvent(level: level, timestampMilliseconds: timestamp ?? readTimeMilliseconds)
             return

@@ -65,6 +65,8 @@ final class FieldShaper {
     private let bytes: UnsafeMutableRawBufferPointer
     private let targets: UnsafeMutableBufferPointer<Name>
     private let children: [FieldShaper]
+    /// `children`, for the per-event path (no reference counting).
+    private let childReferences: UnsafeMutableBufferPointer<Unmanaged<FieldShaper>>
     private let steps: UnsafeMutableBufferPointer<Step>
     /// The event's top-level fields (scratch space, grown as needed).
     @exclusivity(unchecked) private var fields: UnsafeMutableBufferPointer<Field>
@@ -141,6 +143,7 @@ final class FieldShaper {
             }
         }
         touchedNames = touched
+        addsFields = steps.contains { $0.kind == .set }
         var fates: [Fate] = []
         var fateTargets: [Int] = []
         var fateLengths: UInt64 = 0
@@ -179,6 +182,7 @@ final class FieldShaper {
         self.bytes.copyBytes(from: bytes)
         self.targets = Self.copy(targets)
         self.children = children
+        childReferences = Self.copy(children.map(Unmanaged.passUnretained))
         self.steps = Self.copy(steps)
         fields = Self.copy(Array(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0), count: 32))
         renamedTargets = Self.copy(Array(repeating: 0, count: targets.count))
@@ -190,6 +194,7 @@ final class FieldShaper {
         steps.deallocate()
         fates.deallocate()
         fateSlots.deallocate()
+        childReferences.deallocate()
         fateTargets.deallocate()
         fields.deallocate()
         renamedTargets.deallocate()
@@ -225,8 +230,10 @@ final class FieldShaper {
     /// Writes the members of the object whose top-level `fields` a scanner found in `text`,
     /// reshaped, without braces and without the fields `set` adds (`appendSetFields`): the
     /// encoder writes an event this way when this shaper's steps come first for its source.
-    /// Returns whether it wrote a member.
-    func shapeMembers(of text: UnsafeRawBufferPointer, fields scanned: [JSONObjectScanner.Field], into output: inout ByteWriter, first: Bool) -> Bool {
+    /// Returns whether the `set` steps have fields to add (`appendSetFields`).
+    func shapeMembers(
+        of text: UnsafeRawBufferPointer, fields scanned: UnsafeBufferPointer<JSONObjectScanner.Field>, into output: inout ByteWriter, first: Bool
+    ) -> Bool {
         fieldCount = 0
         for field in scanned {
             if fieldCount == fields.count { growFields() }
@@ -238,9 +245,8 @@ final class FieldShaper {
             fieldCount += 1
         }
         var first = first
-        let before = output.count
         writeMembers(of: text, into: &output, first: &first)
-        return output.count > before
+        return addsFields
     }
 
     /// The object's members (in `fields`), their fates decided and written in order.
@@ -284,9 +290,7 @@ final class FieldShaper {
     }
 
     /// Whether a `set` step adds fields.
-    var addsFields: Bool {
-        steps.contains { $0.kind == .set }
-    }
+    let addsFields: Bool
 
     /// The fields the `set` steps add, after the object's others.
     func appendSetFields(to output: inout ByteWriter, first: inout Bool) {
@@ -311,14 +315,15 @@ final class FieldShaper {
             output.append(value)
             return
         }
+        let first = childReferences[fate.firstChild]
         if fate.secondChild < 0 {
-            if !children[fate.firstChild].shape(value, into: &output) { output.append(value) }
+            if !first._withUnsafeGuaranteedRef({ $0.shape(value, into: &output) }) { output.append(value) }
             return
         }
         // Two remove steps reaching into the same object: one after the other.
         var once = ByteWriter(capacity: value.count)
-        _ = children[fate.firstChild].shape(value, into: &once)
-        if !children[fate.secondChild].shape(once.bytes, into: &output) { output.append(once.bytes) }
+        _ = first._withUnsafeGuaranteedRef { $0.shape(value, into: &once) }
+        if !childReferences[fate.secondChild]._withUnsafeGuaranteedRef({ $0.shape(once.bytes, into: &output) }) { output.append(once.bytes) }
     }
 
     @inline(__always)
