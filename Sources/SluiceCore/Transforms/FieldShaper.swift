@@ -49,16 +49,16 @@ final class FieldShaper {
         var leavesAsIs: Bool { !dropped && renamedTo < 0 && firstChild < 0 }
     }
 
-    private struct Field {
-        var keyStart: Int
-        var keyEnd: Int
-        var valueStart: Int
-        var valueEnd: Int
-        /// Its name's entry in `fates`, else -1 (no step touches it).
-        var fate = -1
-        /// Gone: its fate, or a rename onto its name.
-        var dropped = false
+    /// A field of the event that some step names: its place among the event's fields, its
+    /// name's entry in `fates`, and whether it goes (its fate, or a rename onto its name).
+    private struct Touched {
+        var field: Int
+        var fate: Int
+        var dropped: Bool
     }
+
+    /// A top-level field's key and value, as offsets into the event (`JSONObjectScanner`'s).
+    private typealias Span = JSONObjectScanner.Field
 
     /// The tables, in memory of the shaper's own: the per-event loops read them with no
     /// reference counting or uniqueness checks.
@@ -68,9 +68,10 @@ final class FieldShaper {
     /// `children`, for the per-event path (no reference counting).
     private let childReferences: UnsafeMutableBufferPointer<Unmanaged<FieldShaper>>
     private let steps: UnsafeMutableBufferPointer<Step>
-    /// The event's top-level fields (scratch space, grown as needed).
-    @exclusivity(unchecked) private var fields: UnsafeMutableBufferPointer<Field>
-    @exclusivity(unchecked) private var fieldCount = 0
+    /// Finds the event's top-level fields when the encoder has not (`shape`).
+    @exclusivity(unchecked) private var scanner = JSONObjectScanner()
+    /// The fields of the event some step names (scratch, grown as needed).
+    @exclusivity(unchecked) private var touched: UnsafeMutableBufferPointer<Touched>
     /// The fate of every name a step matches; a field of another name is left as it is.
     private let fates: UnsafeMutableBufferPointer<Fate>
     /// `Fate.targetsHit` index this.
@@ -184,7 +185,7 @@ final class FieldShaper {
         self.children = children
         childReferences = Self.copy(children.map(Unmanaged.passUnretained))
         self.steps = Self.copy(steps)
-        fields = Self.copy(Array(repeating: Field(keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0), count: 32))
+        self.touched = Self.copy(Array(repeating: Touched(field: 0, fate: 0, dropped: false), count: 32))
         renamedTargets = Self.copy(Array(repeating: 0, count: targets.count))
     }
 
@@ -196,7 +197,7 @@ final class FieldShaper {
         fateSlots.deallocate()
         childReferences.deallocate()
         fateTargets.deallocate()
-        fields.deallocate()
+        touched.deallocate()
         renamedTargets.deallocate()
     }
 
@@ -217,11 +218,11 @@ final class FieldShaper {
     /// Writes the reshaped `event` into `output`; false (nothing written) when it is not an
     /// object.
     func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
-        guard split(event) else { return false }
+        guard scanner.scan(event) else { return false }
         output.reserve(event.count + 64)
         output.append(UInt8(ascii: "{"))
         var first = true
-        writeMembers(of: event, into: &output, first: &first)
+        scanner.fields.withUnsafeBufferPointer { writeMembers(of: event, spans: $0, into: &output, first: &first) }
         appendSetFields(to: &output, first: &first)
         output.append(UInt8(ascii: "}"))
         return true
@@ -230,63 +231,57 @@ final class FieldShaper {
     /// Writes the members of the object whose top-level `fields` a scanner found in `text`,
     /// reshaped, without braces and without the fields `set` adds (`appendSetFields`): the
     /// encoder writes an event this way when this shaper's steps come first for its source.
-    /// Returns whether the `set` steps have fields to add (`appendSetFields`).
+    /// Returns whether the `set` steps have fields to add.
     func shapeMembers(
-        of text: UnsafeRawBufferPointer, fields scanned: UnsafeBufferPointer<JSONObjectScanner.Field>, into output: inout ByteWriter, first: Bool
+        of text: UnsafeRawBufferPointer, fields: UnsafeBufferPointer<JSONObjectScanner.Field>, into output: inout ByteWriter, first: Bool
     ) -> Bool {
-        fieldCount = 0
-        for field in scanned {
-            if fieldCount == fields.count { growFields() }
-            let key = Int(field.keyStart)..<Int(field.keyEnd)
-            fields[fieldCount] = Field(
-                keyStart: key.lowerBound, keyEnd: key.upperBound,
-                valueStart: Int(field.valueStart), valueEnd: Int(field.valueEnd)
-            )
-            fieldCount += 1
-        }
         var first = first
-        writeMembers(of: text, into: &output, first: &first)
+        writeMembers(of: text, spans: fields, into: &output, first: &first)
         return addsFields
     }
 
-    /// The object's members (in `fields`), their fates decided and written in order.
-    private func writeMembers(of event: UnsafeRawBufferPointer, into output: inout ByteWriter, first: inout Bool) {
+    /// The object's members (`spans`), in order: the fields no step names are copied as they
+    /// are, runs of them at once (with the commas between them); the others as their fates say.
+    private func writeMembers(of event: UnsafeRawBufferPointer, spans: UnsafeBufferPointer<Span>, into output: inout ByteWriter, first: inout Bool) {
         renamedCount = 0
-        let fields = UnsafeMutableBufferPointer(rebasing: self.fields[0..<fieldCount])
-        for index in fields.indices { decideFate(of: &fields[index], in: event) }
+        var touchedCount = 0
+        for index in spans.indices {
+            let span = spans[index]
+            guard fateLengths & Self.lengthBit(Int(span.keyEnd - span.keyStart)) != 0 else { continue }
+            let fate = fateIndex(of: Int(span.keyStart)..<Int(span.keyEnd), in: event)
+            guard fate >= 0 else { continue }
+            if touchedCount == touched.count { growTouched() }
+            touched[touchedCount] = Touched(field: index, fate: fate, dropped: fates[fate].dropped)
+            touchedCount += 1
+        }
+        let touched = UnsafeMutableBufferPointer(rebasing: self.touched[0..<touchedCount])
         // A field a rename replaces goes (unless it was renamed itself).
         if renamedCount > 0 {
-            for index in fields.indices where fields[index].fate >= 0 && !fields[index].dropped {
-                let fate = fates[fields[index].fate]
-                if fate.victimOf >= 0, fate.renamedTo < 0, renamedTargets[0..<renamedCount].contains(fate.victimOf) { fields[index].dropped = true }
+            for index in touched.indices where !touched[index].dropped {
+                let fate = fates[touched[index].fate]
+                if fate.victimOf >= 0, fate.renamedTo < 0, renamedTargets[0..<renamedCount].contains(fate.victimOf) { touched[index].dropped = true }
             }
         }
-        // Fields that stay as they are, one after another, are copied as one run (with the
-        // commas between them), from `runStart` (-1: no run) to `runEnd`.
-        var runStart = -1, runEnd = 0
-        for index in fields.indices {
-            let slot = fields.baseAddress! + index
-            if slot.pointee.fate < 0 || (!slot.pointee.dropped && fates[slot.pointee.fate].leavesAsIs) {
-                if runStart < 0 { runStart = slot.pointee.keyStart - 1 }
-                runEnd = slot.pointee.valueEnd
-                continue
-            }
-            if runStart >= 0 { append(runStart, runEnd, of: event, to: &output, first: &first) }
-            runStart = -1
-            if slot.pointee.dropped { continue }
-            let field = slot.pointee, fate = fates[field.fate]
+        var next = 0  // the first field not yet written
+        for entry in touched {
+            let fate = fates[entry.fate]
+            if !entry.dropped && fate.leavesAsIs { continue }
+            if entry.field > next { append(spans[next].keyStart - 1, spans[entry.field - 1].valueEnd, of: event, to: &output, first: &first) }
+            next = entry.field + 1
+            if entry.dropped { continue }
+            let span = spans[entry.field]
             if !first { output.append(UInt8(ascii: ",")) }
             first = false
             output.append(UInt8(ascii: "\""))
             if fate.renamedTo >= 0 {
                 output.append(text(of: targets[fate.renamedTo]))
             } else {
-                output.append(UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd]))
+                output.append(UnsafeRawBufferPointer(rebasing: event[Int(span.keyStart)..<Int(span.keyEnd)]))
             }
             output.append(#"":"#)
-            appendValue(of: field, fate, in: event, to: &output)
+            appendValue(UnsafeRawBufferPointer(rebasing: event[Int(span.valueStart)..<Int(span.valueEnd)]), fate, to: &output)
         }
-        if runStart >= 0 { append(runStart, runEnd, of: event, to: &output, first: &first) }
+        if next < spans.count { append(spans[next].keyStart - 1, spans[spans.count - 1].valueEnd, of: event, to: &output, first: &first) }
     }
 
     /// Whether a `set` step adds fields.
@@ -302,15 +297,15 @@ final class FieldShaper {
     }
 
     @inline(__always)
-    private func append(_ start: Int, _ end: Int, of event: UnsafeRawBufferPointer, to output: inout ByteWriter, first: inout Bool) {
+    private func append(_ start: Int32, _ end: Int32, of event: UnsafeRawBufferPointer, to output: inout ByteWriter, first: inout Bool) {
         if !first { output.append(UInt8(ascii: ",")) }
         first = false
-        output.append(UnsafeRawBufferPointer(start: event.baseAddress! + start, count: end - start))
+        output.append(UnsafeRawBufferPointer(start: event.baseAddress! + Int(start), count: Int(end - start)))
     }
 
     /// A field's value, with the nested removals that reach into it.
-    private func appendValue(of field: Field, _ fate: Fate, in event: UnsafeRawBufferPointer, to output: inout ByteWriter) {
-        let value = UnsafeRawBufferPointer(rebasing: event[field.valueStart..<field.valueEnd])
+    /// A field's value, with the nested removals that reach into it.
+    private func appendValue(_ value: UnsafeRawBufferPointer, _ fate: Fate, to output: inout ByteWriter) {
         guard fate.firstChild >= 0, value.first == UInt8(ascii: "{") else {
             output.append(value)
             return
@@ -331,27 +326,25 @@ final class FieldShaper {
         UnsafeRawBufferPointer(start: bytes.baseAddress! + name.start, count: name.count)
     }
 
+    /// The entry in `fates` of the name at `key` in `event`, else -1; notes the rename
+    /// targets it passes.
     @inline(__always)
-    private func decideFate(of field: inout Field, in event: UnsafeRawBufferPointer) {
-        let length = field.keyEnd - field.keyStart
-        guard fateLengths & Self.lengthBit(length) != 0 else { return }
-        let key = UnsafeRawBufferPointer(rebasing: event[field.keyStart..<field.keyEnd])
-        let prefix = Self.prefix(key, available: event.count - field.keyStart)
+    private func fateIndex(of key: Range<Int>, in event: UnsafeRawBufferPointer) -> Int {
+        let name = UnsafeRawBufferPointer(rebasing: event[key])
+        let prefix = Self.prefix(name, available: event.count - key.lowerBound)
         let mask = fateSlots.count - 1
-        var slot = Self.slot(prefix, length, mask: mask)
+        var slot = Self.slot(prefix, name.count, mask: mask)
         while fateSlots[slot] >= 0 {
             let index = fateSlots[slot]
             slot = (slot + 1) & mask
-            guard equal(key, prefix, fates[index].name) else { continue }
-            let fate = fates[index]
-            field.fate = index
-            field.dropped = fate.dropped
-            for target in fateTargets[fate.targetsHit] where !renamedTargets[0..<renamedCount].contains(target) {
+            guard equal(name, prefix, fates[index].name) else { continue }
+            for target in fateTargets[fates[index].targetsHit] where !renamedTargets[0..<renamedCount].contains(target) {
                 renamedTargets[renamedCount] = target
                 renamedCount += 1
             }
-            return
+            return index
         }
+        return -1
     }
 
     /// Where a name with these first eight bytes and length starts its search in `fateSlots`.
@@ -386,32 +379,15 @@ final class FieldShaper {
         }
     }
 
-    /// The top-level fields of `event` (valid JSON: Sluice wrote or checked it) into `fields`.
-    private func split(_ event: UnsafeRawBufferPointer) -> Bool {
-        fieldCount = 0
-        var index = 0
-        JSONWalk.skipWhitespace(event, &index)
-        guard index < event.count, event[index] == UInt8(ascii: "{") else { return false }
-        index += 1
-        while let key = JSONWalk.memberKey(event, &index) {
-            let valueStart = index
-            JSONWalk.skipValue(event, &index)
-            if fieldCount == fields.count { growFields() }
-            fields[fieldCount] = Field(
-                keyStart: key.lowerBound, keyEnd: key.upperBound, valueStart: valueStart, valueEnd: index
-            )
-            fieldCount += 1
-            JSONWalk.skipWhitespace(event, &index)
-            if index < event.count, event[index] == UInt8(ascii: ",") { index += 1 } else { break }
-        }
-        return true
+    private func growTouched() {
+        touched = Self.doubled(touched)
     }
 
-    private func growFields() {
-        let larger = UnsafeMutableBufferPointer<Field>.allocate(capacity: fields.count * 2)
-        _ = larger.initialize(fromContentsOf: fields)
-        fields.deallocate()
-        fields = larger
+    private static func doubled<Element>(_ buffer: UnsafeMutableBufferPointer<Element>) -> UnsafeMutableBufferPointer<Element> {
+        let larger = UnsafeMutableBufferPointer<Element>.allocate(capacity: buffer.count * 2)
+        _ = larger.initialize(fromContentsOf: buffer)
+        buffer.deallocate()
+        return larger
     }
 
     @inline(__always)
