@@ -78,7 +78,19 @@ public struct ByteWriter: ~Copyable {
     public mutating func append(_ raw: UnsafeRawBufferPointer) {
         guard let source = raw.baseAddress, raw.count > 0 else { return }
         reserve(raw.count)
-        (base + count).copyMemory(from: source, byteCount: raw.count)
+        let target = base + count
+        switch raw.count {
+        case 8...16:
+            // Two overlapping words: a short name or value costs no call into `memmove`.
+            let tail = raw.count - 8
+            let head = source.loadUnaligned(as: UInt64.self), last = source.loadUnaligned(fromByteOffset: tail, as: UInt64.self)
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: last, toByteOffset: tail, as: UInt64.self)
+        case 1..<8:
+            for offset in 0..<raw.count { target.storeBytes(of: source.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self) }
+        default:
+            target.copyMemory(from: source, byteCount: raw.count)
+        }
         count += raw.count
     }
 
