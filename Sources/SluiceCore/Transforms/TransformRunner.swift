@@ -92,6 +92,8 @@ public final class TransformRunner {
         var building = false
         let now = MonotonicClock.nowNanoseconds()
         // Events the encoder wrote already reshaped by this transform's leading field steps.
+        // (A batch encoded just before a reload and run by the new transforms was reshaped by
+        // the old steps: the new ones run over it in full, as over any event they see first.)
         let preShaped = batch.preShapedBy === shared
         for position in 0..<batch.count {
             let record = batch[position]
