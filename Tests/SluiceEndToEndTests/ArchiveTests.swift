@@ -56,10 +56,12 @@ struct ArchiveTests {
 
     /// Directories Sluice fsynced, in order, from an strace log of openat and fsync: a file's
     /// data synced is not enough after a power loss if the directory entry naming it was not.
+    /// With `-f`, a call another thread interrupts is logged in two lines (`<unfinished ...>`,
+    /// then `<... fsync resumed>`): they are joined first.
     private static func syncedDirectories(inTrace trace: String) -> [String] {
         var openDirectories: [String: String] = [:]
         var synced: [String] = []
-        for line in trace.split(separator: "\n") {
+        for line in joinedCalls(trace) {
             if line.contains("openat("), line.contains("O_DIRECTORY"), let result = line.split(separator: "= ").last,
                let path = line.split(separator: "\"").dropFirst().first {
                 openDirectories[String(result.prefix { $0.isNumber })] = String(path)
@@ -69,6 +71,37 @@ struct ArchiveTests {
             }
         }
         return synced
+    }
+
+    /// The trace's lines, each interrupted call joined with its resumption (same process id).
+    private static func joinedCalls(_ trace: String) -> [String] {
+        var pending: [Substring: String] = [:]
+        var lines: [String] = []
+        for line in trace.split(separator: "\n") {
+            let pid = line.prefix { $0.isNumber }
+            if line.hasSuffix("<unfinished ...>") {
+                pending[pid] = String(line.dropLast("<unfinished ...>".count))
+            } else if let resumed = line.range(of: " resumed>"), let start = pending.removeValue(forKey: pid) {
+                lines.append(start + line[resumed.upperBound...])
+            } else {
+                lines.append(String(line))
+            }
+        }
+        return lines
+    }
+
+    /// The trace reader sees a directory opened and synced while other threads interrupted
+    /// both calls (a CI run once missed one that way).
+    @Test func theTraceReaderJoinsInterruptedCalls() {
+        let trace = """
+            101 openat(AT_FDCWD, "/tmp/a", O_RDONLY|O_DIRECTORY|O_CLOEXEC <unfinished ...>
+            102 openat(AT_FDCWD, "/tmp/b", O_RDONLY|O_CLOEXEC) = 7
+            101 <... openat resumed>) = 5
+            101 fsync(5 <unfinished ...>
+            102 fsync(7) = 0
+            101 <... fsync resumed>) = 0
+            """
+        #expect(Self.syncedDirectories(inTrace: trace) == ["/tmp/a"])
     }
 
     /// A new archive file, and every directory made for it, is synced into its parent directory
