@@ -104,6 +104,13 @@ private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases
         #expect(transform([.parseJSON("payload")], [#"{"payload":"not json {"}"#]) == [#"{"payload":"not json {"}"#])
         // A rename onto an existing field replaces it.
         #expect(transform([.rename([(from: "msg", to: "message")])], [#"{"message":"old","msg":"new"}"#]) == [#"{"message":"new"}"#])
+        // Later steps act on the fields a `set` added: removed, renamed (replacing the event's
+        // field of that name), set again.
+        let later = transform([
+            .set([(key: "a", value: "1")]), .remove([FieldPath(["a"])]), .set([(key: "b", value: "2")]),
+            .rename([(from: "b", to: "c")]), .set([(key: "d", value: "3")]), .set([(key: "d", value: "4")]),
+        ], [#"{"x":1,"c":"old"}"#])
+        #expect(later == [#"{"x":1,"c":"2","d":"4"}"#])
     }
 
     /// Property: over random objects (keys in any order, values of every JSON type, escapes,

@@ -27,8 +27,6 @@ final class FieldShaper {
         var firstTarget = 0
         /// `remove`: nested paths, as (first name, child shaper) in `nested`.
         var nested: Range<Int> = 0..<0
-        /// `set`: its fields pre-encoded as `,"key":"value"...`.
-        var encoded: Name = Name(start: 0, count: 0)
     }
 
     /// What the steps make of a top-level field with a given name, worked out once per name
@@ -67,7 +65,9 @@ final class FieldShaper {
     private let children: [FieldShaper]
     /// `children`, for the per-event path (no reference counting).
     private let childReferences: UnsafeMutableBufferPointer<Unmanaged<FieldShaper>>
-    private let steps: UnsafeMutableBufferPointer<Step>
+    /// The fields the `set` steps add, as the later steps leave them, encoded as
+    /// `,"key":"value"...`.
+    private let addedFields: Name
     /// Finds the event's top-level fields when the encoder has not (`shape`).
     @exclusivity(unchecked) private var scanner = JSONObjectScanner()
     /// The fields of the event some step names (scratch, grown as needed).
@@ -128,33 +128,35 @@ final class FieldShaper {
                 }
                 steps.append(Step(kind: .rename, names: first..<names.count, firstTarget: firstTarget))
             case .set(let pairs):
-                var encoded = ByteWriter(capacity: 64)
-                for (key, value) in pairs {
-                    names.append(name(key))
-                    encoded.append(UInt8(ascii: ","))
-                    encoded.appendJSONString(key)
-                    encoded.append(UInt8(ascii: ":"))
-                    encoded.appendJSONString(value)
-                }
-                let pre = Name(start: bytes.count, count: encoded.count)
-                bytes += encoded.bytes
-                steps.append(Step(kind: .set, names: first..<names.count, encoded: pre))
+                for (key, _) in pairs { names.append(name(key)) }
+                steps.append(Step(kind: .set, names: first..<names.count))
             default:
                 break
             }
         }
         touchedNames = touched
-        addsFields = steps.contains { $0.kind == .set }
+        let (added, landings) = Self.addedFields(configured)
+        var encoded = ByteWriter(capacity: 64)
+        for (key, value) in added {
+            encoded.append(UInt8(ascii: ","))
+            encoded.appendJSONString(key)
+            encoded.append(UInt8(ascii: ":"))
+            encoded.appendJSONString(value)
+        }
+        addedFields = Name(start: bytes.count, count: encoded.count)
+        bytes += encoded.bytes
+        addsFields = !added.isEmpty
         var fates: [Fate] = []
         var fateTargets: [Int] = []
         var fateLengths: UInt64 = 0
         let table = bytes
         func text(_ name: Name) -> ArraySlice<UInt8> { table[name.start..<(name.start + name.count)] }
-        for candidate in names + nested.map(\.first) where !fates.contains(where: { text($0.name) == text(candidate) }) {
+        for candidate in names + nested.map(\.first) + targets where !fates.contains(where: { text($0.name) == text(candidate) }) {
             var fate = Fate(name: candidate)
             var targetsHit: [Int] = []
             Self.simulate(text(candidate), steps: steps, matches: { text(names[$0]) == $1 }, nestedMatches: { text(nested[$0].first) == $1 },
-                          target: { text(targets[$0]) }, child: { nested[$0].child }, into: &fate, targetsHit: &targetsHit)
+                          target: { text(targets[$0]) }, child: { nested[$0].child },
+                          landsOn: { landings[$0]?.contains(String(decoding: $1, as: UTF8.self)) ?? false }, into: &fate, targetsHit: &targetsHit)
             let canonical = Set(targetsHit.map { index in targets.firstIndex { text($0) == text(targets[index]) }! })
             fate.targetsHit = fateTargets.count..<(fateTargets.count + canonical.count)
             fateTargets += canonical.sorted()
@@ -184,7 +186,6 @@ final class FieldShaper {
         self.targets = Self.copy(targets)
         self.children = children
         childReferences = Self.copy(children.map(Unmanaged.passUnretained))
-        self.steps = Self.copy(steps)
         self.touched = Self.copy(Array(repeating: Touched(field: 0, fate: 0, dropped: false), count: 32))
         renamedTargets = Self.copy(Array(repeating: 0, count: targets.count))
     }
@@ -192,7 +193,6 @@ final class FieldShaper {
     deinit {
         bytes.deallocate()
         targets.deallocate()
-        steps.deallocate()
         fates.deallocate()
         fateSlots.deallocate()
         childReferences.deallocate()
@@ -289,11 +289,46 @@ final class FieldShaper {
 
     /// The fields the `set` steps add, after the object's others.
     func appendSetFields(to output: inout ByteWriter, first: inout Bool) {
-        for step in steps where step.kind == .set {
-            let encoded = text(of: step.encoded)
-            output.append(first ? UnsafeRawBufferPointer(rebasing: encoded.dropFirst()) : encoded)
-            first = false
+        guard addsFields else { return }
+        let encoded = text(of: addedFields)
+        output.append(first ? UnsafeRawBufferPointer(rebasing: encoded.dropFirst()) : encoded)
+        first = false
+    }
+
+    /// The fields the `set` steps add, as the steps after each leave them (at `init`): a later
+    /// `remove` or `set` of the name drops one, a later `rename` renames it, and of two with
+    /// the same name the later stays. Also, by step, the names an added field was renamed onto
+    /// there: an event's field of that name is replaced. (A later rename of an event's field
+    /// onto an added name depends on the event: that one is not seen here.)
+    private static func addedFields(_ steps: [TransformStep]) -> (fields: [(key: String, value: String)], landings: [Int: Set<String>]) {
+        var added: [(key: String, value: String)] = []
+        var landings: [Int: Set<String>] = [:]
+        for (index, step) in steps.enumerated() {
+            guard case .set(let pairs) = step else { continue }
+            for (key, value) in pairs {
+                var current: String? = key
+                for (laterIndex, later) in steps.enumerated().dropFirst(index + 1) {
+                    guard let name = current else { break }
+                    switch later {
+                    case .remove(let paths):
+                        if paths.contains(where: { $0.description == name }) { current = nil }
+                    case .set(let laterPairs):
+                        if laterPairs.contains(where: { $0.key == name }) { current = nil }
+                    case .rename(let renames):
+                        if let rename = renames.first(where: { $0.from == name }) {
+                            current = rename.to
+                            landings[laterIndex, default: []].insert(rename.to)
+                        }
+                    default:
+                        break
+                    }
+                }
+                guard let current else { continue }
+                added.removeAll { $0.key == current }
+                added.append((current, value))
+            }
         }
+        return (added, landings)
     }
 
     @inline(__always)
@@ -357,10 +392,11 @@ final class FieldShaper {
     /// targets it passes through.
     private static func simulate(
         _ key: ArraySlice<UInt8>, steps: [Step], matches: (Int, ArraySlice<UInt8>) -> Bool, nestedMatches: (Int, ArraySlice<UInt8>) -> Bool,
-        target: (Int) -> ArraySlice<UInt8>, child: (Int) -> Int, into fate: inout Fate, targetsHit: inout [Int]
+        target: (Int) -> ArraySlice<UInt8>, child: (Int) -> Int, landsOn: (Int, ArraySlice<UInt8>) -> Bool,
+        into fate: inout Fate, targetsHit: inout [Int]
     ) {
         var current = key
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             switch step.kind {
             case .remove, .set:
                 if step.names.contains(where: { matches($0, current) }) {
@@ -371,7 +407,14 @@ final class FieldShaper {
                     if fate.firstChild < 0 { fate.firstChild = child(entry) } else { fate.secondChild = child(entry) }
                 }
             case .rename:
-                guard let name = step.names.first(where: { matches($0, current) }) else { continue }
+                guard let name = step.names.first(where: { matches($0, current) }) else {
+                    // A field a `set` added, renamed onto this name here, replaces it.
+                    if landsOn(index, current) {
+                        fate.dropped = true
+                        return
+                    }
+                    continue
+                }
                 fate.renamedTo = step.firstTarget + (name - step.names.lowerBound)
                 current = target(fate.renamedTo)
                 if !targetsHit.contains(fate.renamedTo) { targetsHit.append(fate.renamedTo) }
