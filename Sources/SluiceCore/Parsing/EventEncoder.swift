@@ -42,6 +42,9 @@ public struct EventEncoder: ~Copyable {
     /// The field steps run as JSON objects are written (`fuse(_:)`), and the shaper that runs
     /// them when they touch none of the fields Sluice adds to this stream's events.
     private var fused: FusedShaping?
+    /// The shaper of `fused`'s steps, built once per transform; `fusedShaper` while the
+    /// stream's metadata allows it.
+    private var fusedCandidate: FieldShaper?
     private var fusedShaper: FieldShaper? {
         didSet { fusedShaperReference = fusedShaper.map(Unmanaged.passUnretained) }
     }
@@ -51,7 +54,7 @@ public struct EventEncoder: ~Copyable {
     /// Names the transform whose field steps this encoder ran on `builder`'s marked events,
     /// before the batch is sealed.
     func nameShaping(of builder: inout EventBatchBuilder) {
-        if builder.hasPreShapedEvents { builder.preShapedBy = fusedShaper == nil ? nil : fused?.transform }
+        if builder.hasPreShapedEvents { builder.preShapedBy = fused?.transform }
     }
 
     public init(format: InputFormat, metadata: EventMetadata) {
@@ -64,7 +67,7 @@ public struct EventEncoder: ~Copyable {
     /// own `file` field): assigning pre-encoded metadata, no work per event.
     public mutating func use(_ metadata: EncodedStreamMetadata) {
         self.metadata = metadata
-        if let fused { fusedShaper = Self.shaper(for: fused, metadata: metadata.forFields) }
+        fusedShaper = Self.usable(fusedCandidate, with: metadata.forFields)
     }
 
     /// Writes JSON objects already reshaped by `shaping`'s field steps from now on (nil: as they
@@ -74,13 +77,15 @@ public struct EventEncoder: ~Copyable {
     public mutating func fuse(_ shaping: FusedShaping?) {
         guard shaping?.transform !== fused?.transform else { return }
         fused = shaping
-        fusedShaper = shaping.flatMap { Self.shaper(for: $0, metadata: metadata.forFields) }
+        fusedCandidate = shaping.map { FieldShaper($0.steps) }
+        fusedShaper = Self.usable(fusedCandidate, with: metadata.forFields)
     }
 
-    private static func shaper(for shaping: FusedShaping, metadata: EncodedMetadata) -> FieldShaper? {
-        let shaper = FieldShaper(shaping.steps)
-        let written = Set(["@timestamp", "level"] + metadata.fields.map { String(decoding: $0.key, as: UTF8.self) })
-        return shaper.touchedNames.isDisjoint(with: written) ? shaper : nil
+    /// `shaper` when its steps touch none of the fields Sluice writes with `metadata`.
+    private static func usable(_ shaper: FieldShaper?, with metadata: EncodedMetadata) -> FieldShaper? {
+        guard let shaper else { return nil }
+        let written = ["@timestamp", "level"] + metadata.fields.map { String(decoding: $0.key, as: UTF8.self) }
+        return written.contains(where: shaper.touchedNames.contains) ? nil : shaper
     }
 
     /// The time stamped on events that carry none of their own; set once per read.
