@@ -69,7 +69,7 @@ let package = Package(
     ],
     targets: [
         // The lock-free ring at the core: standard library and Synchronization only.
-        .target(name: "SluiceRing"),
+        .target(name: "SluiceRing", dependencies: ["CLinux"]),
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
         .target(
             name: "SluiceCore",

@@ -81,4 +81,20 @@ static inline int sluice_epoll_wait(int epoll, int *descriptors, unsigned int *e
     }
     return count;
 }
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// Sleeps while `*word` holds `expected`, until woken or the absolute CLOCK_MONOTONIC `deadline`
+/// (NULL: none). 0 when woken; -1 with errno EAGAIN (the word changed), ETIMEDOUT or EINTR.
+static inline int sluice_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected, deadline, 0, FUTEX_BITSET_MATCH_ANY);
+}
+
+/// Wakes every thread sleeping on `word`.
+static inline void sluice_futex_wake_all(uint32_t *word) {
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
+}
+
 #endif

@@ -1,27 +1,51 @@
 import Synchronization
 
 /// A bounded ring in the LMAX Disruptor style: many producers, many consumers, every consumer
-/// sees every element in sequence order.
+/// sees every element in sequence order, and no thread ever takes a lock to move an element.
 ///
 /// Each element is meant to be a batch of events, so the atomic traffic per event is tiny.
 /// Producers `claim` a sequence (one compare-and-swap over the cursor, which also reserves the
-/// batch's events in a running total), fill the element, then `publish` it; several producers
-/// may publish out of claim order and consumers still see sequences in order. A consumer that
-/// gates the producers holds them back when it is a full ring behind; one that does not is
-/// overwritten instead and counts exactly how many events it skipped.
+/// batch's events in a running total), fill the element, then `publish` it by a release store of
+/// the cell's stamp; several producers may publish out of claim order and consumers still see
+/// sequences in order. A consumer that gates the producers holds them back when it is a full ring
+/// behind; one that does not is overwritten instead and counts exactly how many events it
+/// skipped. Threads wait (spin, yield, then park) only when they have nothing to do: a producer
+/// facing a full ring, a consumer with nothing published.
+///
+/// Who owns what, and why no reader ever retains an element being released:
+/// - A gating consumer reads the cell's `RingSlotContent` after an acquire load of its stamp and
+///   copies the element (its own reference). Nothing writes that content until every gating
+///   consumer has committed the sequence: producers claim the cell's next sequence only after
+///   acquire loads of every gating cursor (directly, or through `gatingCache`, which is stored
+///   with release after such loads), and the last gating consumer to commit (the one that brings
+///   the cell's `pendingReaders` to zero, an acquire-release operation) clears the content before
+///   its release store of its cursor. So every write to the content happens-after every read of
+///   it.
+/// - A consumer that does not gate (`drop_oldest`) never touches that content, which a producer
+///   may overwrite at any time for all it knows. It reads the cell's `RingNode`, an immutable
+///   object the producer puts in the cell through a `SharedReference`: the consumer pins the
+///   reference, retains the node and unpins, and the producer that replaces the node never
+///   releases it under a pin (the last of the two releases it). Having retained a node, the
+///   consumer checks its sequence: a later one means it was lapped, and it discards the node and
+///   skips ahead, counting the events in between (from `eventsBefore`). The last non-gating
+///   consumer to commit a node empties the cell, unless a producer has already replaced it.
+/// - `abandon(_:)` lets another thread look at what a stuck consumer left: it first stops that
+///   consumer's commits (waiting out one in progress), so nothing it will read is cleared.
 ///
 /// Fan-out copies nothing: every consumer reads the same element, and the last one to commit a
-/// sequence clears its slot so the element's memory is released as soon as all are done.
+/// sequence clears its slot so the element's memory is released as soon as all are done. A ring
+/// with no consumer that does not gate allocates nothing per element.
 ///
-/// `@unchecked Sendable`: shared state is atomics, plus slot contents guarded by each slot's
-/// spin lock; the consumer list is fixed at initialisation.
+/// `@unchecked Sendable`: shared state is atomics, plus slot contents handed between threads by
+/// the rules above; the consumer list is fixed at initialisation.
 public final class EventRing<Element>: @unchecked Sendable {
     public let capacity: Int
     public let consumers: [RingConsumer]
     private let mask: Int
-    private let controls: UnsafeMutablePointer<RingSlotControl>
+    private let controls: UnsafeMutablePointer<RingSlotControl<Element>>
     private let contents: UnsafeMutablePointer<RingSlotContent<Element>>
     private let gatingConsumers: [RingConsumer]
+    private let lappingReaders: Int
     /// `first`: the next sequence to claim, with `closedFlag` set once closed.
     /// `second`: events claimed before that sequence.
     private let cursor = PaddedAtomic<WordPair>(WordPair(first: 0, second: 0))
@@ -30,19 +54,27 @@ public final class EventRing<Element>: @unchecked Sendable {
     private let dataArrived = Parker()
     private let spaceFreed = Parker()
     private let waitStrategy: WaitStrategy
+    private let stepHook: (@Sendable (RingStep) -> Void)?
     private static var closedFlag: UInt { 1 << 62 }
 
     /// - Parameters:
     ///   - capacity: slots in the ring, rounded up to a power of two.
     ///   - consumerGating: one entry per consumer, in order: whether it gates the producers.
-    public init(capacity: Int, consumerGating: [Bool], waitStrategy: WaitStrategy = WaitStrategy()) {
+    ///   - stepHook: for tests, called at every `RingStep` (a stall there must hold up only the
+    ///     threads that need what the stalled one is doing).
+    public init(
+        capacity: Int, consumerGating: [Bool], waitStrategy: WaitStrategy = WaitStrategy(),
+        stepHook: (@Sendable (RingStep) -> Void)? = nil
+    ) {
         precondition(capacity > 0, "a ring needs at least one slot")
         let size = Self.slots(forCapacity: capacity)
         self.capacity = size
         self.mask = size - 1
         self.waitStrategy = waitStrategy
+        self.stepHook = stepHook
         self.consumers = consumerGating.map { RingConsumer(gatesProducers: $0) }
         self.gatingConsumers = consumers.filter(\.gatesProducers)
+        self.lappingReaders = consumers.count - gatingConsumers.count
         controls = .allocate(capacity: size)
         contents = .allocate(capacity: size)
         for index in 0..<size {
@@ -74,13 +106,16 @@ public final class EventRing<Element>: @unchecked Sendable {
             let current = cursor.atomic.pointee.load(ordering: .acquiring)
             if current.first & Self.closedFlag != 0 { return nil }
             let sequence = Int(current.first)
-            if !gatingConsumers.isEmpty && sequence >= gatingCache.atomic.pointee.load(ordering: .relaxed) + capacity {
+            // Acquire: pairs with the release store of the cache (see the type's comment).
+            if !gatingConsumers.isEmpty && sequence >= gatingCache.atomic.pointee.load(ordering: .acquiring) + capacity {
                 guard waitForSpace(sequence: sequence) else { return nil }
                 continue
             }
             let desired = WordPair(first: current.first + 1, second: current.second + UInt(eventCount))
             if cursor.atomic.pointee.compareExchange(expected: current, desired: desired, ordering: .acquiringAndReleasing).exchanged {
-                return RingClaim(sequence: sequence, eventCount: eventCount, eventsBefore: Int(current.second))
+                let claim = RingClaim(sequence: sequence, eventCount: eventCount, eventsBefore: Int(current.second))
+                stepHook?(.claimed(sequence: sequence))
+                return claim
             }
         }
     }
@@ -88,18 +123,24 @@ public final class EventRing<Element>: @unchecked Sendable {
     /// Makes a claimed sequence visible to consumers.
     public func publish(_ element: Element, for claim: RingClaim) {
         let cell = claim.sequence & mask
-        controls[cell].acquire()
-        // Whatever an overwritten cell still holds is released after the lock, below.
-        let overwritten = contents[cell].element
-        contents[cell] = RingSlotContent(
-            element: consumers.isEmpty ? nil : element,
-            eventCount: claim.eventCount,
-            eventsBefore: claim.eventsBefore,
-            pendingReaders: consumers.count
-        )
-        controls[cell].stamp.store(claim.sequence, ordering: .releasing)
-        controls[cell].release()
-        withExtendedLifetime(overwritten) {}
+        if !gatingConsumers.isEmpty {
+            // Cleared by the last gating consumer of the cell's previous sequence; taken here
+            // only in case a ring was built with a cell left full.
+            let overwritten = contents[cell].element.take()
+            contents[cell] = RingSlotContent(element: element, eventCount: claim.eventCount, eventsBefore: claim.eventsBefore)
+            controls[cell].pendingReaders.store(gatingConsumers.count, ordering: .relaxed)
+            withExtendedLifetime(overwritten) {}
+        }
+        if lappingReaders > 0 {
+            let node = RingNode(element: element, claim: claim, readers: lappingReaders)
+            controls[cell].node.replace(with: node) { $0.sequence > claim.sequence }
+        }
+        stepHook?(.writing(sequence: claim.sequence))
+        if gatingConsumers.isEmpty {
+            controls[cell].raiseStamp(to: claim.sequence)
+        } else {
+            controls[cell].stamp.store(claim.sequence, ordering: .releasing)
+        }
         dataArrived.wakeAll()
     }
 
@@ -155,7 +196,8 @@ public final class EventRing<Element>: @unchecked Sendable {
                 return true
             }
             let gate = minimumGatingSequence()
-            gatingCache.atomic.pointee.store(gate, ordering: .relaxed)
+            // Release: hands on what the acquire loads of the cursors saw.
+            gatingCache.atomic.pointee.store(gate, ordering: .releasing)
             return sequence < gate + capacity
         }
         return !closed
@@ -171,7 +213,8 @@ public final class EventRing<Element>: @unchecked Sendable {
             let cell = sequence & mask
             let stamp = controls[cell].stamp.load(ordering: .acquiring)
             if stamp == sequence {
-                if let element = read(cell, sequence: sequence, for: consumer) {
+                let element = consumer.gatesProducers ? readGated(cell, sequence: sequence) : readLapping(cell, sequence: sequence, for: consumer)
+                if let element {
                     let endOfRun = controls[(sequence + 1) & mask].stamp.load(ordering: .acquiring) != sequence + 1
                     return .element(element, sequence: sequence, endOfRun: endOfRun)
                 }
@@ -192,50 +235,65 @@ public final class EventRing<Element>: @unchecked Sendable {
     /// Says the consumer is done with `sequence`: the producers may reuse its slot, and the last
     /// consumer to commit releases the element.
     public func commit(_ consumer: RingConsumer, sequence: Int) {
+        guard consumer.beginCommit() else { return }
         let cell = sequence & mask
-        controls[cell].acquire()
+        stepHook?(.committing(sequence: sequence, gating: consumer.gatesProducers))
         var released: Element?
-        if controls[cell].stamp.load(ordering: .relaxed) == sequence {
-            contents[cell].pendingReaders -= 1
-            if contents[cell].pendingReaders == 0 {
+        if consumer.gatesProducers {
+            if controls[cell].pendingReaders.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
                 released = contents[cell].element.take()
             }
+        } else if let node = controls[cell].node.load(), node.sequence == sequence {
+            // A node already replaced was released by the producer that replaced it.
+            if node.pendingReaders.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                controls[cell].node.clear(ifHolding: node)
+            }
         }
-        controls[cell].release()
-        withExtendedLifetime(released) {}
         consumer.nextSequence.atomic.pointee.store(sequence + 1, ordering: .releasing)
+        consumer.endCommit()
+        withExtendedLifetime(released) {}
         if consumer.gatesProducers { spaceFreed.wakeAll() }
     }
 
-    /// What `consumer` has yet to commit, as the ring holds it now (cells already reused are
-    /// left out): for counting what a consumer that will not finish still had to do.
-    public func unread(by consumer: RingConsumer) -> [Element] {
+    /// Gives up on `consumer` (its sink will not finish) and returns what it had yet to commit,
+    /// as the ring holds it now (cells already reused are left out): for counting what it never
+    /// delivered. Its later commits do nothing, so what it left stays put.
+    public func abandon(_ consumer: RingConsumer) -> [Element] {
+        consumer.abandon()
         let end = claimedSequences
-        let start = max(consumer.nextSequence.atomic.pointee.load(ordering: .acquiring), end - capacity)
+        let start = max(consumer.nextSequence.atomic.pointee.load(ordering: .acquiring), end - capacity, 0)
         var elements: [Element] = []
-        for sequence in max(start, 0)..<max(end, 0) {
+        for sequence in start..<max(end, start) {
             let cell = sequence & mask
-            controls[cell].acquire()
-            if controls[cell].stamp.load(ordering: .relaxed) == sequence, let element = contents[cell].element {
-                elements.append(element)
+            guard controls[cell].stamp.load(ordering: .acquiring) == sequence else { continue }
+            if consumer.gatesProducers {
+                // No producer reuses the cell before this consumer commits it, which it never will.
+                if let element = contents[cell].element { elements.append(element) }
+            } else if let node = controls[cell].node.load(), node.sequence == sequence {
+                elements.append(node.element)
             }
-            controls[cell].release()
         }
         return elements
     }
 
-    /// Reads a published slot under its lock; nil when it was overwritten in between.
-    private func read(_ cell: Int, sequence: Int, for consumer: RingConsumer) -> Element? {
-        controls[cell].acquire()
-        defer { controls[cell].release() }
-        guard controls[cell].stamp.load(ordering: .relaxed) == sequence, let element = contents[cell].element else {
+    /// A published cell as a gating consumer reads it (see the type's comment).
+    private func readGated(_ cell: Int, sequence: Int) -> Element? {
+        let element = contents[cell].element
+        stepHook?(.reading(sequence: sequence, gating: true))
+        return element
+    }
+
+    /// A published cell as a consumer that does not gate reads it: nil when it was lapped.
+    private func readLapping(_ cell: Int, sequence: Int, for consumer: RingConsumer) -> Element? {
+        let pause = stepHook.map { hook in { hook(.reading(sequence: sequence, gating: false)) } }
+        guard let node = controls[cell].node.load(whilePinned: pause), node.sequence == sequence else {
+            // Replaced by a later sequence (its stamp follows): the next look skips ahead.
             return nil
         }
-        let content = contents[cell]
-        let missed = content.eventsBefore - consumer.eventsAccounted
+        let missed = node.eventsBefore - consumer.eventsAccounted
         if missed > 0 { consumer.countDropped(missed) }
-        consumer.eventsAccounted = content.eventsBefore + content.eventCount
-        return element
+        consumer.eventsAccounted = node.eventsBefore + node.eventCount
+        return node.element
     }
 
     /// A consumer that does not gate was overwritten at `sequence`: jump to an old sequence that

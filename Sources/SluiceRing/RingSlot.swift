@@ -1,47 +1,65 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The atomic half of a ring cell.
 ///
 /// `stamp` is the sequence last published in the cell (-1 before the first): a consumer waiting
 /// for sequence `s` watches it, which is what lets several producers publish out of claim order.
-/// `lock` guards the cell's `RingSlotContent`, and is held for a few instructions: a consumer
-/// that does not gate the producers (`drop_oldest`) may read a cell while a producer overwrites
-/// it, and the lock keeps it from retaining a reference that is being released.
+/// `pendingReaders` counts the gating consumers that have not committed the cell's sequence; the
+/// last one clears the cell's `RingSlotContent`. `node` is what consumers that do not gate read
+/// (see `EventRing`), empty when the ring has none.
 ///
 /// The atomics live apart from the content so that writing the content never counts as an
 /// access to the memory other threads read atomically.
-struct RingSlotControl: ~Copyable {
+struct RingSlotControl<Element>: ~Copyable {
     let stamp = Atomic<Int>(-1)
-    private let lock = Atomic<Bool>(false)
+    let pendingReaders = Atomic<Int>(0)
+    let node = SharedReference<RingNode<Element>>()
 
-    func acquire() {
-        var spins = 0
-        while !lock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            spins += 1
-            if spins > 64 { sched_yield() }
+    /// Publishes `sequence` unless a later one already is (only possible when no consumer gates
+    /// the producers, so a producer can lap another that has not published yet).
+    func raiseStamp(to sequence: Int) {
+        var current = stamp.load(ordering: .relaxed)
+        while current < sequence {
+            let attempt = stamp.compareExchange(expected: current, desired: sequence, ordering: .releasing)
+            if attempt.exchanged { return }
+            current = attempt.original
         }
-    }
-
-    func release() {
-        lock.store(false, ordering: .releasing)
     }
 }
 
-/// The guarded half of a ring cell: only touched while holding its control's lock.
+/// What gating consumers read of a cell, written by the one producer that claimed its sequence
+/// before the stamp is published and cleared by the last gating consumer to commit it. No one
+/// else touches it in between: a producer may claim the cell's next sequence only once every
+/// gating consumer has committed this one.
 struct RingSlotContent<Element> {
     var element: Element?
     /// Events in this cell's element.
     var eventCount = 0
-    /// Events in every sequence before this one: lets a consumer that skipped ahead count
-    /// exactly what it missed.
+    /// Events in every sequence before this one.
     var eventsBefore = 0
-    /// Consumers that have not yet committed this sequence; the last one clears the cell so the
-    /// element's memory is freed as soon as every sink is done with it.
-    var pendingReaders = 0
+}
+
+/// One published element as consumers that do not gate read it: immutable once made, held by
+/// the cell through a `SharedReference`, so a producer that laps such a consumer replaces it
+/// while the consumer may still be reading the old one, and neither waits.
+///
+/// `@unchecked Sendable`: every stored property is immutable or atomic.
+final class RingNode<Element>: PinCounted, @unchecked Sendable {
+    let element: Element
+    let sequence: Int
+    let eventCount: Int
+    /// Events in every sequence before this one: lets a consumer that was lapped count exactly
+    /// what it missed.
+    let eventsBefore: Int
+    /// Non-gating consumers that have not committed this sequence; the last one empties the
+    /// cell so the element's memory is freed as soon as every sink is done with it.
+    let pendingReaders: Atomic<Int>
+
+    init(element: Element, claim: RingClaim, readers: Int) {
+        self.element = element
+        sequence = claim.sequence
+        eventCount = claim.eventCount
+        eventsBefore = claim.eventsBefore
+        pendingReaders = Atomic(readers)
+    }
 }

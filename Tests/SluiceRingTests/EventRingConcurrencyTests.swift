@@ -143,6 +143,8 @@ final class ReaderResultBox: Sendable {
     struct Result: Sendable {
         var perProducer: [Int]
         var outOfOrder = 0
+        /// Events read, each element counting as `eventsOf` says.
+        var events = 0
     }
 
     let stored = Locked<Result?>(nil)
@@ -157,9 +159,14 @@ struct ReaderThread {
         box.stored.withLock { $0 } ?? ReaderResultBox.Result(perProducer: [])
     }
 
-    /// - Parameter stopAfterFirst: when given, the reader stops after its first element until
-    ///   the semaphore is signalled.
-    init(ring: EventRing<Tagged>, consumer: RingConsumer, producers: Int, stopAfterFirst: DispatchSemaphore? = nil) {
+    /// - Parameters:
+    ///   - stopAfterFirst: when given, the reader stops after its first element until the
+    ///     semaphore is signalled.
+    ///   - eventsOf: how many events an element stands for.
+    init(
+        ring: EventRing<Tagged>, consumer: RingConsumer, producers: Int, stopAfterFirst: DispatchSemaphore? = nil,
+        eventsOf: @escaping @Sendable (Tagged) -> Int = { _ in 1 }
+    ) {
         let box = self.box
         thread = TestThread {
             var last = Array(repeating: -1, count: producers)
@@ -169,6 +176,7 @@ struct ReaderThread {
                 if tagged.number <= last[tagged.producer] { local.outOfOrder += 1 }
                 last[tagged.producer] = tagged.number
                 local.perProducer[tagged.producer] += 1
+                local.events += eventsOf(tagged)
                 reads += 1
                 if reads == 1, let stopAfterFirst { stopAfterFirst.wait() }
                 ring.commit(consumer, sequence: sequence)

@@ -146,4 +146,70 @@ struct EventRingSingleThreadTests {
         #expect(consumer.droppedEvents == 0)
         #expect(ring.occupancy == 0)
     }
+
+    @Test func everyElementIsReleasedOnceWhetherReadCommittedOrOverwritten() throws {
+        let released = SharedCounter()
+        do {
+            let ring = EventRing<Counted>(capacity: 4, consumerGating: [true, false])
+            let gating = ring.consumers[0]
+            let lapping = ring.consumers[1]
+            for value in 0..<20 {
+                ring.publish(Counted(value, counter: released), for: try #require(ring.claim(eventCount: 1)))
+                guard case .element(_, let sequence, _) = ring.poll(gating) else {
+                    Issue.record("expected an element")
+                    return
+                }
+                ring.commit(gating, sequence: sequence)
+            }
+            // The consumer that does not gate read nothing: every node but the last four was
+            // replaced, and their elements are gone already.
+            #expect(released.value == 16)
+            var read = 0
+            while case .element(_, let sequence, let endOfRun) = ring.poll(lapping) {
+                read += 1
+                ring.commit(lapping, sequence: sequence)
+                if endOfRun { break }
+            }
+            #expect(released.value == 20)
+            #expect(read + lapping.droppedEvents == 20)
+        }
+        #expect(released.value == 20)
+    }
+
+    @Test func anAbandonedConsumerLeavesWhatItHadNotCommitted() throws {
+        let ring = EventRing<Int>(capacity: 8, consumerGating: [true, false])
+        for value in 0..<5 {
+            ring.publish(value, for: try #require(ring.claim(eventCount: 1)))
+        }
+        let gating = ring.consumers[0]
+        guard case .element(_, let sequence, _) = ring.poll(gating) else {
+            Issue.record("expected an element")
+            return
+        }
+        #expect(ring.abandon(gating) == [0, 1, 2, 3, 4])
+        ring.commit(gating, sequence: sequence)
+        #expect(gating.committedSequences == 0, "a commit after abandon took effect")
+        #expect(ring.abandon(gating) == [0, 1, 2, 3, 4])
+        #expect(ring.abandon(ring.consumers[1]) == [0, 1, 2, 3, 4])
+    }
+}
+
+/// Counts its own release.
+final class Counted: Sendable {
+    let value: Int
+    private let counter: SharedCounter
+
+    init(_ value: Int, counter: SharedCounter) {
+        self.value = value
+        self.counter = counter
+    }
+
+    deinit { counter.add() }
+}
+
+/// A count shared between a test and its threads.
+final class SharedCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .sequentiallyConsistent) }
+    func add() { count.add(1, ordering: .sequentiallyConsistent) }
 }

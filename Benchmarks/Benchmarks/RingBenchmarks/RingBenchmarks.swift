@@ -45,7 +45,7 @@ func transfer(totalEvents: Int, batchSize: Int, producers: Int, consumers: Int) 
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .mallocCountTotal],
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
         scalingFactor: .mega,
         maxDuration: .seconds(3),
         maxIterations: 20,
@@ -54,7 +54,7 @@ let benchmarks: @Sendable () -> Void = {
         // between runs, so only a larger throughput loss fails the check.
         thresholds: [.mallocCountTotal: .init(absolute: [.p90: 2]), .throughput: .init(relative: [.p90: 80])]
     )
-    for (producers, consumers) in [(1, 1), (2, 1), (1, 3)] {
+    for (producers, consumers) in [(1, 1), (2, 1), (1, 3), (4, 3)] {
         for batchSize in [1, 64, 1024] {
             // Each iteration moves one million events (scalingFactor .mega), rounded down to
             // whole batches: throughput reads in events per second.

@@ -10,86 +10,105 @@ public import SluiceRing
 /// are installed with the new ring, in one step: a batch the old transforms made is numbered
 /// anew for the new sinks (`TransformStage.translate`).
 ///
-/// `@unchecked Sendable`: `ring`, `stage` and `ended` change only under `lock`.
+/// Publishing takes no lock: the ring, the transforms and whether the route has ended are one
+/// immutable `Installed` value behind a `SharedReference`, which a publisher loads (pin, retain,
+/// unpin) and a reload replaces whole; the old value is freed when its last publisher lets go.
+/// Only a publisher that found its ring closed waits, on `replacedLock`, for the next one.
+///
+/// `@unchecked Sendable`: all state is the shared reference, plus a condition lock.
 public final class PublishRoute: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var ring: EventRing<EventBatch>
-    private var stage: TransformStage?
-    private var ended = false
+    /// What publishers use now.
+    final class Installed: PinCounted, @unchecked Sendable {
+        let ring: EventRing<EventBatch>
+        let stage: TransformStage?
+        let ended: Bool
+
+        init(ring: EventRing<EventBatch>, stage: TransformStage?, ended: Bool = false) {
+            self.ring = ring
+            self.stage = stage
+            self.ended = ended
+        }
+    }
+
+    private let installed = SharedReference<Installed>()
+    private let replacedLock = ConditionLock()
 
     public init(_ ring: EventRing<EventBatch>, transforms: TransformStage? = nil) {
-        self.ring = ring
-        stage = transforms
+        installed.replace(with: Installed(ring: ring, stage: transforms)) { _ in false }
     }
 
-    public var current: EventRing<EventBatch> {
-        lock.withLock { ring }
+    private var now: Installed {
+        // Never empty: `init` fills it and every writer replaces it with another value.
+        installed.load()!
     }
+
+    public var current: EventRing<EventBatch> { now.ring }
 
     /// The transforms batches pass now (see `TransformStage`), if any.
-    var transforms: TransformStage? {
-        lock.withLock { stage }
-    }
+    var transforms: TransformStage? { now.stage }
 
-    var hasEnded: Bool {
-        lock.withLock { ended }
-    }
+    var hasEnded: Bool { now.ended }
 
     /// Publishes a batch that `preparedBy` made (or a source's own batch, made by no stage) and
     /// says where it went; a position with no ring when no sink takes it any more (a reload
     /// removed its transform); nil once the route has ended (the pipeline is stopping).
     func publish(_ batch: EventBatch, preparedBy: TransformStage?) -> RingPosition? {
-        var (target, installed) = lock.withLock { (ring, stage) }
+        var target = now
         var preparedBy = preparedBy
         while true {
-            if installed !== preparedBy {
-                guard let index = TransformStage.translate(batch.sourceIndex, from: preparedBy, to: installed) else {
+            if target.stage !== preparedBy {
+                guard let index = TransformStage.translate(batch.sourceIndex, from: preparedBy, to: target.stage) else {
                     return RingPosition(ring: nil, sequence: 0)
                 }
                 if index != batch.sourceIndex { batch.relabel(as: index) }
-                preparedBy = installed
+                preparedBy = target.stage
             }
-            if let claim = target.claim(eventCount: batch.count) {
-                target.publish(batch, for: claim)
-                return RingPosition(ring: target, sequence: claim.sequence)
+            if let claim = target.ring.claim(eventCount: batch.count) {
+                target.ring.publish(batch, for: claim)
+                return RingPosition(ring: target.ring, sequence: claim.sequence)
             }
-            guard let next = replacement(of: target) else { return nil }
-            (target, installed) = next
+            guard let next = replacement(of: target.ring) else { return nil }
+            target = next
         }
     }
 
     /// Installs new transforms for a reload that keeps the ring (the sinks' inputs did not move).
+    /// The pipeline makes one change to the route at a time.
     func install(transforms: TransformStage?) {
-        lock.withLock { stage = transforms }
+        let ring = now.ring
+        put(Installed(ring: ring, stage: transforms))
     }
 
     /// Routes to `next` through `transforms` from now on; the caller has closed the previous
     /// ring.
     func install(_ next: EventRing<EventBatch>, transforms: TransformStage?) {
-        lock.withLock {
-            ring = next
-            stage = transforms
-            lock.broadcast()
-        }
+        put(Installed(ring: next, stage: transforms))
     }
 
-    /// Ends the stream: the current ring closes and publishers get false from now on.
+    /// Ends the stream: the current ring closes and publishers get nil from now on.
     func end() {
-        let last = lock.withLock {
-            ended = true
-            lock.broadcast()
-            return ring
-        }
-        last.close()
+        let last = now
+        put(Installed(ring: last.ring, stage: last.stage, ended: true))
+        last.ring.close()
     }
 
-    /// Waits until `closed` is replaced; nil when the route ended instead.
-    private func replacement(of closed: EventRing<EventBatch>) -> (EventRing<EventBatch>, TransformStage?)? {
-        lock.withLock {
-            while ring === closed && !ended {
-                _ = lock.wait(deadlineNanoseconds: nil)
+    /// Replaces what publishers use, unless the route has ended, and wakes publishers waiting
+    /// for a replacement.
+    private func put(_ next: Installed) {
+        installed.replace(with: next) { $0.ended }
+        replacedLock.withLock { replacedLock.broadcast() }
+    }
+
+    /// Waits until `closed` is replaced; nil when the route ended instead. Publishers get here
+    /// only between a reload's closing of the old ring and its installing the new one.
+    private func replacement(of closed: EventRing<EventBatch>) -> Installed? {
+        replacedLock.withLock {
+            var latest = now
+            while latest.ring === closed && !latest.ended {
+                _ = replacedLock.wait(deadlineNanoseconds: nil)
+                latest = now
             }
-            return ring === closed ? nil : (ring, stage)
+            return latest.ring === closed ? nil : latest
         }
     }
 }

@@ -7,8 +7,12 @@ import SluiceRing
 /// rings, never the sources of a ring it has not reached. After `end()` no ring follows the
 /// last: the sink finishes when it has read it.
 ///
-/// `@unchecked Sendable`: `segments`, `ended` and `position` are only touched under `lock`
-/// (`position` changes only on the one thread that reads).
+/// Reading and committing take no lock: the reading thread keeps the segment it reads in
+/// `reading`, and each batch carries its segment back to `done(with:)`. The lock guards only the
+/// list, which the reading thread consults when a ring ends and a reload appends to.
+///
+/// `@unchecked Sendable`: `segments`, `ended` and `position` are only touched under `lock`;
+/// `reading` only by the one thread that reads (set once before it starts).
 final class RingChain: BatchFeed, @unchecked Sendable {
     struct Segment {
         let ring: EventRing<EventBatch>
@@ -19,9 +23,11 @@ final class RingChain: BatchFeed, @unchecked Sendable {
     private var segments: [Segment]
     private var ended = false
     private var position = 0
+    private var reading: Segment
 
     init(ring: EventRing<EventBatch>, consumer: RingConsumer) {
-        segments = [Segment(ring: ring, consumer: consumer)]
+        reading = Segment(ring: ring, consumer: consumer)
+        segments = [reading]
     }
 
     /// The ring to read after the current ones (a reload keeps the sink).
@@ -42,7 +48,7 @@ final class RingChain: BatchFeed, @unchecked Sendable {
 
     /// The cursor in the ring being read (the reading thread's).
     var currentConsumer: RingConsumer {
-        lock.withLock { segments[position].consumer }
+        reading.consumer
     }
 
     /// The rings not yet read to their end, with this sink's cursor in each.
@@ -52,34 +58,37 @@ final class RingChain: BatchFeed, @unchecked Sendable {
 
     func next(deadlineNanoseconds: UInt64?) -> FeedItem {
         while true {
-            let (index, segment) = lock.withLock { (position, segments[position]) }
+            let segment = reading
             switch segment.ring.poll(segment.consumer, deadlineNanoseconds: deadlineNanoseconds) {
             case .element(let batch, let sequence, let endOfRun):
-                return .batch(FedBatch(batch: batch, sequence: sequence, endOfRun: endOfRun, segment: index))
+                return .batch(FedBatch(batch: batch, sequence: sequence, endOfRun: endOfRun, segment: segment))
             case .timedOut:
                 return .timedOut
             case .finished:
-                // Closed and read to its end. A reload decides what follows before it closes a
-                // ring, so this waits only if a ring was closed some other way.
-                let following = lock.withLock { () -> Bool? in
-                    while index + 1 >= segments.count && !ended {
-                        guard lock.wait(deadlineNanoseconds: deadlineNanoseconds) else { return nil }
-                    }
-                    guard index + 1 < segments.count else { return false }
-                    position = index + 1
-                    return true
-                }
-                switch following {
-                case .some(true): continue
-                case .some(false): return .finished
-                case .none: return .timedOut
+                switch followingSegment(deadlineNanoseconds: deadlineNanoseconds) {
+                case .some(.some(let nextSegment)): reading = nextSegment
+                case .none: return .finished
+                case .some(.none): return .timedOut
                 }
             }
         }
     }
 
+    /// The ring after the one just read to its end: nil when none follows (the chain ended),
+    /// `.some(nil)` when the deadline passed first. A reload decides what follows before it
+    /// closes a ring, so this waits only if a ring was closed some other way.
+    private func followingSegment(deadlineNanoseconds: UInt64?) -> Segment?? {
+        lock.withLock { () -> Segment?? in
+            while position + 1 >= segments.count && !ended {
+                guard lock.wait(deadlineNanoseconds: deadlineNanoseconds) else { return .some(nil) }
+            }
+            guard position + 1 < segments.count else { return .none }
+            position += 1
+            return segments[position]
+        }
+    }
+
     func done(with item: FedBatch) {
-        let segment = lock.withLock { segments[item.segment] }
-        segment.ring.commit(segment.consumer, sequence: item.sequence)
+        item.segment.ring.commit(item.segment.consumer, sequence: item.sequence)
     }
 }

@@ -13,8 +13,8 @@ struct FedBatch {
     let batch: EventBatch
     let sequence: Int
     let endOfRun: Bool
-    /// Which of the chain's rings it came from.
-    let segment: Int
+    /// The chain's ring it came from, and this sink's cursor there.
+    let segment: RingChain.Segment
 }
 
 enum FeedItem {
@@ -301,11 +301,12 @@ public final class SinkRunner: @unchecked Sendable {
     }
 
     /// Events this sink was still to take from its rings: for counting what a sink that did
-    /// not finish never delivered (read by another thread while this one is stuck).
+    /// not finish never delivered (read by another thread while this one is stuck). Its
+    /// cursors are abandoned: whatever this sink's thread does later commits nothing.
     func eventsStillInRings() -> Int {
         let matcher = configuration.filter.map { EventMatcher([$0]) }
         return chain.remainingSegments.reduce(0) { total, segment in
-            total + segment.ring.unread(by: segment.consumer).reduce(0) { $0 + (selection(of: $1, matcher: matcher)?.count ?? 0) }
+            total + segment.ring.abandon(segment.consumer).reduce(0) { $0 + (selection(of: $1, matcher: matcher)?.count ?? 0) }
         }
     }
 
