@@ -5,13 +5,13 @@
 #   docker run --rm -v $PWD/sluice.yaml:/etc/sluice/sluice.yaml sluice
 #
 # The binary links the Swift standard library and Foundation statically
-# (--static-swift-stdlib), so the runtime needs only glibc, libstdc++, zlib, PCRE2 and CA
-# certificates.
+# (--static-swift-stdlib), so the runtime needs only glibc, libstdc++, zlib, libdeflate, PCRE2
+# and CA certificates.
 # The build command is the one .ci/run builds on every push.
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zlib1g-dev libpcre2-dev \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zlib1g-dev libdeflate-dev libpcre2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first: this layer is reused while only Sources/ changes. Package.resolved pins
@@ -25,7 +25,7 @@ RUN swift build -c release --static-swift-stdlib --product sluice \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zlib1g libpcre2-8-0 libstdc++6 ca-certificates \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends zlib1g libdeflate0 libpcre2-8-0 libstdc++6 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin sluice \
     && install -d -o sluice -g sluice /var/log/sluice /var/run/sluice

@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "SluiceSinks",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceConfig", "CZlib", "CLinux",
+                "SluiceCore", "SluiceRing", "SluiceConfig", "CZlib", "CDeflate", "CLinux",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +124,9 @@ let package = Package(
             name: "sluice", dependencies: ["SluiceKit"], exclude: ["link-order.txt"], linkerSettings: compactCodeLayout
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Whole gzip members in one call, for the archive and request bodies (see
+        // GzipMemberCompressor); zlib stays for streaming reads.
+        .systemLibrary(name: "CDeflate", providers: [.apt(["libdeflate-dev"])]),
         // Linux headers the Glibc module leaves out (signalfd).
         .systemLibrary(name: "CLinux"),
         // PCRE2 (Debian's libpcre2-dev): the regular expressions of `where`, alert rules and
