@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 /// A bounded ring in the LMAX Disruptor style: many producers, many consumers, every consumer
 /// sees every element in sequence order, and no thread ever takes a lock to move an element.
@@ -41,21 +41,21 @@ import Synchronization
 public final class EventRing<Element>: @unchecked Sendable {
     public let capacity: Int
     public let consumers: [RingConsumer]
-    private let mask: Int
-    private let controls: UnsafeMutablePointer<RingSlotControl<Element>>
-    private let contents: UnsafeMutablePointer<RingSlotContent<Element>>
-    private let gatingConsumers: [RingConsumer]
-    private let lappingReaders: Int
+    @usableFromInline let mask: Int
+    @usableFromInline let controls: UnsafeMutablePointer<RingSlotControl<Element>>
+    @usableFromInline let contents: UnsafeMutablePointer<RingSlotContent<Element>>
+    @usableFromInline let gatingConsumers: [RingConsumer]
+    @usableFromInline let lappingReaders: Int
     /// `first`: the next sequence to claim, with `closedFlag` set once closed.
     /// `second`: events claimed before that sequence.
-    private let cursor = PaddedAtomic<WordPair>(WordPair(first: 0, second: 0))
+    @usableFromInline let cursor = PaddedAtomic<WordPair>(WordPair(first: 0, second: 0))
     /// The slowest gating consumer's position as last seen by any producer.
-    private let gatingCache = PaddedAtomic<Int>(0)
-    private let dataArrived = Parker()
-    private let spaceFreed = Parker()
-    private let waitStrategy: WaitStrategy
-    private let stepHook: (@Sendable (RingStep) -> Void)?
-    private static var closedFlag: UInt { 1 << 62 }
+    @usableFromInline let gatingCache = PaddedAtomic<Int>(0)
+    @usableFromInline let dataArrived = Parker()
+    @usableFromInline let spaceFreed = Parker()
+    @usableFromInline let waitStrategy: WaitStrategy
+    @usableFromInline let stepHook: (@Sendable (RingStep) -> Void)?
+    @inlinable static var closedFlag: UInt { 1 << 62 }
 
     /// - Parameters:
     ///   - capacity: slots in the ring, rounded up to a power of two.
@@ -101,6 +101,7 @@ public final class EventRing<Element>: @unchecked Sendable {
 
     /// Reserves the next sequence for an element holding `eventCount` events, waiting while the
     /// ring is full. Returns nil once the ring is closed.
+    @inlinable
     public func claim(eventCount: Int) -> RingClaim? {
         while true {
             let current = cursor.atomic.pointee.load(ordering: .acquiring)
@@ -121,6 +122,7 @@ public final class EventRing<Element>: @unchecked Sendable {
     }
 
     /// Makes a claimed sequence visible to consumers.
+    @inlinable
     public func publish(_ element: Element, for claim: RingClaim) {
         let cell = claim.sequence & mask
         if !gatingConsumers.isEmpty {
@@ -188,7 +190,8 @@ public final class EventRing<Element>: @unchecked Sendable {
     }
 
     /// Waits until `sequence` fits behind the slowest gating consumer. False when closed.
-    private func waitForSpace(sequence: Int) -> Bool {
+    @usableFromInline
+    func waitForSpace(sequence: Int) -> Bool {
         var closed = false
         _ = waitStrategy.wait(on: spaceFreed, deadlineNanoseconds: nil) {
             if isClosed {
@@ -207,6 +210,7 @@ public final class EventRing<Element>: @unchecked Sendable {
 
     /// The consumer's next element, waiting until one is published, the ring is closed and
     /// drained, or the monotonic deadline passes.
+    @inlinable
     public func poll(_ consumer: RingConsumer, deadlineNanoseconds: UInt64? = nil) -> RingPoll<Element> {
         while true {
             let sequence = consumer.nextSequence.atomic.pointee.load(ordering: .relaxed)
@@ -234,6 +238,7 @@ public final class EventRing<Element>: @unchecked Sendable {
 
     /// Says the consumer is done with `sequence`: the producers may reuse its slot, and the last
     /// consumer to commit releases the element.
+    @inlinable
     public func commit(_ consumer: RingConsumer, sequence: Int) {
         guard consumer.beginCommit() else { return }
         let cell = sequence & mask
@@ -277,14 +282,16 @@ public final class EventRing<Element>: @unchecked Sendable {
     }
 
     /// A published cell as a gating consumer reads it (see the type's comment).
-    private func readGated(_ cell: Int, sequence: Int) -> Element? {
+    @inlinable
+    func readGated(_ cell: Int, sequence: Int) -> Element? {
         let element = contents[cell].element
         stepHook?(.reading(sequence: sequence, gating: true))
         return element
     }
 
     /// A published cell as a consumer that does not gate reads it: nil when it was lapped.
-    private func readLapping(_ cell: Int, sequence: Int, for consumer: RingConsumer) -> Element? {
+    @usableFromInline
+    func readLapping(_ cell: Int, sequence: Int, for consumer: RingConsumer) -> Element? {
         let pause = stepHook.map { hook in { hook(.reading(sequence: sequence, gating: false)) } }
         guard let node = controls[cell].node.load(whilePinned: pause), node.sequence == sequence else {
             // Replaced by a later sequence (its stamp follows): the next look skips ahead.
@@ -299,7 +306,8 @@ public final class EventRing<Element>: @unchecked Sendable {
     /// A consumer that does not gate was overwritten at `sequence`: jump to an old sequence that
     /// is still intact, leaving an eighth of the ring as headroom. The events skipped are counted
     /// when that sequence is read (its `eventsBefore` minus what the consumer accounted for).
-    private func skipAhead(_ consumer: RingConsumer, from sequence: Int) {
+    @usableFromInline
+    func skipAhead(_ consumer: RingConsumer, from sequence: Int) {
         let headroom = capacity / 8
         let resume = max(sequence + 1, claimedSequences - capacity + headroom)
         consumer.nextSequence.atomic.pointee.store(resume, ordering: .releasing)

@@ -1,5 +1,5 @@
 import CLinux
-import Synchronization
+public import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +26,7 @@ import Glibc
 /// reaches it.
 ///
 /// `@unchecked Sendable`: `generation` points to an atomic allocated for the object's life.
+@usableFromInline
 final class Parker: @unchecked Sendable {
     private let sleepers = Atomic<Int>(0)
     /// The futex word: its own allocation, so its address is fixed for the kernel.
@@ -65,6 +66,7 @@ final class Parker: @unchecked Sendable {
     }
 
     /// Wakes every sleeper. Call after the store that makes their condition true.
+    @usableFromInline
     func wakeAll() {
         // Pairs with the fence in `park`: see the type's comment.
         atomicMemoryFence(ordering: .sequentiallyConsistent)

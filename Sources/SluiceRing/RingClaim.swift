@@ -4,6 +4,13 @@ public struct RingClaim: Sendable, Equatable {
     public let eventCount: Int
     /// Events in every sequence claimed before this one.
     public let eventsBefore: Int
+
+    @usableFromInline
+    init(sequence: Int, eventCount: Int, eventsBefore: Int) {
+        self.sequence = sequence
+        self.eventCount = eventCount
+        self.eventsBefore = eventsBefore
+    }
 }
 
 /// What a consumer gets when it asks for its next element.

@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ public final class RingConsumer: @unchecked Sendable {
     /// or overwrite what it has not read yet (`drop_oldest`).
     public let gatesProducers: Bool
     /// The next sequence this consumer will read; producers read it to know what they may reuse.
-    let nextSequence = PaddedAtomic<Int>(0)
+    @usableFromInline let nextSequence = PaddedAtomic<Int>(0)
     private let lappedEvents = Atomic<Int>(0)
     /// `idle`, `committing` (the owner is inside `commit`) or `abandoned` (see `abandon()`).
     private let commitState = Atomic<Int>(CommitState.idle)
@@ -46,10 +46,12 @@ public final class RingConsumer: @unchecked Sendable {
     /// The owner starts a commit; false once the consumer is abandoned (the commit does nothing).
     /// Uncontended except against `abandon()`, which happens once, when the process gives up on
     /// this consumer's sink.
+    @usableFromInline
     func beginCommit() -> Bool {
         commitState.compareExchange(expected: CommitState.idle, desired: CommitState.committing, ordering: .acquiring).exchanged
     }
 
+    @usableFromInline
     func endCommit() {
         commitState.store(CommitState.idle, ordering: .releasing)
     }

@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 /// The atomic half of a ring cell.
 ///
@@ -10,13 +10,17 @@ import Synchronization
 ///
 /// The atomics live apart from the content so that writing the content never counts as an
 /// access to the memory other threads read atomically.
+@usableFromInline
 struct RingSlotControl<Element>: ~Copyable {
-    let stamp = Atomic<Int>(-1)
-    let pendingReaders = Atomic<Int>(0)
-    let node = SharedReference<RingNode<Element>>()
+    @usableFromInline let stamp = Atomic<Int>(-1)
+    @usableFromInline let pendingReaders = Atomic<Int>(0)
+    @usableFromInline let node = SharedReference<RingNode<Element>>()
+
+    @usableFromInline init() {}
 
     /// Publishes `sequence` unless a later one already is (only possible when no consumer gates
     /// the producers, so a producer can lap another that has not published yet).
+    @inlinable
     func raiseStamp(to sequence: Int) {
         var current = stamp.load(ordering: .relaxed)
         while current < sequence {
@@ -31,12 +35,20 @@ struct RingSlotControl<Element>: ~Copyable {
 /// before the stamp is published and cleared by the last gating consumer to commit it. No one
 /// else touches it in between: a producer may claim the cell's next sequence only once every
 /// gating consumer has committed this one.
+@usableFromInline
 struct RingSlotContent<Element> {
-    var element: Element?
+    @usableFromInline var element: Element?
     /// Events in this cell's element.
-    var eventCount = 0
+    @usableFromInline var eventCount = 0
     /// Events in every sequence before this one.
-    var eventsBefore = 0
+    @usableFromInline var eventsBefore = 0
+
+    @inlinable
+    init(element: Element? = nil, eventCount: Int = 0, eventsBefore: Int = 0) {
+        self.element = element
+        self.eventCount = eventCount
+        self.eventsBefore = eventsBefore
+    }
 }
 
 /// One published element as consumers that do not gate read it: immutable once made, held by
@@ -44,17 +56,19 @@ struct RingSlotContent<Element> {
 /// while the consumer may still be reading the old one, and neither waits.
 ///
 /// `@unchecked Sendable`: every stored property is immutable or atomic.
+@usableFromInline
 final class RingNode<Element>: PinCounted, @unchecked Sendable {
-    let element: Element
-    let sequence: Int
-    let eventCount: Int
+    @usableFromInline let element: Element
+    @usableFromInline let sequence: Int
+    @usableFromInline let eventCount: Int
     /// Events in every sequence before this one: lets a consumer that was lapped count exactly
     /// what it missed.
-    let eventsBefore: Int
+    @usableFromInline let eventsBefore: Int
     /// Non-gating consumers that have not committed this sequence; the last one empties the
     /// cell so the element's memory is freed as soon as every sink is done with it.
-    let pendingReaders: Atomic<Int>
+    @usableFromInline let pendingReaders: Atomic<Int>
 
+    @usableFromInline
     init(element: Element, claim: RingClaim, readers: Int) {
         self.element = element
         sequence = claim.sequence

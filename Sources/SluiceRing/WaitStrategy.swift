@@ -18,6 +18,7 @@ public struct WaitStrategy: Sendable {
     }
 
     /// Waits until `isReady()` or the deadline. Returns whether `isReady()` held.
+    @usableFromInline
     func wait(on parker: Parker, deadlineNanoseconds: UInt64?, until isReady: () -> Bool) -> Bool {
         for _ in 0..<spinChecks where isReady() { return true }
         for _ in 0..<yieldChecks {
