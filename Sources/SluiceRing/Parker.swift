@@ -1,5 +1,5 @@
 import CLinux
-public import Synchronization
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// An object a `SharedReference` can hold. It carries the count that lets readers who were
 /// still pinning it when it was taken out of the slot finish without a lock (see
