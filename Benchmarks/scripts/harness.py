@@ -374,6 +374,12 @@ SCENARIOS = {
 }
 FANOUT_PARTS = ["stdin-archive-gzip6/json", "stdin-elasticsearch/json", "stdin-alert/json"]
 
+# Fluent Bit 5.1.1, carried into any run without building it: in five interleaved rounds here
+# (../shared/bench/results/side-by-side-2026-11-30.md) its time was this multiple of `gzip -1`'s
+# on the same corpus. A scenario listed here also gets `gzip -1` measured and reports
+# `fluent_bit_ratio`: Fluent Bit's time so estimated over Sluice's.
+FLUENT_BIT_YARDSTICK = {"stdin-blackhole/json": 1.32, "tcp-blackhole/text": 0.63}
+
 REFERENCES = {
     "cat": ["cat"],
     "gzip -1": ["gzip", "-1"],
@@ -406,6 +412,9 @@ def render(rows):
         reference, ratio = row.get("reference") or "", ""
         if row.get("ratio") is not None:
             ratio = "%.2f×" % row["ratio"]
+        if row.get("fluent_bit_ratio") is not None:
+            reference += (" / " if reference else "") + "Fluent Bit (1.32× or 0.63× `gzip -1`)"
+            ratio += (" / " if ratio else "") + "%.2f×" % row["fluent_bit_ratio"]
         out.append("| %s | %s | %.3f (%.3f-%.3f) | %s | %.0f | %.2f | %.1f | %s | %s |" % (
             row["id"].split("/")[0] if row["kind"] == "sluice" else row["id"], row["flavour"],
             row["median_s"], row["min_s"], row["max_s"], format(round(row["lines_per_s"]), ","),
@@ -521,6 +530,7 @@ def main():
     sizes = {flavour: os.path.getsize(path) for flavour, path in corpora.items()}
     needed = {(flavour, reference) for flavour, reference, _ in scenarios.values() if reference in REFERENCES}
     needed |= {(flavour, "gzip -" + r.split()[-1][1:]) for flavour, r in needed if r.startswith("pigz")}
+    needed |= {(scenarios[name][0], "gzip -1") for name in FLUENT_BIT_YARDSTICK if name in scenarios}
 
     results, by_id = [], {}
     with FakeIndexer() as indexer:
@@ -554,6 +564,10 @@ def main():
                 if reference.startswith("pigz"):
                     gzip = "gzip -" + reference.split()[-1][1:]
                     row["ratio_to_" + gzip.replace(" ", "")] = by_id[(gzip, flavour)]["median_s"] / row["median_s"]
+            if name in FLUENT_BIT_YARDSTICK:
+                fluent_bit_s = FLUENT_BIT_YARDSTICK[name] * by_id[("gzip -1", flavour)]["median_s"]
+                row["fluent_bit_ratio"] = fluent_bit_s / row["median_s"]
+                print("%-45s Fluent Bit by the yardstick: %.2fs, Sluice %.2fx" % (name, fluent_bit_s, row["fluent_bit_ratio"]), file=sys.stderr)
             by_id[(name, flavour)] = row
             results.append(row)
             print("%-45s %s %.3fs cpu %.2fs rss %.1f MiB %s" % (name, flavour, row["median_s"], row["cpu_s"], row["rss_mib"], row["check"]), file=sys.stderr)
