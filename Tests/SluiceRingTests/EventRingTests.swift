@@ -194,8 +194,8 @@ struct EventRingSingleThreadTests {
     }
 }
 
-/// Counts its own release.
-final class Counted: Sendable {
+/// Counts its own release; a `SharedReference` can hold it too.
+final class Counted: PinCounted, @unchecked Sendable {
     let value: Int
     private let counter: SharedCounter
 

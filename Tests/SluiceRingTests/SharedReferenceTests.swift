@@ -4,22 +4,9 @@ import SluiceTesting
 
 @testable import SluiceRing
 
-/// An object a `SharedReference` holds, counting its own release.
-final class Versioned: PinCounted, @unchecked Sendable {
-    let version: Int
-    private let counter: SharedCounter
-
-    init(_ version: Int, counter: SharedCounter) {
-        self.version = version
-        self.counter = counter
-    }
-
-    deinit { counter.add() }
-}
-
 /// A box around a `SharedReference` for the test's threads to share.
 final class SharedBox: Sendable {
-    let reference = SharedReference<Versioned>()
+    let reference = SharedReference<Counted>()
 }
 
 @Suite("SharedReference", .timeLimit(.minutes(2)), .watchdog)
@@ -32,7 +19,7 @@ struct SharedReferenceTests {
         let released = SharedCounter()
         let box = SharedBox()
         do {
-            box.reference.replace(with: Versioned(0, counter: released)) { _ in false }
+            box.reference.replace(with: Counted(0, counter: released)) { _ in false }
             let stop = Atomic<Bool>(false)
             let wentBack = SharedCounter()
             let readers = (0..<3).map { _ in
@@ -40,20 +27,20 @@ struct SharedReferenceTests {
                     var last = -1
                     while !stop.load(ordering: .relaxed) {
                         guard let object = box.reference.load() else { continue }
-                        if object.version < last { wentBack.add() }
-                        last = object.version
+                        if object.value < last { wentBack.add() }
+                        last = object.value
                     }
                 }
             }
             for version in 1..<versions {
-                box.reference.replace(with: Versioned(version, counter: released)) { _ in false }
+                box.reference.replace(with: Counted(version, counter: released)) { _ in false }
             }
             stop.store(true, ordering: .relaxed)
             for reader in readers { #expect(reader.join()) }
             #expect(wentBack.value == 0)
             #expect(released.value == versions - 1)
             let last = box.reference.load()
-            #expect(last?.version == versions - 1)
+            #expect(last?.value == versions - 1)
             if let last { box.reference.clear(ifHolding: last) }
         }
         #expect(released.value == versions)
@@ -62,10 +49,10 @@ struct SharedReferenceTests {
     @Test func replaceKeepsWhatTheConditionKeepsAndClearEmptiesOnlyItsOwnObject() {
         let released = SharedCounter()
         let box = SharedBox()
-        let first = Versioned(5, counter: released)
+        let first = Counted(5, counter: released)
         let put = box.reference.replace(with: first) { _ in false }
-        let putOlder = box.reference.replace(with: Versioned(3, counter: released)) { $0.version > 3 }
-        let clearedOther = box.reference.clear(ifHolding: Versioned(9, counter: released))
+        let putOlder = box.reference.replace(with: Counted(3, counter: released)) { $0.value > 3 }
+        let clearedOther = box.reference.clear(ifHolding: Counted(9, counter: released))
         let clearedOwn = box.reference.clear(ifHolding: first)
         let left = box.reference.load()
         #expect(put && !putOlder && !clearedOther && clearedOwn)
