@@ -16,7 +16,7 @@ struct EventRingProgressTests {
     /// gate gets a subsequence in order and counts exactly the events it missed.
     @Test(arguments: [2, 4])
     func randomStallsAtEveryStepKeepOrderAndExactCounts(producers: Int) {
-        let perProducer = 4_000
+        let perProducer = 2_000
         let ring = EventRing<Tagged>(capacity: 8, consumerGating: [true, true, false, false], stepHook: randomStall)
         let readers = ring.consumers.map { ReaderThread(ring: ring, consumer: $0, producers: producers, eventsOf: Self.events) }
         let writers = (0..<producers).map { producer in
