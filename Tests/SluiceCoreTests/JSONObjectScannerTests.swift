@@ -12,7 +12,7 @@ private func scan(_ text: String) -> [String]? {
     }
 }
 
-@Suite(.timeLimit(.minutes(2)), .watchdog) struct JSONObjectScannerTests {
+@Suite(.timeLimit(.minutes(5)), .watchdog) struct JSONObjectScannerTests {
     @Test(arguments: [
         "{}", " { } ", #"{"a":1}"#, #"{"a":-0.5e+10,"b":[1,2,{"c":null}],"d":{"e":[]},"f":true,"g":false}"#,
         #"{"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00"}"#, #"{"a" : "x" , "b" :[ ]}"#,

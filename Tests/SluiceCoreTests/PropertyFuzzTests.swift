@@ -24,7 +24,7 @@ struct SeededRandom: RandomNumberGenerator {
 /// Property-based fuzzing of the parsers on random and mutated input, in every `swift test`
 /// run (`SLUICE_FUZZ_ITERATIONS` raises the count; the libFuzzer targets under `Tests/Fuzz`
 /// go further). Each property must hold for any input: no crash, and output that is valid JSON.
-@Suite(.timeLimit(.minutes(2)), .watchdog) struct PropertyFuzzTests {
+@Suite(.timeLimit(.minutes(5)), .watchdog) struct PropertyFuzzTests {
     static let iterations = Int(ProcessInfo.processInfo.environment["SLUICE_FUZZ_ITERATIONS"] ?? "") ?? 3000
 
     /// Fragments that make random input interesting to the parsers.

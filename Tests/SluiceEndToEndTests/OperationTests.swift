@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("operation: metrics, health, readiness, shutdown under load", .timeLimit(.minutes(3)), .watchdog)
+@Suite("operation: metrics, health, readiness, shutdown under load", .timeLimit(.minutes(5)), .watchdog)
 struct OperationTests {
     let directory = TemporaryDirectory()
 
