@@ -83,12 +83,23 @@ let package = Package(
         .target(
             name: "SluiceSources",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceConfig", "CLinux", "CZlib",
+                "SluiceCore", "SluiceRing", "SluiceConfig", "SluiceNATS", "CLinux", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The NATS client protocol and the JetStream API calls the `nats` sink and source need,
+        // on swift-nio (no NATS client for Swift is among the packages Sluice builds with).
+        .target(
+            name: "SluiceNATS",
+            dependencies: [
+                "SluiceConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Disk buffers between a sink's ring reader and the sink: segments, checksums, recovery.
@@ -99,7 +110,7 @@ let package = Package(
         .target(
             name: "SluiceSinks",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceConfig", "CZlib", "CDeflate", "CLinux",
+                "SluiceCore", "SluiceRing", "SluiceConfig", "SluiceNATS", "CZlib", "CDeflate", "CLinux",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -155,13 +166,17 @@ let package = Package(
             name: "SluiceSinksTests",
             dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
         ),
+        .testTarget(
+            name: "SluiceNATSTests",
+            dependencies: ["SluiceNATS", "SluiceTesting", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
         .testTarget(name: "SluiceBufferTests", dependencies: ["SluiceBuffer", "SluiceCore", "SluiceRing", "SluiceTesting"]),
         .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceBuffer", "SluiceTesting"]),
         // A custom source and sink through the public API of the SluiceKit product, and nothing else
         // (SluiceTesting only for the tests' hang watchdog).
         .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit", "SluiceTesting"]),
         // Runs the built `sluice` binary as a user would.
-        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting"]),
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting", "SluiceNATS"]),
     ]
 )
 

@@ -66,6 +66,7 @@ final class ComponentRegistry: Sendable {
         "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
         "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
         "otlp": built { OTLPSource(name: $0, reading: $1, host: $2.host) },
+        "nats": built { NATSSource(name: $0, reading: $1, host: $2.host) },
         "file": built { FileSource(name: $0, reading: $1, host: $2.host, dataDirectory: $2.dataDirectory) },
     ]
 
@@ -92,6 +93,10 @@ final class ComponentRegistry: Sendable {
         "http": { name, reader, _ in
             let settings = HTTPSinkSettings(reading: reader)
             return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding)) }
+        },
+        "nats": { name, reader, _ in
+            let settings = NATSSinkSettings(reading: reader, sinkName: name)
+            return SinkBlueprint { NATSSink(name: name, settings: settings) }
         },
         "program": { name, reader, _ in
             let settings = ProgramSettings(reading: reader)

@@ -1,0 +1,369 @@
+import Logging
+import NIOCore
+import SluiceCore
+import SluiceNATS
+import SluiceRing
+
+/// The delivery side of a `nats` sink with JetStream: every event is published with a reply
+/// subject of its own (`<inbox>.<number>`) and a `Nats-Msg-Id` header carrying its identity, up to
+/// `max_in_flight` at once on one connection, and is settled only by its PubAck: delivered when
+/// stored (or already stored: a duplicate of an earlier try), dropped with its reason when the
+/// stream refuses it for good. A publish whose ack does not come within `ack_timeout`, or whose
+/// connection is lost, is sent again with the same id, so the stream's duplicate window stores
+/// it once; a refusal that can pass (no responders while a leader is elected, a full stream)
+/// is tried again after a backoff under `block`, and dropped (counted) under the drop policies.
+///
+/// Threads: the sink's thread publishes and looks after the connection (`publish`, `maintain`,
+/// `drain`); the connection's event loop reads acks (`acknowledged`). They share `state`,
+/// under `lock`, whose condition wakes the sink's thread when room frees up.
+final class NATSPublisher: @unchecked Sendable {
+    // @unchecked: `state` is only touched under `lock`; `rotation`, `outgoing`, `nextID`,
+    // `nextConnectAttempt`, `connectBackoff` and `subjects` only by the sink's thread.
+    let settings: NATSSinkSettings
+    let sinkName: String
+    private let stream: String
+    private let lock = ConditionLock()
+    private var state = State()
+    private var rotation: NATSServerRotation
+    private let inbox = NATSConnection.newInbox()
+    private var nextID: UInt64 = 1
+    private var nextConnectAttempt: UInt64 = 0
+    private var connectBackoff: UInt64
+    private var subjects = SubjectCache()
+    private let logger = Logger(label: "sluice.sink")
+
+    struct Pending {
+        let batch: EventBatch
+        let position: Int
+        let ticket: DeliveryTicket
+        /// When it was last written; 0 while it waits to be (re)sent at `retryAt`.
+        var sentAt: UInt64
+        var retryAt: UInt64 = 0
+        var attempts: Int = 0
+    }
+
+    struct State {
+        var report: DeliveryReport?
+        var connection: NATSConnection?
+        var pending: [UInt64: Pending] = [:]
+        var duplicates = 0
+        var reconnects = 0
+        var noResponders = 0
+        var refused = 0
+        /// When each kind of trouble was last logged, so an outage logs once in a while.
+        var lastLogged: [String: UInt64] = [:]
+    }
+
+    init(settings: NATSSinkSettings, stream: String, sinkName: String) {
+        self.settings = settings
+        self.stream = stream
+        self.sinkName = sinkName
+        rotation = NATSServerRotation(settings.client)
+        connectBackoff = settings.initialBackoffNanoseconds
+    }
+
+    func attach(_ report: DeliveryReport) {
+        lock.withLock { state.report = report }
+    }
+
+    var inFlight: Int { lock.withLock { state.pending.count } }
+
+    func metricSamples() -> [MetricSample] {
+        let (pending, duplicates, reconnects, noResponders, refused) = lock.withLock {
+            (state.pending.count, state.duplicates, state.reconnects, state.noResponders, state.refused)
+        }
+        let labels = [("sink", sinkName)]
+        return [
+            MetricSample("sluice_nats_in_flight", .gauge, help: "Publishes awaiting their JetStream acknowledgement.", labels: labels, value: Double(pending)),
+            MetricSample("sluice_nats_duplicates_total", .counter, help: "Publishes the stream had stored already (a retry after a lost ack).", labels: labels, value: Double(duplicates)),
+            MetricSample("sluice_nats_reconnects_total", .counter, help: "Connections made after the first.", labels: labels, value: Double(reconnects)),
+            MetricSample("sluice_nats_no_responders_total", .counter, help: "Publishes nobody answered (no stream for the subject, or a leader election).", labels: labels, value: Double(noResponders)),
+            MetricSample("sluice_nats_refused_total", .counter, help: "Publishes the stream refused.", labels: labels, value: Double(refused)),
+        ]
+    }
+
+    // MARK: The sink's thread
+
+    /// Publishes a batch's events, waiting for room under `block`; under the drop policies an
+    /// event that finds `max_in_flight` publishes outstanding is dropped as `sink_busy`.
+    func publish(_ batch: EventBatch, ticket: DeliveryTicket, report: DeliveryReport) {
+        var position = 0
+        while position < batch.count {
+            let room = waitForRoom(blocking: report.whenFull == .block, report: report)
+            guard room > 0 else {
+                report.dropped(ticket, .sinkBusy, events: batch.count - position)
+                return
+            }
+            let count = min(room, batch.count - position)
+            let now = MonotonicClock.nowNanoseconds()
+            let first = nextID
+            nextID += UInt64(count)
+            let connection = lock.withLock { () -> NATSConnection? in
+                let connected = state.connection
+                for offset in 0..<count {
+                    state.pending[first + UInt64(offset)] = Pending(batch: batch, position: position + offset, ticket: ticket, sentAt: connected == nil ? 0 : now)
+                }
+                return connected
+            }
+            if let connection {
+                var buffer = connection.allocator.buffer(capacity: min(batch.bytes.count, 4 << 20) + count * 128)
+                for offset in 0..<count { encode(id: first + UInt64(offset), batch: batch, position: position + offset, into: &buffer) }
+                connection.write(buffer)
+            }
+            position += count
+        }
+    }
+
+    /// Room for more publishes; under `block` waits (looking after the connection) until there
+    /// is some or the stop allows no more waiting.
+    private func waitForRoom(blocking: Bool, report: DeliveryReport) -> Int {
+        while true {
+            let room = lock.withLock { settings.maxInFlight - state.pending.count }
+            if room > 0 { return room }
+            if !blocking || report.shutdown.isStopping { return 0 }
+            maintain()
+            lock.withLock {
+                if state.pending.count >= settings.maxInFlight { _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 50_000_000) }
+            }
+        }
+    }
+
+    /// Connects when there is no connection (with backoff), and sends again what is due: what
+    /// waited for a connection or a retry, and what was not acknowledged within `ack_timeout`.
+    func maintain() {
+        let now = MonotonicClock.nowNanoseconds()
+        guard let connection = connection(now: now) else { return }
+        var due: [UInt64] = []
+        var retried = 0
+        lock.withLock {
+            for (id, entry) in state.pending {
+                let resend = entry.sentAt == 0 ? entry.retryAt <= now : now - entry.sentAt >= settings.ackTimeoutNanoseconds
+                guard resend else { continue }
+                if entry.attempts > 0 || entry.sentAt > 0 { retried += 1 }
+                state.pending[id]!.sentAt = now
+                state.pending[id]!.attempts += 1
+                due.append(id)
+            }
+        }
+        guard !due.isEmpty else { return }
+        due.sort()
+        let entries = lock.withLock { due.compactMap { id in state.pending[id].map { (id, $0) } } }
+        var buffer = connection.allocator.buffer(capacity: entries.count * 512)
+        for (id, entry) in entries { encode(id: id, batch: entry.batch, position: entry.position, into: &buffer) }
+        connection.write(buffer)
+        if retried > 0 { lock.withLock { state.report }?.counters.retries.add(retried) }
+    }
+
+    /// The open connection, or a new one when the backoff allows; nil while there is none.
+    private func connection(now: UInt64) -> NATSConnection? {
+        if let open = lock.withLock({ state.connection }), open.isOpen { return open }
+        guard now >= nextConnectAttempt else { return nil }
+        let result = rotation.connect(options: settings.client.options) { [weak self] reason in self?.lost(reason) }
+        switch result {
+        case .failure(let error):
+            nextConnectAttempt = now + connectBackoff
+            connectBackoff = min(connectBackoff * 2, settings.maxBackoffNanoseconds)
+            let problem = "cannot reach NATS: \(error.description)"
+            logOnce("connect", now: now) { logger.warning("NATS not reachable; events wait and are retried", metadata: ["sink": "\(sinkName)", "error": "\(error.description)"]) }
+            lock.withLock { state.report }?.setProblem(problem)
+            return nil
+        case .success(let connection):
+            connectBackoff = settings.initialBackoffNanoseconds
+            _ = connection.subscribe(inbox + "*") { [weak self] message in self?.acknowledged(message) }
+            let first = lock.withLock { () -> Bool in
+                defer { state.reconnects += 1 }
+                state.connection = connection
+                for id in state.pending.keys { state.pending[id]!.sentAt = 0 }
+                return state.reconnects == 0
+            }
+            let report = lock.withLock { state.report }
+            report?.setProblem(nil)
+            if first { lock.withLock { state.reconnects = 0 } }
+            logger.info(first ? "connected to NATS" : "reconnected to NATS", metadata: [
+                "sink": "\(sinkName)", "server": "\(connection.address)", "version": "\(connection.info.version)", "stream": "\(stream)",
+            ])
+            checkStream(on: connection, report: report)
+            return connection
+        }
+    }
+
+    /// Says plainly when the stream does not exist (publishes would find no responders).
+    private func checkStream(on connection: NATSConnection, report: DeliveryReport?) {
+        do {
+            if try JetStream(connection).streamInfo(stream) == nil {
+                logger.error("the JetStream stream does not exist; events wait until it is created", metadata: ["sink": "\(sinkName)", "stream": "\(stream)"])
+                report?.setProblem("JetStream stream \(stream) does not exist")
+            }
+        } catch {
+            logger.warning("cannot read the JetStream stream's information", metadata: ["sink": "\(sinkName)", "stream": "\(stream)", "error": "\(error.description)"])
+        }
+    }
+
+    /// At the end: waits for every outstanding publish to be acknowledged (sending again what is
+    /// due) until the stop allows no more waiting; what is left is dropped as `shutdown` (a disk
+    /// buffer keeps it for the next start).
+    func drain(report: DeliveryReport) {
+        while lock.withLock({ !state.pending.isEmpty }) && !report.shutdown.isStopping {
+            maintain()
+            lock.withLock { if !state.pending.isEmpty { _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 20_000_000) } }
+        }
+        let (left, connection) = lock.withLock { () -> ([Pending], NATSConnection?) in
+            defer {
+                state.pending.removeAll()
+                state.connection = nil
+            }
+            return (Array(state.pending.values), state.connection)
+        }
+        for entry in left { report.dropped(entry.ticket, .shutdown, events: 1) }
+        connection?.close()
+    }
+
+    private func logOnce(_ kind: String, now: UInt64, _ log: () -> Void) {
+        let due = lock.withLock { () -> Bool in
+            guard now >= (state.lastLogged[kind] ?? 0) else { return false }
+            state.lastLogged[kind] = now + 10_000_000_000
+            return true
+        }
+        if due { log() }
+    }
+
+    // MARK: Encoding
+
+    /// `HPUB <subject> <inbox><id> <header size> <total size>` with `Nats-Msg-Id: <stream>-<sequence>`
+    /// (the event's identity, as the indexer's `_id`), and the event as one NDJSON line.
+    private func encode(id: UInt64, batch: EventBatch, position: Int, into buffer: inout ByteBuffer) {
+        let record = batch[position]
+        let subject = subjects.subject(for: record, source: batch.sourceName, template: settings.subject)
+        let sequenceDigits = Self.decimalDigits(record.sequence)
+        let headerSize = 10 + 13 + 16 + 1 + sequenceDigits + 4  // "NATS/1.0\r\n" "Nats-Msg-Id: " id "\r\n\r\n"
+        buffer.writeStaticString("HPUB ")
+        buffer.writeString(subject)
+        buffer.writeStaticString(" ")
+        buffer.writeString(inbox)
+        Self.appendDecimal(id, to: &buffer)
+        buffer.writeStaticString(" ")
+        Self.appendDecimal(UInt64(headerSize), to: &buffer)
+        buffer.writeStaticString(" ")
+        Self.appendDecimal(UInt64(headerSize + record.json.count + 1), to: &buffer)
+        buffer.writeStaticString("\r\nNATS/1.0\r\nNats-Msg-Id: ")
+        Self.appendHex(record.stream, to: &buffer)
+        buffer.writeStaticString("-")
+        Self.appendDecimal(record.sequence, to: &buffer)
+        buffer.writeStaticString("\r\n\r\n")
+        buffer.writeBytes(record.json)
+        buffer.writeStaticString("\n\r\n")
+    }
+
+    static func decimalDigits(_ value: UInt64) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return digits
+    }
+
+    static func appendDecimal(_ value: UInt64, to buffer: inout ByteBuffer) {
+        var divisor: UInt64 = 1
+        for _ in 1..<decimalDigits(value) { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
+    static func appendHex(_ value: UInt64, to buffer: inout ByteBuffer) {
+        let digits: StaticString = "0123456789abcdef"
+        for shift in stride(from: 60, through: 0, by: -4) {
+            buffer.writeInteger(digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)])
+        }
+    }
+
+    // MARK: The event loop
+
+    /// A PubAck (or a status) for publish `<inbox><id>`.
+    private func acknowledged(_ message: NATSMessage) {
+        guard message.subject.utf8.count > inbox.utf8.count, let id = UInt64(message.subject.dropFirst(inbox.count)) else { return }
+        let acknowledgement = PublishAcknowledgement.read(message)
+        let now = MonotonicClock.nowNanoseconds()
+        var settled: Pending?
+        var dropReason: DropReason?
+        var trouble: String?
+        let report = lock.withLock { () -> DeliveryReport? in
+            guard var entry = state.pending[id] else { return nil }
+            switch acknowledgement {
+            case .stored(_, let duplicate):
+                if duplicate { state.duplicates += 1 }
+                settled = state.pending.removeValue(forKey: id)
+            case .noResponders:
+                state.noResponders += 1
+                trouble = "no responders for the subject: no stream captures it, or its leader is being elected"
+                entry.sentAt = 0
+                entry.retryAt = now + backoff(attempts: entry.attempts)
+                state.pending[id] = entry
+            case .refused(let code, let errorCode, let text):
+                state.refused += 1
+                trouble = "the stream refused a publish: \(text) (code \(code), err_code \(errorCode))"
+                if [503, 429, 408].contains(code) && state.report?.whenFull == .block {
+                    entry.sentAt = 0
+                    entry.retryAt = now + backoff(attempts: entry.attempts)
+                    state.pending[id] = entry
+                } else {
+                    settled = state.pending.removeValue(forKey: id)
+                    dropReason = [503, 429, 408].contains(code) ? .sinkError : .rejected
+                }
+            }
+            if state.pending.count < settings.maxInFlight { lock.signal() }
+            return state.report
+        }
+        guard let report else { return }
+        if let trouble {
+            logOnce(trouble, now: now) { logger.warning("NATS publish not stored", metadata: ["sink": "\(sinkName)", "stream": "\(stream)", "reason": "\(trouble)"]) }
+        }
+        guard let settled else { return }
+        if let dropReason {
+            report.dropped(settled.ticket, dropReason, events: 1)
+        } else {
+            report.delivered(settled.ticket, events: 1, bytes: settled.batch[settled.position].json.count + 1)
+        }
+    }
+
+    /// Doubling from `retry.initial_backoff` up to `retry.max_backoff`, with up to 25% jitter.
+    private func backoff(attempts: Int) -> UInt64 {
+        let base = settings.initialBackoffNanoseconds << UInt64(min(max(attempts - 1, 0), 20))
+        let capped = min(base, settings.maxBackoffNanoseconds)
+        return capped - UInt64.random(in: 0...(capped / 4))
+    }
+
+    /// The connection closed under it: everything outstanding goes again on the next one.
+    private func lost(_ reason: NATSError) {
+        lock.withLock {
+            state.connection = nil
+            for id in state.pending.keys {
+                state.pending[id]!.sentAt = 0
+                state.pending[id]!.retryAt = 0
+            }
+            lock.signal()
+        }
+        let now = MonotonicClock.nowNanoseconds()
+        logOnce("lost", now: now) { logger.warning("NATS connection lost; outstanding publishes are sent again", metadata: ["sink": "\(sinkName)", "error": "\(reason.description)"]) }
+    }
+}
+
+/// The last subject rendered for a source, for templates that read no field (one per batch).
+struct SubjectCache {
+    private var source = ""
+    private var subject = ""
+
+    mutating func subject(for record: EventRecord, source: String, template: SubjectTemplate) -> String {
+        if template.readsFields { return template.render(record, source: source) }
+        if source != self.source || subject.isEmpty {
+            self.source = source
+            subject = template.render(record, source: source)
+        }
+        return subject
+    }
+}

@@ -1,0 +1,135 @@
+import Logging
+import NIOCore
+public import SluiceCore
+import SluiceNATS
+import SluiceRing
+
+/// `type: nats`: publishes every event, as one NDJSON line, to a subject rendered per event.
+///
+/// With `jetstream.stream` each publish is acknowledged by the stream (`NATSPublisher`): an
+/// event counts as delivered, and leaves a disk buffer, only on its PubAck, and a retry carries
+/// the same `Nats-Msg-Id`, so the stream's duplicate window keeps one copy. Without it the sink
+/// speaks core NATS: an event counts as delivered once the kernel has taken the bytes, and a
+/// connection lost with bytes in flight loses them (counted when the write fails); use it for
+/// fire-and-forget fan-out only.
+public final class NATSSink: Sink, @unchecked Sendable {
+    // @unchecked: everything mutable is touched only by the sink's thread, or lives in the
+    // publisher and the core link, which lock what they share.
+    public let settings: NATSSinkSettings
+    private let name: String
+    private let publisher: NATSPublisher?
+    private let core: CoreNATSLink?
+    private var report: DeliveryReport?
+
+    public init(name: String, settings: NATSSinkSettings) {
+        self.name = name
+        self.settings = settings
+        if let stream = settings.stream {
+            publisher = NATSPublisher(settings: settings, stream: stream, sinkName: name)
+            core = nil
+        } else {
+            publisher = nil
+            core = CoreNATSLink(settings: settings, sinkName: name)
+        }
+    }
+
+    public var reportsItsOwnDeliveries: Bool { true }
+    public var flushIntervalNanoseconds: UInt64? { 100_000_000 }
+
+    public func attach(_ report: DeliveryReport) {
+        self.report = report
+        publisher?.attach(report)
+    }
+
+    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+        guard let report else { return }
+        if let publisher {
+            publisher.publish(batch, ticket: ticket, report: report)
+        } else {
+            core?.publish(batch, ticket: ticket, report: report)
+        }
+    }
+
+    /// While idle: reconnects, and sends again what is due.
+    public func flush() throws {
+        publisher?.maintain()
+    }
+
+    public func finish() throws {
+        guard let report else { return }
+        publisher?.drain(report: report)
+        core?.close()
+    }
+
+    public func metricSamples() -> [MetricSample] {
+        publisher?.metricSamples() ?? []
+    }
+}
+
+/// Core NATS publishing: `PUB` without acknowledgement, on a connection made again (with
+/// backoff) when lost. Under `block` the sink waits for a connection; under the drop policies
+/// what finds none is dropped as `sink_error`.
+final class CoreNATSLink: @unchecked Sendable {
+    // @unchecked: only the sink's thread calls in; the write callbacks touch only the report.
+    private let settings: NATSSinkSettings
+    private let sinkName: String
+    private var rotation: NATSServerRotation
+    private var connection: NATSConnection?
+    private var subjects = SubjectCache()
+    private var backoff: UInt64
+    private let logger = Logger(label: "sluice.sink")
+
+    init(settings: NATSSinkSettings, sinkName: String) {
+        self.settings = settings
+        self.sinkName = sinkName
+        rotation = NATSServerRotation(settings.client)
+        backoff = settings.initialBackoffNanoseconds
+    }
+
+    func publish(_ batch: EventBatch, ticket: DeliveryTicket, report: DeliveryReport) {
+        guard let connection = connected(report: report) else {
+            report.dropped(ticket, report.shutdown.isStopping ? .shutdown : .sinkError, events: batch.count)
+            return
+        }
+        var buffer = connection.allocator.buffer(capacity: batch.bytes.count + batch.count * 48)
+        for position in 0..<batch.count {
+            let record = batch[position]
+            let subject = subjects.subject(for: record, source: batch.sourceName, template: settings.subject)
+            let line = UnsafeRawBufferPointer(start: record.json.baseAddress, count: record.json.count + 1)  // with its newline
+            NATSWire.appendPublish(to: &buffer, subject: subject.utf8, reply: EmptyCollection(), payload: line)
+        }
+        let events = batch.count
+        let bytes = batch.bytes.count
+        connection.write(buffer).whenComplete { result in
+            switch result {
+            case .success: report.delivered(ticket, events: events, bytes: bytes)
+            case .failure: report.dropped(ticket, .sinkError, events: events)
+            }
+        }
+    }
+
+    /// The connection, made again when lost; under `block` waits for one (until the stop).
+    private func connected(report: DeliveryReport) -> NATSConnection? {
+        while true {
+            if let connection, connection.isOpen { return connection }
+            switch rotation.connect(options: settings.client.options, onClose: { _ in }) {
+            case .success(let made):
+                connection = made
+                backoff = settings.initialBackoffNanoseconds
+                report.setProblem(nil)
+                logger.info("connected to NATS (core, no acknowledgements)", metadata: ["sink": "\(sinkName)", "server": "\(made.address)"])
+                return made
+            case .failure(let error):
+                report.setProblem("cannot reach NATS: \(error.description)")
+                guard report.whenFull == .block, !report.shutdown.isStopping else { return nil }
+                _ = report.shutdown.sleep(nanoseconds: backoff)
+                backoff = min(backoff * 2, settings.maxBackoffNanoseconds)
+            }
+        }
+    }
+
+    func close() {
+        connection?.close()
+        connection = nil
+    }
+}

@@ -1,0 +1,126 @@
+public import SluiceConfig
+public import SluiceCore
+import Logging
+import NIOCore
+import SluiceNATS
+import SluiceRing
+
+/// `type: nats`: reads a JetStream stream through a durable pull consumer (created when
+/// missing), one event per message, and acknowledges a message only once its event is taken
+/// by every sink that holds the sources back: in a disk buffer, when the sink has one; handled
+/// by the sink otherwise (see `SourceContext.isTaken`). Until then it is marked in progress
+/// (`+WPI`) every third of `ack_wait`, so a slow sink does not make the server deliver it again.
+///
+/// A message delivered again (after a restart, a crash, or `ack_wait`) gets the identity it had
+/// the first time: its stream's name and its sequence in the stream, so an indexer's `_id` or a
+/// `nats` sink's `Nats-Msg-Id` downstream keeps one copy. Several Sluices sharing one consumer
+/// split the messages between them. On SIGTERM it stops asking for messages, waits (within the
+/// grace period) until what it published is taken, acknowledges it, and ends; what is left
+/// unacknowledged is delivered again later, never lost.
+public final class NATSSource: Source, SettingsCarrying {
+    public let name: String
+    public let settings: SourceSettings
+    private let nats: NATSSourceSettings
+    private let host: String
+    private let statistics = Locked(Statistics())
+    private let logger = Logger(label: "sluice.source")
+
+    struct Statistics {
+        var redelivered = 0
+        var acknowledged = 0
+        var reconnects = 0
+    }
+
+    public init(name: String, reading reader: ConfigReader, host: String) {
+        self.name = name
+        self.host = host
+        nats = NATSSourceSettings(reading: reader, sourceName: name)
+        settings = SourceSettings(reading: reader)
+    }
+
+    public func metricSamples() -> [MetricSample] {
+        let now = statistics.withLock { $0 }
+        let labels = [("source", name)]
+        return [
+            MetricSample("sluice_nats_redelivered_total", .counter, help: "Messages the server delivered more than once.", labels: labels, value: Double(now.redelivered)),
+            MetricSample("sluice_nats_acknowledged_total", .counter, help: "Messages acknowledged once their events were taken.", labels: labels, value: Double(now.acknowledged)),
+            MetricSample("sluice_nats_reconnects_total", .counter, help: "Connections made after the first.", labels: labels, value: Double(now.reconnects)),
+        ]
+    }
+
+    public func run(_ context: SourceContext) throws {
+        let reader = NATSPullReader(settings: nats, sourceName: name, logger: logger)
+        defer { reader.close() }
+        let metadata = settings.metadata(sourceName: name, stream: nil, host: host)
+        let stream = Self.identity(ofStream: nats.stream)
+        var awaiting: [(position: RingPosition, acks: [String])] = []
+        var lastProgress = MonotonicClock.nowNanoseconds()
+        var ready = false
+        while !context.shutdown.isDraining {
+            guard reader.ensureConnected(shutdown: context.shutdown, onReconnect: { statistics.withLock { $0.reconnects += 1 } }) else { continue }
+            if !ready {
+                context.markReady()
+                ready = true
+            }
+            reader.requestMoreIfIdle()
+            let messages = reader.take(waitingNanoseconds: 100_000_000)
+            if !messages.isEmpty {
+                var encoding = BatchEncoding(context: context, format: settings.format, metadata: metadata, readSize: 64 * 1024)
+                var sequences: [UInt64] = []
+                var acks: [String] = []
+                for (message, info) in messages {
+                    message.payload.withUnsafeReadableBytes { encoding.encodeMessage($0, truncated: false) }
+                    sequences.append(info.streamSequence)
+                    acks.append(message.replyTo ?? "")
+                    if info.deliveries > 1 { statistics.withLock { $0.redelivered += 1 } }
+                }
+                if let batch = encoding.takeBatch() {
+                    if batch.count == sequences.count { batch.assignOrigin(EventOrigin(stream: stream, sequences: sequences)) }
+                    guard let position = context.publishTracked(batch) else { return }
+                    awaiting.append((position, acks))
+                }
+            }
+            acknowledgeTaken(&awaiting, context: context, reader: reader)
+            let now = MonotonicClock.nowNanoseconds()
+            if !awaiting.isEmpty, now - lastProgress >= nats.ackWaitNanoseconds / 3 {
+                reader.send(awaiting.flatMap(\.acks), body: "+WPI")
+                lastProgress = now
+            } else if awaiting.isEmpty {
+                lastProgress = now
+            }
+        }
+        // Draining: no more pulls; what was published is acknowledged once taken.
+        while !awaiting.isEmpty && !context.shutdown.isStopping {
+            acknowledgeTaken(&awaiting, context: context, reader: reader)
+            if !awaiting.isEmpty { _ = context.shutdown.sleep(nanoseconds: 10_000_000) }
+        }
+        reader.flush()
+        if !awaiting.isEmpty {
+            logger.info("stopped with messages not yet acknowledged; the server delivers them again", metadata: [
+                "source": "\(name)", "messages": "\(awaiting.reduce(0) { $0 + $1.acks.count })",
+            ])
+        }
+    }
+
+    private func acknowledgeTaken(_ awaiting: inout [(position: RingPosition, acks: [String])], context: SourceContext, reader: NATSPullReader) {
+        var taken: [String] = []
+        while let first = awaiting.first, context.isTaken(first.position) {
+            taken += first.acks
+            awaiting.removeFirst()
+        }
+        guard !taken.isEmpty else { return }
+        reader.send(taken, body: "+ACK")
+        statistics.withLock { $0.acknowledged += taken.count }
+    }
+
+    /// The events' stream (`EventOrigin`) for a JetStream stream: FNV-1a of `nats:` and its
+    /// name, so every Sluice reading the stream, and every restart, numbers a message alike.
+    static func identity(ofStream stream: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in ("nats:" + stream).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}

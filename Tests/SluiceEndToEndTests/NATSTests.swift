@@ -1,0 +1,174 @@
+import Foundation
+import SluiceNATS
+import SluiceTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `nats` sink and source through the binary, against real `nats-server`s: one server, a
+/// three-node JetStream cluster that loses its stream leader, a reading Sluice killed with
+/// SIGKILL, and the official Python client on the other end.
+@Suite("nats sink and source", .timeLimit(.minutes(5)), .watchdog)
+struct NATSTests {
+    static let root = String(#filePath.split(separator: "/Tests/").first ?? "")
+    let directory = TemporaryDirectory()
+
+    private func jetStream(_ server: NATSServerProcess) throws -> (NATSConnection, JetStream) {
+        let connection = try NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port), options: .init())
+        return (connection, JetStream(connection, timeoutNanoseconds: 10_000_000_000))
+    }
+
+    /// Creates the stream, retrying while a cluster elects its meta leader.
+    private func addStream(_ jetStream: JetStream, replicas: Int = 1) throws {
+        let deadline = ChildProcess.nowSeconds() + 30
+        while true {
+            do {
+                try jetStream.addStream(["name": "LOGS", "subjects": ["logs.>"], "num_replicas": replicas, "storage": "file", "duplicate_window": 120_000_000_000])
+                return
+            } catch where ChildProcess.nowSeconds() < deadline {
+                ChildProcess.pause(milliseconds: 200)
+            }
+        }
+    }
+
+    private func sidecarConfig(_ name: String, servers: [String], extra: String = "") -> String {
+        directory.write("\(name).yaml", """
+            sources: { app: { type: stdin, format: json, labels: { service: \(name) } } }
+            sinks:
+              bus:
+                type: nats
+                servers: [\(servers.map { "\"\($0)\"" }.joined(separator: ", "))]
+                subject: "logs.{service}"
+                jetstream: { stream: LOGS }
+                ack_timeout: 1s
+                retry: { initial_backoff: 50ms, max_backoff: 500ms }
+            \(extra)
+            shutdown: { grace_period: 60s }
+            """)
+    }
+
+    private func centralConfig(servers: [String], sink: String) -> String {
+        directory.write("central.yaml", """
+            sources:
+              bus:
+                type: nats
+                servers: [\(servers.map { "\"\($0)\"" }.joined(separator: ", "))]
+                jetstream: { stream: LOGS, consumer: central, filter: "logs.>", ack_wait: 2s }
+                batch: 500
+            sinks:
+            \(sink)
+            shutdown: { grace_period: 20s }
+            """)
+    }
+
+    private static func lines(_ name: String, _ range: Range<Int>) -> String {
+        range.map { #"{"msg":"\#(name) \#($0)","n":\#($0)}"# }.joined(separator: "\n") + "\n"
+    }
+
+    /// Stdin → `nats` sink → JetStream → `nats` source → console: every event once, with the
+    /// fields the sidecar gave it; a second reading Sluice on the same consumer gets nothing
+    /// again, and the stream holds one message per event.
+    @Test(.requiresNATSServer(repository: root))
+    func eventsCrossAStreamWholeAndOnce() throws {
+        let server = try NATSServerProcess(repository: Self.root, directory: directory.path)
+        let (connection, jetStream) = try jetStream(server)
+        defer { connection.close() }
+        try addStream(jetStream)
+        let sidecar = try SluiceBinary.launch(["--config", sidecarConfig("web", servers: [server.url])], stdin: .file(directory.write("in.ndjson", Self.lines("web", 0..<20_000))))
+        #expect(sidecar.wait(seconds: 120).exitStatus == 0, "\(sidecar.standardError.suffix(2000))")
+        #expect(events(sidecar.standardErrorLines).last?["message"] as? String == "stopped; every event delivered")
+        let state = try #require(jetStream.streamInfo("LOGS")?["state"] as? [String: Any])
+        #expect(state["messages"] as? Int == 20_000)
+
+        let central = centralConfig(servers: [server.url], sink: "  out: { type: console }")
+        let reader = try SluiceBinary.launch(["--config", central], stdin: .null)
+        #expect(Eventually.wait(seconds: 120) { reader.standardOutputLines.count >= 20_000 })
+        reader.send(SIGTERM)
+        #expect(reader.wait().exitStatus == 0)
+        let received = events(reader.standardOutputLines)
+        #expect(received.count == 20_000)
+        #expect(Set(received.compactMap { $0["n"] as? Int }) == Set(0..<20_000))
+        #expect(received.allSatisfy { $0["service"] as? String == "web" && $0["source"] as? String == "app" && $0["@timestamp"] != nil })
+        let again = try SluiceBinary.launch(["--config", central], stdin: .null)
+        ChildProcess.pause(milliseconds: 1500)
+        again.send(SIGTERM)
+        #expect(again.wait().exitStatus == 0)
+        #expect(again.standardOutputLines.isEmpty, "acknowledged messages came again: \(again.standardOutputLines.prefix(3))")
+    }
+
+    /// A stream that does not exist: the sink says so, holds the events (`block`), and delivers
+    /// them once the stream is created; nothing is counted as delivered before.
+    @Test(.requiresNATSServer(repository: root))
+    func aMissingStreamIsNamedAndTheEventsWaitForIt() throws {
+        let server = try NATSServerProcess(repository: Self.root, directory: directory.path)
+        let (connection, jetStream) = try jetStream(server)
+        defer { connection.close() }
+        let sidecar = try SluiceBinary.launch(["--config", sidecarConfig("api", servers: [server.url])])
+        sidecar.write(Self.lines("api", 0..<100))
+        #expect(Eventually.wait(seconds: 30) { sidecar.standardError.contains("the JetStream stream does not exist") })
+        ChildProcess.pause(milliseconds: 500)
+        #expect(sidecar.standardError.contains("no responders"))
+        try addStream(jetStream)
+        sidecar.closeStdin()
+        #expect(sidecar.wait(seconds: 60).exitStatus == 0, "\(sidecar.standardError.suffix(2000))")
+        #expect(events(sidecar.standardErrorLines).last?["message"] as? String == "stopped; every event delivered")
+        let state = try #require(jetStream.streamInfo("LOGS")?["state"] as? [String: Any])
+        #expect(state["messages"] as? Int == 100)
+    }
+
+    /// The official Python client reads what Sluice published (subjects, the `Nats-Msg-Id`
+    /// header, one NDJSON line per message), and what it publishes Sluice reads.
+    @Test(.requiresNATSServer(repository: root), .requiresNATSPython(repository: root))
+    func theOfficialPythonClientReadsAndWritesTheSameStream() throws {
+        let server = try NATSServerProcess(repository: Self.root, directory: directory.path)
+        let (connection, jetStream) = try jetStream(server)
+        defer { connection.close() }
+        try addStream(jetStream)
+        let sidecar = try SluiceBinary.launch(["--config", sidecarConfig("web", servers: [server.url])], stdin: .file(directory.write("in.ndjson", Self.lines("web", 0..<50))))
+        #expect(sidecar.wait(seconds: 60).exitStatus == 0)
+        let script = directory.write("peer.py", """
+            import asyncio, json, sys, nats
+            async def main():
+                nc = await nats.connect(sys.argv[1])
+                js = nc.jetstream()
+                sub = await js.pull_subscribe("logs.web", durable="python")
+                messages = await sub.fetch(50, timeout=10)
+                for m in messages:
+                    line = m.data.decode()
+                    assert line.endswith("\\n") and line.count("\\n") == 1, repr(line)
+                    event = json.loads(line)
+                    print(json.dumps({"subject": m.subject, "id": m.headers.get("Nats-Msg-Id"), "n": event["n"], "service": event["service"]}))
+                    await m.ack()
+                for i in range(30):
+                    await js.publish("logs.python", json.dumps({"from": "python", "n": i}).encode())
+                await js.publish("logs.python", b"a plain line from python")
+                await nc.close()
+            asyncio.run(main())
+            """)
+        let python = try ChildProcess(executable: NATSPython.path(repository: Self.root), arguments: [script, server.url])
+        #expect(python.wait(seconds: 60).exitStatus == 0, "\(python.standardError.suffix(2000))")
+        let read = events(python.standardOutputLines)
+        #expect(read.count == 50)
+        #expect(read.allSatisfy { $0["subject"] as? String == "logs.web" && $0["service"] as? String == "web" })
+        let ids = read.compactMap { $0["id"] as? String }
+        #expect(Set(ids).count == 50 && ids.allSatisfy { $0.range(of: "^[0-9a-f]{16}-[0-9]+$", options: .regularExpression) != nil }, "\(ids.prefix(3))")
+
+        let central = directory.write("python-reader.yaml", """
+            sources:
+              bus:
+                type: nats
+                servers: ["\(server.url)"]
+                jetstream: { stream: LOGS, consumer: reader, filter: "logs.python" }
+            sinks: { out: { type: console } }
+            """)
+        let reader = try SluiceBinary.launch(["--config", central], stdin: .null)
+        #expect(Eventually.wait(seconds: 60) { reader.standardOutputLines.count >= 31 })
+        reader.send(SIGTERM)
+        #expect(reader.wait().exitStatus == 0)
+        let got = events(reader.standardOutputLines)
+        #expect(Set(got.compactMap { $0["n"] as? Int }) == Set(0..<30))
+        #expect(got.contains { $0["message"] as? String == "a plain line from python" && $0["source"] as? String == "bus" })
+    }
+}
