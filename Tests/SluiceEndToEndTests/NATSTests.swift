@@ -98,6 +98,88 @@ struct NATSTests {
         #expect(again.standardOutputLines.isEmpty, "acknowledged messages came again: \(again.standardOutputLines.prefix(3))")
     }
 
+    /// 100,000 events from two sidecars into a three-node cluster (stream `LOGS`, 3 replicas,
+    /// `sync_interval: always`) and out through a central Sluice into an archive behind a disk
+    /// buffer. The stream's leader is killed mid-way and started again, and the central Sluice is
+    /// killed with SIGKILL once: every event reaches the archive, the stream holds each once
+    /// (the sidecars' retries were removed by its duplicate window), and the only events
+    /// archived twice are those the killed Sluice had not acknowledged.
+    @Test(.requiresNATSServer(repository: root))
+    func aClusterLosingItsLeaderAndAKilledReaderLoseNothing() throws {
+        let clusterPorts = try (0..<3).map { _ in try SocketClient.freePort() }
+        let nodes = try (0..<3).map {
+            try NATSServerProcess(repository: Self.root, directory: directory.path, name: "n\($0 + 1)", clusterPorts: clusterPorts, clusterPort: clusterPorts[$0])
+        }
+        let urls = nodes.map(\.url)
+        /// A JetStream call through any node that is up.
+        func call<Result>(_ body: (JetStream) throws -> Result) throws -> Result {
+            var lastError: (any Error)?
+            for node in nodes {
+                do {
+                    let (connection, jetStream) = try jetStream(node)
+                    defer { connection.close() }
+                    return try body(jetStream)
+                } catch {
+                    lastError = error
+                }
+            }
+            throw lastError!
+        }
+        try call { try addStream($0, replicas: 3) }
+        let sidecars = try ["web", "worker"].map { try SluiceBinary.launch(["--config", sidecarConfig($0, servers: urls)]) }
+        let central = centralConfig(servers: urls, sink: """
+              archive:
+                type: archive
+                path: "\(directory.path)/archive/central-%Y%m%dT%H%M%S.ndjson.gz"
+                flush_interval: 200ms
+                buffer: { type: disk, max_bytes: 256MiB }
+            data_dir: "\(directory.path)/central-data"
+            """)
+        var reader = try SluiceBinary.launch(["--config", central], stdin: .null)
+        func stream() throws -> [String: Any] { try call { try $0.call("STREAM.INFO.LOGS") } }
+        func consumer() throws -> [String: Any] { try call { try $0.call("CONSUMER.INFO.LOGS.central") } }
+
+        for (name, sidecar) in zip(["web", "worker"], sidecars) { sidecar.write(Self.lines(name, 0..<20_000)) }
+        #expect(Eventually.wait(seconds: 120) { ((try? stream())?["state"] as? [String: Any])?["messages"] as? Int ?? 0 >= 20_000 })
+        let leader = try #require((try stream()["cluster"] as? [String: Any])?["leader"] as? String)
+        let killed = try #require(nodes.first { $0.name == leader })
+        killed.kill()
+        for (name, sidecar) in zip(["web", "worker"], sidecars) { sidecar.write(Self.lines(name, 20_000..<35_000)) }
+        #expect(Eventually.wait(seconds: 120) { ((try? consumer())?["delivered"] as? [String: Any])?["stream_seq"] as? Int ?? 0 >= 40_000 })
+        reader.send(SIGKILL)
+        _ = reader.wait()
+        try killed.start()
+        reader = try SluiceBinary.launch(["--config", central], stdin: .null)
+        for (name, sidecar) in zip(["web", "worker"], sidecars) {
+            sidecar.write(Self.lines(name, 35_000..<50_000))
+            sidecar.closeStdin()
+        }
+        for sidecar in sidecars {
+            #expect(sidecar.wait(seconds: 180).exitStatus == 0, "\(sidecar.standardError.suffix(2000))")
+            #expect(events(sidecar.standardErrorLines).last?["message"] as? String == "stopped; every event delivered")
+        }
+        #expect(Eventually.wait(seconds: 120) {
+            guard let info = try? consumer() else { return false }
+            return info["num_pending"] as? Int == 0 && info["num_ack_pending"] as? Int == 0
+        })
+        reader.send(SIGTERM)
+        #expect(reader.wait(seconds: 60).exitStatus == 0, "\(reader.standardError.suffix(2000))")
+
+        #expect(((try stream())["state"] as? [String: Any])?["messages"] as? Int == 100_000)
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/archive")) ?? []).sorted().map { directory.path + "/archive/" + $0 }
+        let gzip = try ChildProcess(executable: ExternalTool.path("gzip") ?? "/bin/gzip", arguments: ["-dc"] + files)
+        _ = gzip.wait(seconds: 60)
+        let archived = events(gzip.standardOutputLines).compactMap { event -> String? in
+            guard let service = event["service"] as? String, let number = event["n"] as? Int else { return nil }
+            return "\(service) \(number)"
+        }
+        let expected = Set(["web", "worker"].flatMap { name in (0..<50_000).map { "\(name) \($0)" } })
+        #expect(Set(archived) == expected, "missing \(expected.subtracting(archived).count) of \(expected.count)")
+        let twice = archived.count - Set(archived).count
+        print("nats cluster: leader \(leader) killed; reader killed once; \(archived.count) archived, \(twice) twice")
+        #expect(twice <= 20_000, "\(twice) archived twice: more than the killed reader can have held unacknowledged")
+    }
+
     /// A stream that does not exist: the sink says so, holds the events (`block`), and delivers
     /// them once the stream is created; nothing is counted as delivered before.
     @Test(.requiresNATSServer(repository: root))
