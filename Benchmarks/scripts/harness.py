@@ -294,6 +294,71 @@ class FakeIndexer:
         self.process.wait()
 
 
+NATS_VENV = os.path.join(ROOT, ".build", "nats-venv", "bin")
+
+
+class NATSServer:
+    """A nats-server (`.ci/setup --tests` installs it in .build/nats-venv) with JetStream, its
+    defaults otherwise (one node, so the stream has one replica), in a scratch directory, with the
+    stream LOGS on `logs.>`: one per run, so every run starts from an empty stream."""
+
+    def __init__(self, work):
+        self.work = work
+
+    def __enter__(self):
+        server = os.path.join(NATS_VENV, "nats-server")
+        if not os.access(server, os.X_OK):
+            raise RuntimeError("no %s: `.ci/setup --tests` installs it" % server)
+        self.port = free_port()
+        self.process = subprocess.Popen([server, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", os.path.join(self.work, "nats")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        script = ("import asyncio, nats\n"
+                  "async def main():\n"
+                  "    nc = await nats.connect('nats://127.0.0.1:%d', connect_timeout=10)\n"
+                  "    await nc.jetstream().add_stream(name='LOGS', subjects=['logs.>'])\n"
+                  "    await nc.close()\n"
+                  "asyncio.run(main())\n" % self.port)
+        end = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > end:
+                    raise RuntimeError("nats-server did not start")
+                time.sleep(0.05)
+        subprocess.run([os.path.join(NATS_VENV, "python3"), "-c", script], check=True)
+        return self
+
+    def __exit__(self, *_):
+        self.process.terminate()
+        self.process.wait()
+
+
+NATS_SINK = '{{ type: nats, servers: ["nats://127.0.0.1:{port}"], subject: "logs.{{source}}", jetstream: {{ stream: LOGS }} }}'
+
+
+def run_sluice_nats_sink(sluice, corpus, lines, work):
+    """stdin → `nats` sink (JetStream, every publish acknowledged) on a fresh server."""
+    with NATSServer(work) as server:
+        config = write(work, "nats.yaml", ["sources: { app: { type: stdin } }", "sinks:",
+                                           "  bus: %s" % NATS_SINK.format(port=server.port)])
+        return run_sluice_stdin(sluice, config, corpus, work, expect_out=lines)
+
+
+def run_sluice_nats_source(sluice, corpus, lines, work):
+    """The stream filled by a `nats` sink (not timed), then the `nats` source → blackhole, timed
+    from spawning Sluice to the last event counted."""
+    with NATSServer(work) as server:
+        config = write(work, "fill.yaml", ["sources: { app: { type: stdin } }", "sinks:",
+                                           "  bus: %s" % NATS_SINK.format(port=server.port)])
+        run_sluice_stdin(sluice, config, corpus, work, expect_out=lines)
+        config = write(work, "read.yaml", [
+            'sources: { bus: { type: nats, servers: ["nats://127.0.0.1:%d"], jetstream: { stream: LOGS, consumer: bench } } }' % server.port,
+            "sinks: { discard: { type: blackhole } }"])
+        return run_sluice_counted(sluice, config, lines, work)
+
+
 # Sinks in YAML flow style, formatted with the run's work directory and the indexer's port.
 ARCHIVE = '{{ type: archive, path: "{work}/out/{{source}}.ndjson.gz", gzip_level: LEVEL }}'
 SEARCH = '{{ type: elasticsearch, endpoint: "http://127.0.0.1:{port}", compression: gzip }}'
@@ -363,6 +428,9 @@ SCENARIOS = {
         discard="{{ type: blackhole, buffer: {{ type: disk, max_bytes: 4GiB, sync: always }} }}")),
     "stdin-disk-elasticsearch/json": ("json", "stdin-elasticsearch/json", sluice_case(
         search=SEARCH.replace("compression: gzip", "compression: gzip, buffer: {{ type: disk, max_bytes: 4GiB }}"))),
+    # JetStream on one local nats-server, every publish acknowledged; then read back.
+    "stdin-nats/json": ("json", "stdin-elasticsearch/json", None),
+    "nats-source-blackhole/json": ("json", "stdin-blackhole/json", None),
     "stdin-alert/json": ("json", None, sluice_case(alerts=ALERT)),
     "stdin-alert-20-rules/json": ("json", None, sluice_case(alerts=ALERT_20)),
     "stdin-scrub-blackhole/json": ("json", "stdin-blackhole/json", sluice_case(
@@ -549,6 +617,10 @@ def main():
                         runs.append(run_sluice_tcp(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("otlp-source"):
                         runs.append(run_sluice_otlp(args.sluice, corpora[flavour], args.lines, work))
+                    elif name == "stdin-nats/json":
+                        runs.append(run_sluice_nats_sink(args.sluice, corpora[flavour], args.lines, work))
+                    elif name.startswith("nats-source"):
+                        runs.append(run_sluice_nats_source(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("file-"):
                         runs.append(run_sluice_file(args.sluice, corpora[flavour], args.lines, work))
                     elif name.startswith("unix-100-writers"):

@@ -62,10 +62,11 @@ public struct JetStream: Sendable {
         return try call("CONSUMER.DURABLE.CREATE.\(stream).\(name)", ["stream_name": stream, "config": config])
     }
 
-    /// The subject and body of a pull request for up to `batch` messages, waiting at most
-    /// `expiresNanoseconds` for them.
-    public static func fetchRequest(stream: String, consumer: String, batch: Int, expiresNanoseconds: Int64) -> (subject: String, body: [UInt8]) {
-        ("$JS.API.CONSUMER.MSG.NEXT.\(stream).\(consumer)", Array("{\"batch\":\(batch),\"expires\":\(expiresNanoseconds)}".utf8))
+    /// The subject and body of a pull request for up to `batch` messages and `maxBytes` bytes
+    /// (0: no limit), waiting at most `expiresNanoseconds` for them.
+    public static func fetchRequest(stream: String, consumer: String, batch: Int, maxBytes: Int = 0, expiresNanoseconds: Int64) -> (subject: String, body: [UInt8]) {
+        let limit = maxBytes > 0 ? ",\"max_bytes\":\(maxBytes)" : ""
+        return ("$JS.API.CONSUMER.MSG.NEXT.\(stream).\(consumer)", Array("{\"batch\":\(batch)\(limit),\"expires\":\(expiresNanoseconds)}".utf8))
     }
 }
 

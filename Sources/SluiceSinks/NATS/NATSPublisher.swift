@@ -4,9 +4,10 @@ import SluiceCore
 import SluiceNATS
 import SluiceRing
 
-/// The delivery side of a `nats` sink with JetStream: every event is published with a reply
-/// subject of its own (`<inbox>.<number>`) and a `Nats-Msg-Id` header carrying its identity, up to
-/// `max_in_flight` at once on one connection, and is settled only by its PubAck: delivered when
+/// The delivery side of a `nats` sink with JetStream: events go in messages (a run of one
+/// batch's events with one subject, as NDJSON), each published with a reply subject of its own
+/// (`<inbox>.<number>`) and a `Nats-Msg-Id` header carrying its events' identity, up to
+/// `max_in_flight` at once on one connection, and settled only by its PubAck: delivered when
 /// stored (or already stored: a duplicate of an earlier try), dropped with its reason when the
 /// stream refuses it for good. A publish whose ack does not come within `ack_timeout`, or whose
 /// connection is lost, is sent again with the same id, so the stream's duplicate window stores
@@ -18,7 +19,7 @@ import SluiceRing
 /// under `lock`, whose condition wakes the sink's thread when room frees up.
 final class NATSPublisher: @unchecked Sendable {
     // @unchecked: `state` is only touched under `lock`; `rotation`, `outgoing`, `nextID`,
-    // `nextConnectAttempt`, `connectBackoff` and `subjects` only by the sink's thread.
+    // `nextConnectAttempt`, `connectBackoff` and `splitter` only by the sink's thread.
     let settings: NATSSinkSettings
     let sinkName: String
     private let stream: String
@@ -29,12 +30,14 @@ final class NATSPublisher: @unchecked Sendable {
     private var nextID: UInt64 = 1
     private var nextConnectAttempt: UInt64 = 0
     private var connectBackoff: UInt64
-    private var subjects = SubjectCache()
+    private var splitter: NATSMessageSplitter
     private let logger = Logger(label: "sluice.sink")
 
+    /// One message: a run of a batch's events with one subject.
     struct Pending {
         let batch: EventBatch
-        let position: Int
+        let events: Range<Int>
+        let subject: String
         let ticket: DeliveryTicket
         /// When it was last written; 0 while it waits to be (re)sent at `retryAt`.
         var sentAt: UInt64
@@ -50,6 +53,8 @@ final class NATSPublisher: @unchecked Sendable {
         var reconnects = 0
         var noResponders = 0
         var refused = 0
+        /// A problem is shown on `/readyz` (no responders, a refusal) until a publish is stored.
+        var troubled = false
         /// When each kind of trouble was last logged, so an outage logs once in a while.
         var lastLogged: [String: UInt64] = [:]
     }
@@ -60,6 +65,7 @@ final class NATSPublisher: @unchecked Sendable {
         self.sinkName = sinkName
         rotation = NATSServerRotation(settings.client)
         connectBackoff = settings.initialBackoffNanoseconds
+        splitter = NATSMessageSplitter(settings: settings)
     }
 
     func attach(_ report: DeliveryReport) {
@@ -84,34 +90,46 @@ final class NATSPublisher: @unchecked Sendable {
 
     // MARK: The sink's thread
 
-    /// Publishes a batch's events, waiting for room under `block`; under the drop policies an
-    /// event that finds `max_in_flight` publishes outstanding is dropped as `sink_busy`.
+    /// Publishes a batch's events, as messages of up to `batch.max_events` events and
+    /// `batch.max_bytes` bytes with one subject, waiting for room under `block`; under the drop
+    /// policies the events that find `max_in_flight` messages outstanding are dropped as
+    /// `sink_busy`.
     func publish(_ batch: EventBatch, ticket: DeliveryTicket, report: DeliveryReport) {
-        var position = 0
-        while position < batch.count {
+        let messages = splitter.split(batch, maxBytes: maxMessageBytes)
+        var next = 0
+        while next < messages.count {
             let room = waitForRoom(blocking: report.whenFull == .block, report: report)
             guard room > 0 else {
-                report.dropped(ticket, .sinkBusy, events: batch.count - position)
+                report.dropped(ticket, .sinkBusy, events: batch.count - messages[next].events.lowerBound)
                 return
             }
-            let count = min(room, batch.count - position)
+            let chunk = messages[next..<min(messages.count, next + room)]
             let now = MonotonicClock.nowNanoseconds()
             let first = nextID
-            nextID += UInt64(count)
+            nextID += UInt64(chunk.count)
             let connection = lock.withLock { () -> NATSConnection? in
                 let connected = state.connection
-                for offset in 0..<count {
-                    state.pending[first + UInt64(offset)] = Pending(batch: batch, position: position + offset, ticket: ticket, sentAt: connected == nil ? 0 : now)
+                for (offset, message) in chunk.enumerated() {
+                    state.pending[first + UInt64(offset)] = Pending(
+                        batch: batch, events: message.events, subject: message.subject, ticket: ticket, sentAt: connected == nil ? 0 : now
+                    )
                 }
                 return connected
             }
             if let connection {
-                var buffer = connection.allocator.buffer(capacity: min(batch.bytes.count, 4 << 20) + count * 128)
-                for offset in 0..<count { encode(id: first + UInt64(offset), batch: batch, position: position + offset, into: &buffer) }
+                var buffer = connection.allocator.buffer(capacity: batch.bytes(ofEvents: chunk.first!.events.lowerBound..<chunk.last!.events.upperBound).count + chunk.count * 160)
+                for (offset, message) in chunk.enumerated() {
+                    encode(id: first + UInt64(offset), batch: batch, events: message.events, subject: message.subject, into: &buffer)
+                }
                 connection.write(buffer)
             }
-            position += count
+            next += chunk.count
         }
+    }
+
+    /// `batch.max_bytes`, or less when the server takes less (its `max_payload`).
+    private var maxMessageBytes: Int {
+        min(settings.maxBytesPerMessage, (lock.withLock { state.connection?.info.maxPayload } ?? .max) - 1024)
     }
 
     /// Room for more publishes; under `block` waits (looking after the connection) until there
@@ -149,7 +167,7 @@ final class NATSPublisher: @unchecked Sendable {
         due.sort()
         let entries = lock.withLock { due.compactMap { id in state.pending[id].map { (id, $0) } } }
         var buffer = connection.allocator.buffer(capacity: entries.count * 512)
-        for (id, entry) in entries { encode(id: id, batch: entry.batch, position: entry.position, into: &buffer) }
+        for (id, entry) in entries { encode(id: id, batch: entry.batch, events: entry.events, subject: entry.subject, into: &buffer) }
         connection.write(buffer)
         if retried > 0 { lock.withLock { state.report }?.counters.retries.add(retried) }
     }
@@ -214,7 +232,7 @@ final class NATSPublisher: @unchecked Sendable {
             }
             return (Array(state.pending.values), state.connection)
         }
-        for entry in left { report.dropped(entry.ticket, .shutdown, events: 1) }
+        for entry in left { report.dropped(entry.ticket, .shutdown, events: entry.events.count) }
         connection?.close()
     }
 
@@ -229,13 +247,13 @@ final class NATSPublisher: @unchecked Sendable {
 
     // MARK: Encoding
 
-    /// `HPUB <subject> <inbox><id> <header size> <total size>` with `Nats-Msg-Id: <stream>-<sequence>`
-    /// (the event's identity, as the indexer's `_id`), and the event as one NDJSON line.
-    private func encode(id: UInt64, batch: EventBatch, position: Int, into buffer: inout ByteBuffer) {
-        let record = batch[position]
-        let subject = subjects.subject(for: record, source: batch.sourceName, template: settings.subject)
-        let sequenceDigits = Self.decimalDigits(record.sequence)
-        let headerSize = 10 + 13 + 16 + 1 + sequenceDigits + 4  // "NATS/1.0\r\n" "Nats-Msg-Id: " id "\r\n\r\n"
+    /// `HPUB <subject> <inbox><id> <header size> <total size>` with
+    /// `Nats-Msg-Id: <stream>-<first sequence>-<events>` (the identity of the first event, as the
+    /// indexer's `_id`, and how many follow it), and the events as NDJSON.
+    private func encode(id: UInt64, batch: EventBatch, events: Range<Int>, subject: String, into buffer: inout ByteBuffer) {
+        let first = batch[events.lowerBound]
+        let payload = batch.bytes(ofEvents: events)
+        let headerSize = 10 + 13 + 16 + 1 + Self.decimalDigits(first.sequence) + 1 + Self.decimalDigits(UInt64(events.count)) + 4
         buffer.writeStaticString("HPUB ")
         buffer.writeString(subject)
         buffer.writeStaticString(" ")
@@ -244,14 +262,16 @@ final class NATSPublisher: @unchecked Sendable {
         buffer.writeStaticString(" ")
         Self.appendDecimal(UInt64(headerSize), to: &buffer)
         buffer.writeStaticString(" ")
-        Self.appendDecimal(UInt64(headerSize + record.json.count + 1), to: &buffer)
+        Self.appendDecimal(UInt64(headerSize + payload.count), to: &buffer)
         buffer.writeStaticString("\r\nNATS/1.0\r\nNats-Msg-Id: ")
-        Self.appendHex(record.stream, to: &buffer)
+        Self.appendHex(first.stream, to: &buffer)
         buffer.writeStaticString("-")
-        Self.appendDecimal(record.sequence, to: &buffer)
+        Self.appendDecimal(first.sequence, to: &buffer)
+        buffer.writeStaticString("-")
+        Self.appendDecimal(UInt64(events.count), to: &buffer)
         buffer.writeStaticString("\r\n\r\n")
-        buffer.writeBytes(record.json)
-        buffer.writeStaticString("\n\r\n")
+        buffer.writeBytes(payload)
+        buffer.writeStaticString("\r\n")
     }
 
     static func decimalDigits(_ value: UInt64) -> Int {
@@ -292,12 +312,15 @@ final class NATSPublisher: @unchecked Sendable {
         var settled: Pending?
         var dropReason: DropReason?
         var trouble: String?
+        var recovered = false
         let report = lock.withLock { () -> DeliveryReport? in
             guard var entry = state.pending[id] else { return nil }
             switch acknowledgement {
             case .stored(_, let duplicate):
                 if duplicate { state.duplicates += 1 }
                 settled = state.pending.removeValue(forKey: id)
+                recovered = state.troubled
+                state.troubled = false
             case .noResponders:
                 state.noResponders += 1
                 trouble = "no responders for the subject: no stream captures it, or its leader is being elected"
@@ -316,18 +339,21 @@ final class NATSPublisher: @unchecked Sendable {
                     dropReason = [503, 429, 408].contains(code) ? .sinkError : .rejected
                 }
             }
+            if trouble != nil { state.troubled = true }
             if state.pending.count < settings.maxInFlight { lock.signal() }
             return state.report
         }
         guard let report else { return }
+        if recovered { report.setProblem(nil) }
         if let trouble {
+            report.setProblem(trouble)
             logOnce(trouble, now: now) { logger.warning("NATS publish not stored", metadata: ["sink": "\(sinkName)", "stream": "\(stream)", "reason": "\(trouble)"]) }
         }
         guard let settled else { return }
         if let dropReason {
-            report.dropped(settled.ticket, dropReason, events: 1)
+            report.dropped(settled.ticket, dropReason, events: settled.events.count)
         } else {
-            report.delivered(settled.ticket, events: 1, bytes: settled.batch[settled.position].json.count + 1)
+            report.delivered(settled.ticket, events: settled.events.count, bytes: settled.batch.bytes(ofEvents: settled.events).count)
         }
     }
 
@@ -350,20 +376,5 @@ final class NATSPublisher: @unchecked Sendable {
         }
         let now = MonotonicClock.nowNanoseconds()
         logOnce("lost", now: now) { logger.warning("NATS connection lost; outstanding publishes are sent again", metadata: ["sink": "\(sinkName)", "error": "\(reason.description)"]) }
-    }
-}
-
-/// The last subject rendered for a source, for templates that read no field (one per batch).
-struct SubjectCache {
-    private var source = ""
-    private var subject = ""
-
-    mutating func subject(for record: EventRecord, source: String, template: SubjectTemplate) -> String {
-        if template.readsFields { return template.render(record, source: source) }
-        if source != self.source || subject.isEmpty {
-            self.source = source
-            subject = template.render(record, source: source)
-        }
-        return subject
     }
 }

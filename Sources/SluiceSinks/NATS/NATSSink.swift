@@ -4,7 +4,8 @@ public import SluiceCore
 import SluiceNATS
 import SluiceRing
 
-/// `type: nats`: publishes every event, as one NDJSON line, to a subject rendered per event.
+/// `type: nats`: publishes events as NDJSON messages (runs of consecutive events with one subject,
+/// see `NATSMessageSplitter`) to a subject rendered per event.
 ///
 /// With `jetstream.stream` each publish is acknowledged by the stream (`NATSPublisher`): an
 /// event counts as delivered, and leaves a disk buffer, only on its PubAck, and a retry carries
@@ -75,7 +76,7 @@ final class CoreNATSLink: @unchecked Sendable {
     private let sinkName: String
     private var rotation: NATSServerRotation
     private var connection: NATSConnection?
-    private var subjects = SubjectCache()
+    private var splitter: NATSMessageSplitter
     private var backoff: UInt64
     private let logger = Logger(label: "sluice.sink")
 
@@ -84,6 +85,7 @@ final class CoreNATSLink: @unchecked Sendable {
         self.sinkName = sinkName
         rotation = NATSServerRotation(settings.client)
         backoff = settings.initialBackoffNanoseconds
+        splitter = NATSMessageSplitter(settings: settings)
     }
 
     func publish(_ batch: EventBatch, ticket: DeliveryTicket, report: DeliveryReport) {
@@ -91,12 +93,10 @@ final class CoreNATSLink: @unchecked Sendable {
             report.dropped(ticket, report.shutdown.isStopping ? .shutdown : .sinkError, events: batch.count)
             return
         }
-        var buffer = connection.allocator.buffer(capacity: batch.bytes.count + batch.count * 48)
-        for position in 0..<batch.count {
-            let record = batch[position]
-            let subject = subjects.subject(for: record, source: batch.sourceName, template: settings.subject)
-            let line = UnsafeRawBufferPointer(start: record.json.baseAddress, count: record.json.count + 1)  // with its newline
-            NATSWire.appendPublish(to: &buffer, subject: subject.utf8, reply: EmptyCollection(), payload: line)
+        let messages = splitter.split(batch, maxBytes: connection.info.maxPayload - 1024)
+        var buffer = connection.allocator.buffer(capacity: batch.bytes.count + messages.count * 64)
+        for message in messages {
+            NATSWire.appendPublish(to: &buffer, subject: message.subject.utf8, reply: EmptyCollection(), payload: batch.bytes(ofEvents: message.events))
         }
         let events = batch.count
         let bytes = batch.bytes.count

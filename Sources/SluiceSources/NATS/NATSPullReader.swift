@@ -84,7 +84,11 @@ final class NATSPullReader: @unchecked Sendable {
             return true
         }
         guard idle else { return }
-        let request = JetStream.fetchRequest(stream: settings.stream, consumer: settings.consumer, batch: settings.batch, expiresNanoseconds: Self.expiresNanoseconds)
+        let request = JetStream.fetchRequest(
+            stream: settings.stream, consumer: settings.consumer, batch: settings.batch,
+            // Never below the server's largest message: one that does not fit would end every request.
+            maxBytes: max(settings.maxBytes, connection.info.maxPayload + 4096), expiresNanoseconds: Self.expiresNanoseconds
+        )
         var buffer = connection.allocator.buffer(capacity: 128)
         request.body.withUnsafeBytes { NATSWire.appendPublish(to: &buffer, subject: request.subject.utf8, reply: (inbox + "pull").utf8, payload: $0) }
         connection.write(buffer)
@@ -128,8 +132,8 @@ final class NATSPullReader: @unchecked Sendable {
     private func arrived(_ message: NATSMessage) {
         lock.withLock {
             if let status = message.status, message.replyTo == nil {
-                // 404 (nothing there), 408 (the request expired), 409 (the consumer changed):
-                // the pull request is over. 100 is a heartbeat.
+                // 404 (nothing there), 408 (the request expired), 409 (its max_bytes reached,
+                // or the consumer changed): the pull request is over. 100 is a heartbeat.
                 if status != 100 { open.messages = 0 }
             } else if let reply = message.replyTo, let info = DeliveredMessageInfo(replySubject: reply) {
                 received.append((message, info))

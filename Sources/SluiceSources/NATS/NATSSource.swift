@@ -6,13 +6,15 @@ import SluiceNATS
 import SluiceRing
 
 /// `type: nats`: reads a JetStream stream through a durable pull consumer (created when
-/// missing), one event per message, and acknowledges a message only once its event is taken
+/// missing), one event per line of a message (a `nats` sink's messages are NDJSON), and
+/// acknowledges a message only once its event is taken
 /// by every sink that holds the sources back: in a disk buffer, when the sink has one; handled
 /// by the sink otherwise (see `SourceContext.isTaken`). Until then it is marked in progress
 /// (`+WPI`) every third of `ack_wait`, so a slow sink does not make the server deliver it again.
 ///
-/// A message delivered again (after a restart, a crash, or `ack_wait`) gets the identity it had
-/// the first time: its stream's name and its sequence in the stream, so an indexer's `_id` or a
+/// A message delivered again (after a restart, a crash, or `ack_wait`) gives its events the
+/// identities they had the first time: the stream's name, and the message's sequence in the
+/// stream (shifted left 20 bits) plus the line's index, so an indexer's `_id` or a
 /// `nats` sink's `Nats-Msg-Id` downstream keeps one copy. Several Sluices sharing one consumer
 /// split the messages between them. On SIGTERM it stops asking for messages, waits (within the
 /// grace period) until what it published is taken, acknowledges it, and ends; what is left
@@ -69,8 +71,12 @@ public final class NATSSource: Source, SettingsCarrying {
                 var sequences: [UInt64] = []
                 var acks: [String] = []
                 for (message, info) in messages {
-                    message.payload.withUnsafeReadableBytes { encoding.encodeMessage($0, truncated: false) }
-                    sequences.append(info.streamSequence)
+                    message.payload.withUnsafeReadableBytes { payload in
+                        Self.eachLine(of: payload) { index, line in
+                            encoding.encodeMessage(line, truncated: false)
+                            sequences.append(info.streamSequence << 20 | UInt64(index))
+                        }
+                    }
                     acks.append(message.replyTo ?? "")
                     if info.deliveries > 1 { statistics.withLock { $0.redelivered += 1 } }
                 }
@@ -111,6 +117,21 @@ public final class NATSSource: Source, SettingsCarrying {
         guard !taken.isEmpty else { return }
         reader.send(taken, body: "+ACK")
         statistics.withLock { $0.acknowledged += taken.count }
+    }
+
+    /// Calls `body` with each non-empty line of a message (a message from a `nats` sink is
+    /// NDJSON: one event per line) and its index.
+    static func eachLine(of payload: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        var index = 0
+        while start < payload.count {
+            let end = payload[start...].firstIndex(of: 0x0A) ?? payload.count
+            if end > start {
+                body(index, UnsafeRawBufferPointer(rebasing: payload[start..<end]))
+                index += 1
+            }
+            start = end + 1
+        }
     }
 
     /// The events' stream (`EventOrigin`) for a JetStream stream: FNV-1a of `nats:` and its

@@ -11,6 +11,7 @@ public import SluiceNATS
 /// | `jetstream.ack_wait` | duration | `30s` | a message not acknowledged this long is delivered again (Sluice marks it in progress while its sinks hold it) |
 /// | `jetstream.max_ack_pending` | integer | `20000` | messages delivered and not yet acknowledged, at most |
 /// | `batch` | integer | `1000` | messages asked for per pull request |
+/// | `max_bytes` | size | `8MiB` | bytes asked for per pull request (a `nats` sink's message holds up to 1,000 events) |
 ///
 /// Plus the connection keys (`servers`, `auth`, `tls`, `connect_timeout`; see
 /// `NATSClientSettings`) and the keys of every source (`format`, `max_line_bytes`, `labels`).
@@ -22,6 +23,7 @@ public struct NATSSourceSettings: Sendable {
     public var ackWaitNanoseconds: UInt64
     public var maxAckPending: Int
     public var batch: Int
+    public var maxBytes: Int
 
     public init(reading reader: ConfigReader, sourceName: String) {
         client = NATSClientSettings(reading: reader, clientName: "sluice source \(sourceName)")
@@ -36,5 +38,6 @@ public struct NATSSourceSettings: Sendable {
         maxAckPending = jetstream.int("max_ack_pending", default: 20_000, range: 1...10_000_000)
         jetstream.rejectUnknownKeys()
         batch = reader.int("batch", default: 1000, range: 1...100_000)
+        maxBytes = reader.size("max_bytes", default: 8 << 20, range: 64 << 10...(256 << 20))
     }
 }
