@@ -49,6 +49,8 @@ final class NATSPublisher: @unchecked Sendable {
         var report: DeliveryReport?
         var connection: NATSConnection?
         var pending: [UInt64: Pending] = [:]
+        /// The payload bytes of `pending`.
+        var pendingBytes = 0
         var duplicates = 0
         var reconnects = 0
         var noResponders = 0
@@ -58,6 +60,10 @@ final class NATSPublisher: @unchecked Sendable {
         /// When each kind of trouble was last logged, so an outage logs once in a while.
         var lastLogged: [String: UInt64] = [:]
     }
+
+    /// Payload awaiting acknowledgement at most, beside `max_in_flight` messages: what the
+    /// sink holds (its batches stay alive until their messages are stored).
+    static let maxInFlightBytes = 16 << 20
 
     init(settings: NATSSinkSettings, stream: String, sinkName: String) {
         self.settings = settings
@@ -113,6 +119,7 @@ final class NATSPublisher: @unchecked Sendable {
                     state.pending[first + UInt64(offset)] = Pending(
                         batch: batch, events: message.events, subject: message.subject, ticket: ticket, sentAt: connected == nil ? 0 : now
                     )
+                    state.pendingBytes += batch.bytes(ofEvents: message.events).count
                 }
                 return connected
             }
@@ -136,12 +143,14 @@ final class NATSPublisher: @unchecked Sendable {
     /// is some or the stop allows no more waiting.
     private func waitForRoom(blocking: Bool, report: DeliveryReport) -> Int {
         while true {
-            let room = lock.withLock { settings.maxInFlight - state.pending.count }
+            let room = lock.withLock { state.pendingBytes < Self.maxInFlightBytes ? settings.maxInFlight - state.pending.count : 0 }
             if room > 0 { return room }
             if !blocking || report.shutdown.isStopping { return 0 }
             maintain()
             lock.withLock {
-                if state.pending.count >= settings.maxInFlight { _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 50_000_000) }
+                if state.pending.count >= settings.maxInFlight || state.pendingBytes >= Self.maxInFlightBytes {
+                    _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 50_000_000)
+                }
             }
         }
     }
@@ -228,6 +237,7 @@ final class NATSPublisher: @unchecked Sendable {
         let (left, connection) = lock.withLock { () -> ([Pending], NATSConnection?) in
             defer {
                 state.pending.removeAll()
+                state.pendingBytes = 0
                 state.connection = nil
             }
             return (Array(state.pending.values), state.connection)
@@ -321,6 +331,7 @@ final class NATSPublisher: @unchecked Sendable {
                 settled = state.pending.removeValue(forKey: id)
                 recovered = state.troubled
                 state.troubled = false
+                state.pendingBytes -= entry.batch.bytes(ofEvents: entry.events).count
             case .noResponders:
                 state.noResponders += 1
                 trouble = "no responders for the subject: no stream captures it, or its leader is being elected"
@@ -336,11 +347,12 @@ final class NATSPublisher: @unchecked Sendable {
                     state.pending[id] = entry
                 } else {
                     settled = state.pending.removeValue(forKey: id)
+                    state.pendingBytes -= entry.batch.bytes(ofEvents: entry.events).count
                     dropReason = [503, 429, 408].contains(code) ? .sinkError : .rejected
                 }
             }
             if trouble != nil { state.troubled = true }
-            if state.pending.count < settings.maxInFlight { lock.signal() }
+            if state.pending.count < settings.maxInFlight && state.pendingBytes < Self.maxInFlightBytes { lock.signal() }
             return state.report
         }
         guard let report else { return }
