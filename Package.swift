@@ -97,6 +97,7 @@ let package = Package(
             name: "SluiceNATS",
             dependencies: [
                 "SluiceConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

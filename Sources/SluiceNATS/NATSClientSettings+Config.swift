@@ -1,3 +1,4 @@
+import Foundation
 public import SluiceConfig
 
 extension NATSClientSettings {
@@ -8,6 +9,8 @@ extension NATSClientSettings {
     /// | `servers` | list of URLs | `["nats://127.0.0.1:4222"]` | `nats://host:port` or `tls://host:port`, tried in turn; the cluster's other servers are learnt from them |
     /// | `auth.token` | secret | none | a token the servers require |
     /// | `auth.user`, `auth.password` | string, secret | none | or a user and password |
+    /// | `auth.credentials_file` | path | none | or a user credentials file (a JWT and its NKey seed, as `nsc` writes them) |
+    /// | `auth.nkey_seed_file` | path | none | or a file holding a user's NKey seed (`SU...`) |
     /// | `tls.ca_file` | PEM path | system roots | the CA the servers' certificates are checked against |
     /// | `tls.certificate_file`, `tls.key_file` | PEM paths | none | a client certificate |
     /// | `connect_timeout` | duration | `2s` | per server, handshake included |
@@ -28,7 +31,22 @@ extension NATSClientSettings {
         options.token = auth.secret("token").flatMap { $0.isEmpty ? nil : $0 }
         options.user = auth.optionalString("user").flatMap { $0.isEmpty ? nil : $0 }
         options.password = auth.secret("password")
-        if options.token != nil && options.user != nil { auth.reportInvalid("token", "give a token or a user and password, not both") }
+        if let path = auth.optionalString("credentials_file"), !path.isEmpty {
+            switch Self.readFile(path).flatMap(NATSCredentials.read) {
+            case .success(let credentials):
+                options.nkey = credentials.key
+                options.jwt = credentials.jwt
+            case .failure(let problem): auth.reportInvalid("credentials_file", problem.description)
+            }
+        }
+        if let path = auth.optionalString("nkey_seed_file"), !path.isEmpty {
+            switch Self.readFile(path).flatMap(NKey.fromSeed) {
+            case .success(let key): options.nkey = options.nkey ?? key
+            case .failure(let problem): auth.reportInvalid("nkey_seed_file", problem.description)
+            }
+        }
+        let ways = [options.token != nil, options.user != nil, options.nkey != nil].filter { $0 }.count
+        if ways > 1 { auth.reportInvalid("token", "give one of token, user and password, credentials_file or nkey_seed_file") }
         auth.rejectUnknownKeys()
         if let tls = reader.optionalSection("tls") {
             options.tls = true
@@ -42,5 +60,10 @@ extension NATSClientSettings {
         }
         options.timeoutNanoseconds = Int64(reader.duration("connect_timeout", default: 2_000_000_000, minimum: 10_000_000))
         self.init(servers: servers, options: options)
+    }
+
+    private static func readFile(_ path: String) -> Result<String, NATSError> {
+        guard let data = FileManager.default.contents(atPath: path) else { return .failure(NATSError("cannot read \(path)")) }
+        return .success(String(decoding: data, as: UTF8.self))
     }
 }

@@ -25,6 +25,10 @@ public final class NATSConnection: Sendable {
         public var token: String?
         public var user: String?
         public var password: String?
+        /// An NKey that signs the server's nonce, and the user JWT of a credentials file (with
+        /// a JWT the server checks the key through it; without, the key is the user).
+        public var nkey: NKey?
+        public var jwt: String?
         /// PEM files: the CA to trust (system roots without it), and a client certificate.
         public var caFile: String?
         public var certificateFile: String?
@@ -82,7 +86,8 @@ public final class NATSConnection: Sendable {
             let connection = NATSConnection(address: address, info: info, channel: channel, core: core)
             var hello = channel.allocator.buffer(capacity: 256)
             hello.writeString("CONNECT ")
-            hello.writeBytes(try JSONSerialization.data(withJSONObject: connectFields(options, tls: options.tls || address.requiresTLS || info.tlsRequired), options: [.sortedKeys]))
+            let fields = try connectFields(options, info: info, tls: options.tls || address.requiresTLS || info.tlsRequired)
+            hello.writeBytes(try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))
             hello.writeString("\r\n")
             connection.write(hello)
             try connection.flush(timeoutNanoseconds: options.timeoutNanoseconds)
@@ -94,7 +99,7 @@ public final class NATSConnection: Sendable {
         }
     }
 
-    private static func connectFields(_ options: Options, tls: Bool) -> [String: Any] {
+    private static func connectFields(_ options: Options, info: NATSServerInfo, tls: Bool) throws -> [String: Any] {
         var fields: [String: Any] = [
             "verbose": false, "pedantic": false, "lang": "swift", "version": "1", "protocol": 1,
             "headers": true, "no_responders": true, "name": options.name, "tls_required": tls,
@@ -103,6 +108,10 @@ public final class NATSConnection: Sendable {
         if let user = options.user, !user.isEmpty {
             fields["user"] = user
             fields["pass"] = options.password ?? ""
+        }
+        if let key = options.nkey {
+            if let jwt = options.jwt { fields["jwt"] = jwt } else { fields["nkey"] = key.publicKey }
+            if let nonce = info.nonce { fields["sig"] = try key.sign(nonce: nonce) }
         }
         return fields
     }

@@ -41,10 +41,12 @@ public struct NATSServerInfo: Sendable, Decodable {
     /// Other servers of the cluster a client may connect to.
     public var connectURLs: [String]
     public var jetStream: Bool
+    /// What a client with an NKey signs in its `CONNECT`.
+    public var nonce: String?
 
     enum CodingKeys: String, CodingKey {
         case serverID = "server_id", version, headers, maxPayload = "max_payload", tlsRequired = "tls_required"
-        case authRequired = "auth_required", connectURLs = "connect_urls", jetStream = "jetstream"
+        case authRequired = "auth_required", connectURLs = "connect_urls", jetStream = "jetstream", nonce
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +59,7 @@ public struct NATSServerInfo: Sendable, Decodable {
         authRequired = try values.decodeIfPresent(Bool.self, forKey: .authRequired) ?? false
         connectURLs = try values.decodeIfPresent([String].self, forKey: .connectURLs) ?? []
         jetStream = try values.decodeIfPresent(Bool.self, forKey: .jetStream) ?? false
+        nonce = try values.decodeIfPresent(String.self, forKey: .nonce)
     }
 }
 

@@ -218,6 +218,73 @@ struct NATSTests {
         #expect(Set(numbers.joined()) == Set(0..<10_000))
     }
 
+    /// TLS (the server's certificate trusted through `tls.ca_file`) and a token from the
+    /// environment: events are stored; without the CA file the certificate is refused, named,
+    /// and nothing counts as delivered.
+    @Test(.requiresNATSServer(repository: root), .requires("openssl"))
+    func tlsAndATokenFromTheEnvironment() throws {
+        let certificate = try TestCertificate(in: directory.path)
+        let server = try NATSServerProcess(repository: Self.root, directory: directory.path, extra: """
+            tls { cert_file: "\(certificate.certificatePath)", key_file: "\(certificate.keyPath)" }
+            authorization { token: "t0ken-\(getpid())" }
+            """)
+        var options = NATSConnection.Options()
+        options.token = "t0ken-\(getpid())"
+        options.caFile = certificate.certificatePath
+        let connection = try NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port, requiresTLS: true), options: options)
+        defer { connection.close() }
+        try addStream(JetStream(connection, timeoutNanoseconds: 10_000_000_000))
+        let secure = "tls: { ca_file: \"\(certificate.certificatePath)\" }"
+        func config(_ name: String, tls: String) -> String {
+            directory.write("\(name).yaml", """
+                sources: { app: { type: stdin } }
+                sinks:
+                  bus:
+                    type: nats
+                    servers: ["tls://127.0.0.1:\(server.port)"]
+                    jetstream: { stream: LOGS }
+                    auth: { token: "${NATS_TOKEN}" }
+                    \(tls)
+                shutdown: { grace_period: 3s }
+                """)
+        }
+        let trusted = try SluiceBinary.launch(["--config", config("trusted", tls: secure)], environment: ["NATS_TOKEN": "t0ken-\(getpid())"],
+                                              stdin: .file(directory.write("in.ndjson", Self.lines("web", 0..<1000))))
+        #expect(trusted.wait(seconds: 60).exitStatus == 0, "\(trusted.standardError.suffix(2000))")
+        #expect(events(trusted.standardErrorLines).last?["message"] as? String == "stopped; every event delivered")
+        #expect(!trusted.standardError.contains("t0ken-\(getpid())"), "the token is never logged")
+        let untrusted = try SluiceBinary.launch(["--config", config("untrusted", tls: "")], environment: ["NATS_TOKEN": "t0ken-\(getpid())"],
+                                                stdin: .file(directory.write("in2.ndjson", Self.lines("web", 0..<10))))
+        #expect(untrusted.wait(seconds: 60).exitStatus == 1, "\(untrusted.standardError.suffix(2000))")
+        #expect(untrusted.standardError.contains("NATS not reachable"))
+        #expect(untrusted.standardError.lowercased().contains("certificate"), "\(untrusted.standardError.suffix(1500))")
+    }
+
+    /// `sluice validate` names every mistake in a `nats` sink's and source's settings at once.
+    @Test func validateNamesEveryNATSMistake() throws {
+        let config = directory.write("bad.yaml", """
+            sources:
+              bus: { type: nats, servers: ["http://x:1"], jetstream: { consumer: "a.b" } }
+            sinks:
+              out:
+                type: nats
+                subject: "logs.*"
+                jetstream: { stream: "" }
+                auth: { token: abc, nkey_seed_file: /nonexistent }
+                batch: { max_events: 0 }
+            """)
+        let validate = try SluiceBinary.launch(["validate", "--config", config], stdin: .null)
+        #expect(validate.wait().exitStatus == 78)
+        for problem in [
+            "sources.bus.servers: \"http://x:1\" is not a NATS URL", "sources.bus.jetstream.stream: is required",
+            "sources.bus.jetstream.consumer: a name has no .", "sinks.out.auth.nkey_seed_file: cannot read /nonexistent",
+            "sinks.out.subject: must be a subject to publish to", "sinks.out.jetstream.stream: is required",
+            "sinks.out.batch.max_events: 0 is out of range",
+        ] {
+            #expect(validate.standardError.contains(problem), "\(problem)")
+        }
+    }
+
     /// A stream that does not exist: the sink says so, holds the events (`block`), and delivers
     /// them once the stream is created; nothing is counted as delivered before.
     @Test(.requiresNATSServer(repository: root))

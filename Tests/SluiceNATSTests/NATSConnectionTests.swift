@@ -114,3 +114,61 @@ struct NATSConnectionTests {
         #expect(messages.last?.status == 408, "the request ends with 408 when it expires with fewer messages than asked")
     }
 }
+
+/// NKeys and credentials files: what the server checks, against a real server.
+@Suite(.timeLimit(.minutes(5)), .watchdog)
+struct NKeyTests {
+    let directory = TemporaryDirectory()
+
+    @Test func aSeedGivesItsKeyAndSignsVerifiably() throws {
+        let (seed, key) = NKey.newUser()
+        #expect(seed.hasPrefix("SU") && key.publicKey.hasPrefix("U") && key.publicKey.count == 56)
+        let again = try NKey.fromSeed(seed).get()
+        #expect(again.publicKey == key.publicKey)
+        let signature = try again.sign(nonce: "nonce-from-the-server")
+        #expect(key.verifies(signature, nonce: "nonce-from-the-server") && !key.verifies(signature, nonce: "another"))
+        #expect(!signature.contains("=") && !signature.contains("+") && !signature.contains("/"))
+        // One character changed: the checksum says so.
+        var damaged = Array(seed)
+        damaged[10] = damaged[10] == "A" ? "B" : "A"
+        #expect((try? NKey.fromSeed(String(damaged)).get()) == nil)
+        #expect((try? NKey.fromSeed(key.publicKey).get()) == nil, "a public key is not a seed")
+    }
+
+    @Test func aCredentialsFileGivesItsJWTAndSeed() throws {
+        let (seed, key) = NKey.newUser()
+        let text = """
+            -----BEGIN NATS USER JWT-----
+            eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln
+            ------END NATS USER JWT------
+
+            ************************* IMPORTANT *************************
+            NKEY Seed printed below can be used to sign and prove identity.
+
+            -----BEGIN USER NKEY SEED-----
+            \(seed)
+            ------END USER NKEY SEED------
+            """
+        let credentials = try NATSCredentials.read(text).get()
+        #expect(credentials.jwt == "eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2ln")
+        #expect(credentials.key.publicKey == key.publicKey)
+        #expect((try? NATSCredentials.read("no blocks here").get()) == nil)
+    }
+
+    @Test(.requiresNATSServer(repository: NATSConnectionTests.root))
+    func theServerAdmitsTheNKeyItKnowsAndNoOther() throws {
+        let (_, user) = NKey.newUser()
+        let server = try NATSServerProcess(
+            repository: NATSConnectionTests.root, directory: directory.path, extra: "authorization { users: [ { nkey: \(user.publicKey) } ] }"
+        )
+        var options = NATSConnection.Options()
+        options.nkey = user
+        let connection = try NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port), options: options)
+        connection.close()
+        options.nkey = NKey.newUser().key
+        let error = #expect(throws: NATSError.self) {
+            try NATSConnection.connect(to: NATSServerAddress(host: "127.0.0.1", port: server.port), options: options)
+        }
+        #expect(error?.description.contains("Authorization Violation") == true, "\(String(describing: error))")
+    }
+}

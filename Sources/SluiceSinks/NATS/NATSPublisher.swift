@@ -52,6 +52,7 @@ final class NATSPublisher: @unchecked Sendable {
         /// The payload bytes of `pending`.
         var pendingBytes = 0
         var duplicates = 0
+        var connected = false
         var reconnects = 0
         var noResponders = 0
         var refused = 0
@@ -197,15 +198,15 @@ final class NATSPublisher: @unchecked Sendable {
         case .success(let connection):
             connectBackoff = settings.initialBackoffNanoseconds
             _ = connection.subscribe(inbox + "*") { [weak self] message in self?.acknowledged(message) }
-            let first = lock.withLock { () -> Bool in
-                defer { state.reconnects += 1 }
+            let (first, report) = lock.withLock { () -> (Bool, DeliveryReport?) in
+                let first = !state.connected
+                if !first { state.reconnects += 1 }
+                state.connected = true
                 state.connection = connection
                 for id in state.pending.keys { state.pending[id]!.sentAt = 0 }
-                return state.reconnects == 0
+                return (first, state.report)
             }
-            let report = lock.withLock { state.report }
             report?.setProblem(nil)
-            if first { lock.withLock { state.reconnects = 0 } }
             logger.info(first ? "connected to NATS" : "reconnected to NATS", metadata: [
                 "sink": "\(sinkName)", "server": "\(connection.address)", "version": "\(connection.info.version)", "stream": "\(stream)",
             ])
