@@ -7,7 +7,10 @@ corpora in the same run. Each scenario's speed is taken as a ratio to `gzip -1` 
 (how many times faster Sluice moves the lines than gzip compresses them), so a slower or busier
 machine moves both sides. The ratios and peak RSS are compared with the ones recorded in
 Benchmarks/Thresholds/e2e-ratios.json: a ratio below 0.6x its recorded value, or a peak RSS
-above its ceiling, fails the run. Everything is printed either way.
+above its ceiling, fails the run. A scenario that misses is measured again, up to twice, and
+fails only if it misses every time: on this shared two-core machine a whole run sometimes goes
+at half speed (stdin JSON read 2.10x gzip -1 in one CI run and 3.34x in the run before, on the
+same binary), while a real regression misses every time. Everything is printed either way.
 
     python3 Benchmarks/scripts/regression.py            # check (CI)
     python3 Benchmarks/scripts/regression.py --record   # after a deliberate change: rewrite the file
@@ -119,6 +122,27 @@ def main():
         return
     with open(RECORDED) as file:
         recorded = json.load(file)["scenarios"]
+    failures = check(measured, recorded)
+    for attempt in range(2):
+        if not failures:
+            break
+        print("regression: %d miss(es); measuring again (attempt %d of 2)" % (len(failures), attempt + 1))
+        again, yardsticks = measure(args)
+        print("gzip -1 (the yardstick): " + ", ".join("%s %.3f s" % item for item in sorted(yardsticks.items())))
+        # Each scenario keeps its best showing: only a miss in every attempt is a regression.
+        for scenario, value in again.items():
+            best = measured[scenario]
+            measured[scenario] = {"ratio": max(best["ratio"], value["ratio"]), "rss_mib": min(best["rss_mib"], value["rss_mib"]),
+                                  "lines_per_s": max(best["lines_per_s"], value["lines_per_s"])}
+        failures = check(measured, recorded)
+    if failures:
+        print("\n".join("regression: " + failure for failure in failures))
+        sys.exit(1)
+    print("regression: every scenario within its recorded ratio and memory")
+
+
+def check(measured, recorded):
+    """Prints the table; returns what misses its floor or ceiling."""
     failures = []
     print("| scenario | lines/s | × gzip -1 | recorded | floor | peak RSS MiB | ceiling |")
     print("|---|---|---|---|---|---|---|")
@@ -136,10 +160,7 @@ def main():
                 scenario, value["ratio"], floor, TOLERANCE * 100, expected["ratio"]))
         if value["rss_mib"] > expected["rss_ceiling_mib"]:
             failures.append("%s: peak RSS %.1f MiB, above the ceiling %d MiB" % (scenario, value["rss_mib"], expected["rss_ceiling_mib"]))
-    if failures:
-        print("\n".join("regression: " + failure for failure in failures))
-        sys.exit(1)
-    print("regression: every scenario within its recorded ratio and memory")
+    return failures
 
 
 if __name__ == "__main__":
