@@ -272,7 +272,9 @@ struct DiskBufferTests {
     /// retrying through the grace period (30 s here), what it held stays on disk
     /// (`waiting_on_disk`), and the next start delivers all of it, once.
     @Test func sigtermDuringAnOutageStopsAtOnceAndTheNextStartDeliversEverything() throws {
-        let port = try SocketClient.freePort()
+        // Held, so the outage is a refusal for the whole first run (a released port once went to
+        // a concurrent test's silent listener, and the stop waited out a request's timeout).
+        let (reserved, port) = try SocketClient.refusingPort()
         let file = config("term.yaml", port: port, gracePeriod: "30s")
         let first = try SluiceBinary.launch(["--config", file], stdin: .pipe)
         let total = 50_000
@@ -288,6 +290,7 @@ struct DiskBufferTests {
         let waiting = (summary(first)["waiting_on_disk"] as? [String: Any])?["search"] as? Int
         #expect(waiting == total, "\(summary(first))")
 
+        close(reserved)
         let server = try FakeBulkServer(port: port)
         defer { server.stop() }
         let second = try SluiceBinary.launch(["--config", file], stdin: .null)
