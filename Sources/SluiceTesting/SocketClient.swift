@@ -22,29 +22,17 @@ public enum SocketClient {
     /// A TCP socket listening on 127.0.0.1 at a port the kernel picks, and that port: a peer
     /// that accepts connections and, unless the test does, never answers.
     public static func listener() throws -> (descriptor: Int32, port: Int) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound, listen(descriptor, 64) == 0 else {
+        let (descriptor, port) = try boundLoopbackSocket()
+        guard listen(descriptor, 64) == 0 else {
             close(descriptor)
             throw ChildProcessError(message: "cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))")
         }
-        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+        return (descriptor, port)
     }
 
-    /// A port on 127.0.0.1 held bound without listening, so connections to it are refused and
-    /// no other test's listener can take it meanwhile (a released port can be handed to a
-    /// concurrent test's never-answering `listener()`, turning "refused" into a request timeout).
-    /// Close the descriptor just before starting a server on the port.
-    public static func refusingPort() throws -> (descriptor: Int32, port: Int) {
+    /// A TCP socket bound to 127.0.0.1 at a port the kernel picks, and that port.
+    private static func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var reuse: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
@@ -57,6 +45,14 @@ public enum SocketClient {
             throw ChildProcessError(message: "cannot bind on 127.0.0.1: \(String(cString: strerror(errno)))")
         }
         return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A port on 127.0.0.1 held bound without listening, so connections to it are refused and
+    /// no other test's listener can take it meanwhile (a released port can be handed to a
+    /// concurrent test's never-answering `listener()`, turning "refused" into a request timeout).
+    /// Close the descriptor just before starting a server on the port.
+    public static func refusingPort() throws -> (descriptor: Int32, port: Int) {
+        try boundLoopbackSocket()
     }
 
     /// A port on 127.0.0.1 that nothing listens on (bound once and released): connections to
