@@ -1,6 +1,6 @@
 public import NIOCore
 import NIOHTTP1
-public import NIOPosix
+import NIOPosix
 
 /// An HTTP/1.1 server socket on event-loop threads of its own: the metrics endpoint and the
 /// `otlp` source. `host:port` (port 0 picks one; an empty host is loopback); each connection
@@ -34,9 +34,11 @@ public final class HTTPListener: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                let http = { channel.pipeline.configureHTTPServerPipeline().flatMap { handlers(channel) } }
+                let http: @Sendable () -> EventLoopFuture<Void> = {
+                    channel.pipeline.configureHTTPServerPipeline().flatMap { handlers(channel) }
+                }
                 guard let secure else { return http() }
-                return secure(channel).flatMap(http)
+                return secure(channel).flatMap { http() }
             }
         do {
             channel = try bootstrap.bind(host: host.isEmpty ? "127.0.0.1" : host, port: port).wait()
