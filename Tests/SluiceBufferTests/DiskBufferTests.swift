@@ -54,7 +54,7 @@ private func size(_ path: String) -> Int {
     return stat(path, &status) == 0 ? Int(status.st_size) : -1
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct DiskBufferTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct DiskBufferTests {
     let directory = TemporaryDirectory()
     let shutdown = ShutdownSignal()
 

@@ -7,7 +7,7 @@ private func document(_ yaml: String, file: String = "test.yaml") throws -> Conf
     try YAMLLoader.parse(yaml, file: file).get()
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct ConfigReaderTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct ConfigReaderTests {
     @Test func laterFilesDeepMergeOverEarlierOnes() throws {
         let base = try document("""
             sinks:

@@ -7,7 +7,7 @@ private func expand(_ text: String, _ environment: [String: String] = [:]) -> Re
     Interpolation.expand(text, environment: environment)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct InterpolationTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct InterpolationTests {
     let environment = ["HOST": "db", "EMPTY": "", "PORT": "5432"]
 
     @Test func substitutesVariables() throws {
@@ -43,7 +43,7 @@ private func expand(_ text: String, _ environment: [String: String] = [:]) -> Re
     }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct UnitsTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct UnitsTests {
     @Test func durations() {
         #expect(Units.parseDuration("250ms") == 250_000_000)
         #expect(Units.parseDuration("5s") == 5_000_000_000)

@@ -15,7 +15,7 @@ private func spawnUnregistered(_ script: String) -> pid_t {
     return pid
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog, .serialized) struct ChildReaperTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog, .serialized) struct ChildReaperTests {
     /// The extension API's tests run a Sluice inside the test process, and it reaps every child
     /// on SIGCHLD; a test waiting for its own child must still learn how that child ended.
     @Test func aChildReapedByTheReaperStillReportsItsStatus() throws {

@@ -24,7 +24,7 @@ private final class RecordingAcknowledger: DeliveryAcknowledger, @unchecked Send
     }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct DeliveryReportTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct DeliveryReportTests {
     private func report(_ acknowledger: RecordingAcknowledger?) -> DeliveryReport {
         DeliveryReport(counters: SinkCounters(name: "sink"), shutdown: ShutdownSignal(), acknowledger: acknowledger)
     }

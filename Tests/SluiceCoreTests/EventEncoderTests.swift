@@ -4,7 +4,7 @@ import SluiceTesting
 
 @testable import SluiceCore
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct EventEncoderTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct EventEncoderTests {
     @Test func aJSONLineKeepsItsFieldsAndGainsMetadata() {
         let result = encode([#"{"ts":"2024-06-01T00:00:00.123Z","level":"error","msg":"x","n":1.5,"ctx":{"a":[1]}}"#])
         let event = result.objects[0]

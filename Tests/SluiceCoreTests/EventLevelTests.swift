@@ -3,7 +3,7 @@ import SluiceTesting
 
 @testable import SluiceCore
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct EventLevelTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct EventLevelTests {
     @Test(arguments: [
         ("INFO", EventLevel.info), ("Warning", .warn), ("WARN", .warn), ("err", .error), ("ERROR", .error),
         ("crit", .fatal), ("CRITICAL", .fatal), ("emerg", .fatal), ("panic", .fatal), ("dbg", .debug),

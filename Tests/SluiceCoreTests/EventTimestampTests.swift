@@ -7,7 +7,7 @@ private func parse(_ text: String) -> Int64? {
     Array(text.utf8).withUnsafeBytes { EventTimestamp.parse($0) }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct EventTimestampTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct EventTimestampTests {
     @Test func formatsRFC3339WithMilliseconds() {
         #expect(EventTimestamp.format(0) == "1970-01-01T00:00:00.000Z")
         #expect(EventTimestamp.format(1_717_200_000_123) == "2024-06-01T00:00:00.123Z")

@@ -15,7 +15,7 @@ private func holds(_ expression: String, _ line: String, format: InputFormat = .
     return matcher.matches(0)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct ExpressionTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct ExpressionTests {
     let event = #"{"level":"ERROR","msg":"upstream timeout","status":503,"dur":12.5,"ok":false,"ctx":{"region":"eu-west-1","user":{"id":42}},"tags":["a"],"note":null,"quote":"say \"hi\""}"#
 
     @Test func comparisonsOnNumbersStringsBooleansAndNull() throws {

@@ -3,7 +3,7 @@ import SluiceTesting
 
 @testable import SluiceCore
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct LogfmtTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct LogfmtTests {
     @Test func pairsBecomeStringFields() {
         let event = encode([#"ts=2024-06-01T00:00:00Z level=warn msg="request \"done\" ok" path=/a?b=c dur=1.5 debug"#], format: .logfmt).objects[0]
         #expect(event["@timestamp"] as? String == "2024-06-01T00:00:00.000Z")
@@ -34,7 +34,7 @@ import SluiceTesting
     }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct SyslogTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct SyslogTests {
     @Test func rfc5424WithStructuredData() {
         let line = #"<165>1 2024-06-01T00:00:00.123Z web1 shop 4242 ID47 [exampleSDID@32473 iut="3" eventSource="App\]x"][meta a="b"] "# + "\u{FEFF}order placed"
         let result = encode([line], format: .syslog)
@@ -83,7 +83,7 @@ import SluiceTesting
     }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct OctetCountingTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct OctetCountingTests {
     private func frame(_ chunks: [String], maxLineBytes: Int = 1024) -> [String] {
         var framer = LineFramer(maxLineBytes: maxLineBytes, readSize: 64, framing: .octetCounting)
         var lines: [String] = []

@@ -24,7 +24,7 @@ private func frame(_ chunks: [String], maxLineBytes: Int = 1024, readSize: Int =
     return lines
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct LineFramerTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct LineFramerTests {
     @Test func splitsLinesAcrossReads() {
         #expect(frame(["one\ntw", "o\nthr", "ee\n"]) == ["one", "two", "three"])
     }

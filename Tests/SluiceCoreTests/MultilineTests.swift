@@ -17,7 +17,7 @@ private func join(_ lines: [String], _ settings: MultilineSettings) -> [String] 
     return groups
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct MultilineTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct MultilineTests {
     @Test func javaStackTraces() {
         let lines = [
             "2024-06-01 ERROR request failed",

@@ -15,7 +15,7 @@ private func spec(_ name: String, _ sink: any Sink, inputs: Set<Int>? = nil, whe
     Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: name, inputs: inputs, whenFull: whenFull), sink: sink)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct PipelineTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct PipelineTests {
     @Test func everySinkSeesEveryEventInOrder() {
         let lines = (0..<5000).map { #"{"n":\#($0)}"# }
         let first = InMemorySink()

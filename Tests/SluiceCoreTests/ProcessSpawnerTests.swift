@@ -4,7 +4,7 @@ import Testing
 
 @testable import SluiceCore
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct ProcessSpawnerTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct ProcessSpawnerTests {
     /// A descriptor without O_CLOEXEC (a library's, or another thread's opened a moment ago) is
     /// not inherited: a child holding Sluice's sockets, lock or files would keep them past it.
     @Test func aChildInheritsOnlyItsStandardStreams() throws {

@@ -6,7 +6,7 @@ import Testing
 
 /// The transform stage in a running pipeline: two source threads through shared transforms
 /// (so the thread sanitizer sees them), each input reaching exactly the sinks that name it.
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct TransformStageTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct TransformStageTests {
     @Test func eachInputReachesTheSinksThatNameItFromConcurrentSources() throws {
         let lines = { (source: Int) in (0..<20_000).map { #"{"src":\#(source),"n":\#($0),"level":"\#($0 % 2 == 0 ? "info" : "debug")"}"# } }
         let definitions = [

@@ -24,7 +24,7 @@ private func isValidJSON(_ text: String) -> Bool {
 
 private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases)
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct TransformTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct TransformTests {
     static let secrets = [
         "4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005", "6011111111111117",
         "jane.doe+tag@example.co.uk", "ops@corp.io",

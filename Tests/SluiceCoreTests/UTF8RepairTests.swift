@@ -13,7 +13,7 @@ private func isValid(_ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { UTF8Repair.isValid($0) }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct UTF8RepairTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct UTF8RepairTests {
     let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
 
     @Test func acceptsASCIIAndMultibyteText() {

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("sluice test and sluice replay, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("sluice test and sluice replay, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct AdminCommandTests {
     let directory = TemporaryDirectory()
 

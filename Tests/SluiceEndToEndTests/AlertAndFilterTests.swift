@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("alerts and where filters, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("alerts and where filters, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct AlertAndFilterTests {
     let directory = TemporaryDirectory()
 

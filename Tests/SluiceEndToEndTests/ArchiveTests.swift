@@ -17,7 +17,7 @@ final class WriteLog: Sendable {
     }
 }
 
-@Suite("archive sink, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("archive sink, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct ArchiveTests {
     let directory = TemporaryDirectory()
 

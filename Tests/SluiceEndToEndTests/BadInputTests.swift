@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("bad input over sockets", .timeLimit(.minutes(5)), .watchdog)
+@Suite("bad input over sockets", .timeLimit(.minutes(10)), .watchdog)
 struct BadInputTests {
     let directory = TemporaryDirectory()
 

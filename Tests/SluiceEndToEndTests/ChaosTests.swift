@@ -11,7 +11,7 @@ import Testing
 ///
 /// `SLUICE_SOAK=1` stretches the timed scenarios to their long variants (a 60 s indexer
 /// outage); the default runs take a few seconds each.
-@Suite("chaos: outages, slow sinks, dying writers, connection storms", .timeLimit(.minutes(5)), .watchdog)
+@Suite("chaos: outages, slow sinks, dying writers, connection storms", .timeLimit(.minutes(10)), .watchdog)
 struct ChaosTests {
     let directory = TemporaryDirectory()
     static let soak = ProcessInfo.processInfo.environment["SLUICE_SOAK"] == "1"

@@ -5,7 +5,7 @@ import Testing
 
 /// Container runtime logs through the binary: the CRI format and Docker's json-file, written by
 /// a generator that follows each format's definition, partial lines included.
-@Suite("file source: cri and docker container logs", .timeLimit(.minutes(5)), .watchdog)
+@Suite("file source: cri and docker container logs", .timeLimit(.minutes(10)), .watchdog)
 struct ContainerLogTests {
     let directory = TemporaryDirectory()
 

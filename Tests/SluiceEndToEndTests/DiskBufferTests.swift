@@ -5,7 +5,7 @@ import Testing
 
 /// Disk buffers through the binary: an outage that neither holds the app back nor loses an
 /// event, a SIGKILL and a restart, damage, a full disk, the size cap, one Sluice per data_dir.
-@Suite("disk buffers, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("disk buffers, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct DiskBufferTests {
     let directory = TemporaryDirectory()
 

@@ -4,7 +4,7 @@ import SluiceTesting
 import Synchronization
 import Testing
 
-@Suite("elasticsearch sink, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("elasticsearch sink, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct ElasticsearchTests {
     let directory = TemporaryDirectory()
 

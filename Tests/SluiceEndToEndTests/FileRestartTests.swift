@@ -5,7 +5,7 @@ import Testing
 
 /// The file source's checkpoints through crashes and restarts, and files that come, go, shrink
 /// and reuse inodes.
-@Suite("file source: checkpoints, restarts, many files", .timeLimit(.minutes(5)), .watchdog)
+@Suite("file source: checkpoints, restarts, many files", .timeLimit(.minutes(10)), .watchdog)
 struct FileRestartTests {
     let directory = TemporaryDirectory()
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The file source against real rotation (Debian's logrotate, both modes) while a writer
 /// appends numbered lines at full speed.
-@Suite("file source: rotation with logrotate", .timeLimit(.minutes(5)), .watchdog, .requires("/usr/sbin/logrotate"))
+@Suite("file source: rotation with logrotate", .timeLimit(.minutes(10)), .watchdog, .requires("/usr/sbin/logrotate"))
 struct FileRotationTests {
     let directory = TemporaryDirectory()
 

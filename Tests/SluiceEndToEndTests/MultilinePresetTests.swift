@@ -6,7 +6,7 @@ import Testing
 /// program's ordinary lines (stdout) and its one trace (stderr), between ordinary lines of other
 /// kinds, go through `sluice` with the preset, and come out as one event per ordinary line and
 /// exactly one for the trace, whole.
-@Suite("multiline presets on real traces", .timeLimit(.minutes(5)), .watchdog)
+@Suite("multiline presets on real traces", .timeLimit(.minutes(10)), .watchdog)
 struct MultilinePresetTests {
     let directory = TemporaryDirectory()
     private static let traces = String(#filePath.split(separator: "/Tests/").first ?? "") + "/Tests/Traces"

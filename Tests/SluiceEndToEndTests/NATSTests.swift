@@ -10,7 +10,7 @@ import Glibc
 /// The `nats` sink and source through the binary, against real `nats-server`s: one server, a
 /// three-node JetStream cluster that loses its stream leader, a reading Sluice killed with
 /// SIGKILL, and the official Python client on the other end.
-@Suite("nats sink and source", .timeLimit(.minutes(5)), .watchdog)
+@Suite("nats sink and source", .timeLimit(.minutes(10)), .watchdog)
 struct NATSTests {
     static let root = String(#filePath.split(separator: "/Tests/").first ?? "")
     let directory = TemporaryDirectory()

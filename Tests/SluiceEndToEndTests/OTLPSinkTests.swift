@@ -5,7 +5,7 @@ import Testing
 /// The `otlp` sink against a receiver built on the official OpenTelemetry protobuf classes
 /// (`Tests/Peers/otlp_receiver.py`, in the `.build/otel-venv` that `.ci/setup --tests` makes):
 /// what it decodes is what the mapping promises, in protobuf and OTLP/JSON, gzipped or not.
-@Suite("otlp sink, decoded by the official OpenTelemetry classes", .timeLimit(.minutes(5)), .watchdog)
+@Suite("otlp sink, decoded by the official OpenTelemetry classes", .timeLimit(.minutes(10)), .watchdog)
 struct OTLPSinkTests {
     static let root = String(#filePath.split(separator: "/Tests/").first ?? "")
     let directory = TemporaryDirectory()

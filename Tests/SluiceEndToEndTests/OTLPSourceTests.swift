@@ -5,7 +5,7 @@ import Testing
 /// The `otlp` source against the official OpenTelemetry SDK and its OTLP exporter, hostile
 /// bodies, and the round trip `otlp` in → `otlp` out decoded by the official classes; and the
 /// fan-in of two sidecars into a central Sluice that restarts mid-stream.
-@Suite("otlp source and fan-in", .timeLimit(.minutes(5)), .watchdog)
+@Suite("otlp source and fan-in", .timeLimit(.minutes(10)), .watchdog)
 struct OTLPSourceTests {
     static let root = OTLPSinkTests.root
     let directory = TemporaryDirectory()

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("operation: metrics, health, readiness, shutdown under load", .timeLimit(.minutes(5)), .watchdog)
+@Suite("operation: metrics, health, readiness, shutdown under load", .timeLimit(.minutes(10)), .watchdog)
 struct OperationTests {
     let directory = TemporaryDirectory()
 

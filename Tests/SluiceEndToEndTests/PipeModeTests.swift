@@ -9,7 +9,7 @@ func events(_ lines: [String]) -> [[String: Any]] {
     }
 }
 
-@Suite("pipe mode: app | sluice", .timeLimit(.minutes(5)), .watchdog)
+@Suite("pipe mode: app | sluice", .timeLimit(.minutes(10)), .watchdog)
 struct PipeModeTests {
     let directory = TemporaryDirectory()
 

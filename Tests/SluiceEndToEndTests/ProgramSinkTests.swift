@@ -4,7 +4,7 @@ import SluiceTesting
 import Synchronization
 import Testing
 
-@Suite("program sink, against real programs", .timeLimit(.minutes(5)), .watchdog)
+@Suite("program sink, against real programs", .timeLimit(.minutes(10)), .watchdog)
 struct ProgramSinkTests {
     let directory = TemporaryDirectory()
 

@@ -8,7 +8,7 @@ import Testing
 /// source) or, as `tests:`, a cases file. A block whose first line is `# NAME.yaml` is also
 /// written to that file, where the commands run. The build and test commands of "Two commands"
 /// are run by `.ci/run` itself.
-@Suite("the README's commands and configurations", .timeLimit(.minutes(5)), .watchdog)
+@Suite("the README's commands and configurations", .timeLimit(.minutes(10)), .watchdog)
 struct ReadmeTests {
     let directory = TemporaryDirectory()
     private static let root = String(#filePath.split(separator: "/Tests/").first ?? "")

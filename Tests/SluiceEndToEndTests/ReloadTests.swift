@@ -4,7 +4,7 @@ import SluiceCore
 import SluiceTesting
 import Testing
 
-@Suite("SIGHUP: reopen files and reload, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("SIGHUP: reopen files and reload, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct ReloadTests {
     let directory = TemporaryDirectory()
 

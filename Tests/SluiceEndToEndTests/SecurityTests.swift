@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("security: secrets, TLS, listeners, what a child process gets", .timeLimit(.minutes(5)), .watchdog)
+@Suite("security: secrets, TLS, listeners, what a child process gets", .timeLimit(.minutes(10)), .watchdog)
 struct SecurityTests {
     let directory = TemporaryDirectory()
 

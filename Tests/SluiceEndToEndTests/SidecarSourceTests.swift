@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("sidecar sources: fifo, unix, tcp, udp, unix_dgram", .timeLimit(.minutes(5)), .watchdog)
+@Suite("sidecar sources: fifo, unix, tcp, udp, unix_dgram", .timeLimit(.minutes(10)), .watchdog)
 struct SidecarSourceTests {
     let directory = TemporaryDirectory()
 

@@ -2,7 +2,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("signals and configuration, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("signals and configuration, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct SignalAndConfigTests {
     let directory = TemporaryDirectory()
 

@@ -6,7 +6,7 @@ import Testing
 /// Transforms through the binary: secrets planted in every kind of place are gone from every
 /// sink's output (the console after two transforms, a gzip archive after one), look-alikes
 /// survive, removals are counted, and mistakes in the configuration are named.
-@Suite("transforms, through the binary", .timeLimit(.minutes(5)), .watchdog)
+@Suite("transforms, through the binary", .timeLimit(.minutes(10)), .watchdog)
 struct TransformPipelineTests {
     let directory = TemporaryDirectory()
 

@@ -3,7 +3,7 @@ import Glibc
 import SluiceTesting
 import Testing
 
-@Suite("wrap mode: sluice -- app", .timeLimit(.minutes(5)), .watchdog)
+@Suite("wrap mode: sluice -- app", .timeLimit(.minutes(10)), .watchdog)
 struct WrapModeTests {
     let directory = TemporaryDirectory()
 

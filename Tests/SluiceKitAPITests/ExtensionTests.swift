@@ -92,7 +92,7 @@ let extensions: [SluiceExtension] = [
     },
 ]
 
-@Suite("a custom source and sink through SluiceKit's public API", .serialized, .timeLimit(.minutes(5)), .watchdog)
+@Suite("a custom source and sink through SluiceKit's public API", .serialized, .timeLimit(.minutes(10)), .watchdog)
 struct ExtensionTests {
     private func configuration(_ yaml: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-api-\(UUID().uuidString).yaml").path

@@ -19,7 +19,7 @@ private func logged(_ message: Logger.Message, metadata: Logger.Metadata) -> Str
     return String(decoding: bytes[0..<max(0, count)], as: UTF8.self)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog, .serialized) struct JSONLogHandlerTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog, .serialized) struct JSONLogHandlerTests {
     /// A secret made of digits (a PIN, a numeric token) is a secret like any other, though the
     /// log writes integers as JSON numbers.
     @Test func aSecretThatLooksLikeANumberIsRedacted() {

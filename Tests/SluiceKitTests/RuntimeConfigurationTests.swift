@@ -16,7 +16,7 @@ private func problems(_ result: Result<RuntimeConfiguration, ConfigurationError>
     return []
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct RuntimeConfigurationTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct RuntimeConfigurationTests {
     let directory = TemporaryDirectory()
 
     @Test func theBuiltInDefaultIsStdinToConsole() throws {

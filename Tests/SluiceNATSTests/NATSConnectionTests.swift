@@ -7,7 +7,7 @@ import Testing
 
 /// The client against a real `nats-server`: handshake, publish and subscribe with headers,
 /// requests, the JetStream calls Sluice makes, and the errors a user would meet.
-@Suite(.timeLimit(.minutes(5)), .watchdog)
+@Suite(.timeLimit(.minutes(10)), .watchdog)
 struct NATSConnectionTests {
     static let root = String(#filePath.split(separator: "/Tests/").first ?? "")
     let directory = TemporaryDirectory()
@@ -116,7 +116,7 @@ struct NATSConnectionTests {
 }
 
 /// NKeys and credentials files: what the server checks, against a real server.
-@Suite(.timeLimit(.minutes(5)), .watchdog)
+@Suite(.timeLimit(.minutes(10)), .watchdog)
 struct NKeyTests {
     let directory = TemporaryDirectory()
 

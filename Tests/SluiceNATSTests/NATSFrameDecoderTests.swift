@@ -6,7 +6,7 @@ import Testing
 @testable import SluiceNATS
 
 /// The server's operations, however the bytes are cut by the network.
-@Suite(.timeLimit(.minutes(5)), .watchdog)
+@Suite(.timeLimit(.minutes(10)), .watchdog)
 struct NATSFrameDecoderTests {
     private func decode(_ chunks: [String]) throws -> [NATSInbound] {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(NATSFrameDecoder()))

@@ -11,7 +11,7 @@ struct Tagged: Sendable {
     let number: Int
 }
 
-@Suite("EventRing, many threads", .timeLimit(.minutes(5)), .watchdog)
+@Suite("EventRing, many threads", .timeLimit(.minutes(10)), .watchdog)
 struct EventRingConcurrencyTests {
     @Test func aFullRingHoldsTheProducerUntilTheConsumerCommits() throws {
         let ring = EventRing<Int>(capacity: 2, consumerGating: [true])

@@ -8,7 +8,7 @@ import SluiceTesting
 /// The ring's claim that no lock is on the event path, tested: threads stopped at every step of
 /// the protocol (`RingStep`) through the ring's test hook, at random or for good, and what the
 /// others still do meanwhile.
-@Suite("EventRing, stalled threads", .timeLimit(.minutes(5)), .watchdog)
+@Suite("EventRing, stalled threads", .timeLimit(.minutes(10)), .watchdog)
 struct EventRingProgressTests {
     /// Many producers and consumers of both kinds, with random stalls (yields and sleeps of up to
     /// a fifth of a millisecond) at every step of claim, publish, read and commit: every gating

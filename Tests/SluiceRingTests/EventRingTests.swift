@@ -4,7 +4,7 @@ import SluiceTesting
 
 @testable import SluiceRing
 
-@Suite("EventRing, one thread", .timeLimit(.minutes(5)), .watchdog)
+@Suite("EventRing, one thread", .timeLimit(.minutes(10)), .watchdog)
 struct EventRingSingleThreadTests {
     @Test func capacityRoundsUpToAPowerOfTwo() {
         #expect(EventRing<Int>(capacity: 5, consumerGating: [true]).capacity == 8)

@@ -9,7 +9,7 @@ final class SharedBox: Sendable {
     let reference = SharedReference<Counted>()
 }
 
-@Suite("SharedReference", .timeLimit(.minutes(5)), .watchdog)
+@Suite("SharedReference", .timeLimit(.minutes(10)), .watchdog)
 struct SharedReferenceTests {
     /// Readers load while a writer replaces the object thousands of times: every reader sees
     /// versions that never go back, and every object is released exactly once (a release under

@@ -27,7 +27,7 @@ private func rule(
 
 private let second: UInt64 = 1_000_000_000
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct AlertEngineTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct AlertEngineTests {
     @Test func everyMatchFiresByDefault() throws {
         let engine = AlertEngine(rules: [try rule("level >= error")])
         let fired = engine.process(batch([#"{"level":"error","n":1}"#, #"{"level":"info"}"#, #"{"level":"fatal","n":2}"#]), now: second)

@@ -13,7 +13,7 @@ private let notification = AlertNotification(
     samples: [#"{"msg":"db down","level":"error"}"#], notify: ["oncall"]
 )
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct AlertNotifierTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct AlertNotifierTests {
     @Test func aJSONWebhookCarriesTheWholeNotification() throws {
         let server = try HTTPTestServer { _ in .init(status: 200) }
         let notifier = WebhookNotifier(name: "oncall", url: server.url + "/hook", headers: [("X-Token", "t0k")], sinkName: "alerts", host: "h")

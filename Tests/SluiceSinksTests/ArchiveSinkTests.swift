@@ -43,7 +43,7 @@ private func files(in directory: String) -> [String] {
     ArchiveRetention.entries(of: directory).sorted().map { directory + "/" + $0 }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct ArchiveSinkTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct ArchiveSinkTests {
     let directory = TemporaryDirectory()
 
     private func sink(

@@ -24,7 +24,7 @@ private func body(_ format: BulkFormat, _ batch: EventBatch) -> [[String: Any]] 
     return text.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? [:] }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct BulkFormatTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct BulkFormatTests {
     @Test func createActionsWithIndexFromTheEventTimeAndAnIDPerEvent() {
         let batch = records([#"{"ts":"2024-06-01T23:59:59Z","msg":"a"}"#, #"{"ts":"2024-06-02T00:00:01Z","msg":"b"}"#])
         let lines = body(BulkFormat(target: .index("logs-{source}-%Y.%m.%d")), batch)

@@ -15,7 +15,7 @@ private func batch(_ lines: [String]) -> EventBatch {
     return EventBatch(sourceIndex: 0, builder: builder)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct ConsoleSinkTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct ConsoleSinkTests {
     @Test func writesTheBatchAsNDJSON() throws {
         var descriptors: [Int32] = [-1, -1]
         #expect(pipe(&descriptors) == 0)

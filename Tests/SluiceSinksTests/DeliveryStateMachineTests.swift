@@ -4,7 +4,7 @@ import SluiceTesting
 
 @testable import SluiceSinks
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct DeliveryStateMachineTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct DeliveryStateMachineTests {
     private var settings: DeliveryStateMachine.Settings {
         var settings = DeliveryStateMachine.Settings()
         settings.initialBackoffNanoseconds = 100

@@ -40,7 +40,7 @@ private func deliver(
     return counters
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct HTTPDeliverySinkTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct HTTPDeliverySinkTests {
     let directory = TemporaryDirectory()
 
     @Test func everyEventIsIndexedExactlyOnceInGzippedNDJSON() throws {

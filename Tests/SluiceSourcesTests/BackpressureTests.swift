@@ -12,7 +12,7 @@ final class SentBytes: Sendable {
     let value = Atomic<Int>(0)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct BackpressureTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct BackpressureTests {
     @Test func aSlowBlockingSinkHoldsAFastTCPWriterBackAndLosesNothing() throws {
         let line = String(repeating: "x", count: 99) + "\n"
         let chunk = Array(String(repeating: line, count: 640).utf8)  // 64,000 bytes

@@ -28,7 +28,7 @@ private func publisher(_ context: SourceContext, maxLineBytes: Int = 1 << 20) ->
     LineStreamPublisher(context: context, format: .auto, metadata: EventMetadata(host: "h", sourceName: "test"), maxLineBytes: maxLineBytes)
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct DescriptorReaderTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct DescriptorReaderTests {
     @Test func readsAPipeToEndOfFileKeepingTheLastLine() throws {
         let (context, ring) = makeContext()
         var descriptors: [Int32] = [-1, -1]

@@ -7,7 +7,7 @@ import Testing
 
 /// The file source's parts that need no running pipeline: globs, container log lines, pod
 /// metadata from paths, fingerprints and the checkpoint file.
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct FileSourcePartsTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct FileSourcePartsTests {
     @Test func globsMatchWithinANameAndAnyDepthWithDoubleStar() {
         let single = FileGlob("/var/log/app/*.log")
         #expect(single.root == "/var/log/app")

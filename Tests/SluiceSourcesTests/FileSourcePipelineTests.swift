@@ -8,7 +8,7 @@ import Testing
 
 /// The file source in a pipeline, in process (so the thread sanitizer sees its threads): its
 /// checkpoint moves only past what the sinks have taken.
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct FileSourcePipelineTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct FileSourcePipelineTests {
     @Test func theCheckpointWaitsForTheSinksAndThenCatchesUp() throws {
         let directory = TemporaryDirectory()
         mkdir(directory.path + "/logs", 0o755)
