@@ -12,7 +12,7 @@ private func scan(_ text: String) -> [String]? {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct JSONObjectScannerTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct JSONObjectScannerTests {
     @Test(arguments: [
         "{}", " { } ", #"{"a":1}"#, #"{"a":-0.5e+10,"b":[1,2,{"c":null}],"d":{"e":[]},"f":true,"g":false}"#,
         #"{"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00"}"#, #"{"a" : "x" , "b" :[ ]}"#,
@@ -51,6 +51,28 @@ private func scan(_ text: String) -> [String]? {
         #expect(scan(deep) == nil)
         let fine = #"{"a":"# + String(repeating: "[", count: 500) + String(repeating: "]", count: 500) + "}"
         #expect(scan(fine) == ["a"])
+    }
+
+    /// Strings whose quotes fall on either side of the 64-byte blocks of the quote index, and
+    /// control bytes inside and outside strings at those edges.
+    @Test func stringsAcrossTheQuoteIndexBlocksAreSkippedAndCheckedWhole() {
+        for padding in 50..<80 {
+            let body = String(repeating: "x", count: padding)
+            let long = String(repeating: "é", count: 70)
+            #expect(scan(#"{"a":""# + body + #"","b":""# + long + #"","c":1}"#) == ["a", "b", "c"], "padding \(padding)")
+            // A raw control byte inside a string is not JSON, wherever it falls.
+            #expect(scan(#"{"a":""# + body + "\u{01}" + #"","b":2}"#) == nil, "padding \(padding)")
+            #expect(scan(#"{"a":""# + body + "\t" + #""}"#) == nil, "padding \(padding)")
+            // Outside strings, a tab or newline is whitespace.
+            #expect(scan(#"{"a":""# + body + "\"\t,\n\"b\":2}") == ["a", "b"], "padding \(padding)")
+            // An unterminated string at the end of the line.
+            #expect(scan(#"{"a":""# + body) == nil, "padding \(padding)")
+            // A line with a backslash is scanned byte by byte, escapes checked.
+            #expect(scan(#"{"a":""# + body + #"\"","b":2}"#) == ["a", "b"], "padding \(padding)")
+            #expect(scan(#"{"a":""# + body + #"\q"}"#) == nil, "padding \(padding)")
+        }
+        let beyondTheIndex = #"{"a":""# + String(repeating: "y", count: JSONQuoteIndex.maxBytes) + #"","b":true}"#
+        #expect(scan(beyondTheIndex) == ["a", "b"])
     }
 
     @Test func looksUpNestedValuesInValidJSON() {

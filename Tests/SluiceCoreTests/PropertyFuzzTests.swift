@@ -24,7 +24,7 @@ struct SeededRandom: RandomNumberGenerator {
 /// Property-based fuzzing of the parsers on random and mutated input, in every `swift test`
 /// run (`SLUICE_FUZZ_ITERATIONS` raises the count; the libFuzzer targets under `Tests/Fuzz`
 /// go further). Each property must hold for any input: no crash, and output that is valid JSON.
-@Suite(.timeLimit(.minutes(5)), .watchdog) struct PropertyFuzzTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct PropertyFuzzTests {
     static let iterations = Int(ProcessInfo.processInfo.environment["SLUICE_FUZZ_ITERATIONS"] ?? "") ?? 3000
 
     /// Fragments that make random input interesting to the parsers.
@@ -134,6 +134,42 @@ struct SeededRandom: RandomNumberGenerator {
             }
         }
         #expect(disagreements.isEmpty, "\(disagreements)")
+    }
+
+    /// The scanner's quote index (strings skipped by their quote bits, 64 bytes at a time)
+    /// changes no verdict and no field against the byte-by-byte scan: over generated objects
+    /// whose strings cross the 64-byte blocks, and mutations that add quotes, control bytes,
+    /// backslashes or cut bytes anywhere.
+    @Test func theQuoteIndexChangesNoVerdictAndNoField() {
+        var random = SeededRandom(seed: 0x64B1)
+        let mutations: [[UInt8]] = [[0x22], [0x01], [0x1F], [0x09], [0x0A], [0x5C], [0x5C, 0x22], [0x7F], [0xC3, 0xA9], [0x00]]
+        var indexed = JSONObjectScanner()
+        var byteByByte = JSONObjectScanner(indexesQuotes: false)
+        var differences: [String] = []
+        for _ in 0..<Self.iterations {
+            let members = (0..<Int.random(in: 1...12, using: &random)).map { index -> String in
+                let body = String(repeating: "abcdéfgh 日本", count: Int.random(in: 0...9, using: &random)).prefix(Int.random(in: 0...90, using: &random))
+                let value = Bool.random(using: &random) ? "\"\(body)\"" : Self.randomDocument(&random, depth: 3).replacingOccurrences(of: "\\", with: "")
+                return "\"k\(index)\":\(value)"
+            }
+            var document = Array(("{" + members.joined(separator: ",") + "}").utf8)
+            if Int.random(in: 0..<3, using: &random) > 0 {
+                let position = Int.random(in: 0..<document.count, using: &random)
+                if Bool.random(using: &random) {
+                    document.insert(contentsOf: mutations.randomElement(using: &random)!, at: position)
+                } else {
+                    document.remove(at: position)
+                }
+            }
+            let verdicts = document.withUnsafeBytes { (indexed.scan($0), byteByByte.scan($0)) }
+            let sameFields = indexed.fields.map { [$0.keyStart, $0.keyEnd, $0.valueStart, $0.valueEnd, Int32($0.kind.rawValue)] }
+                == byteByByte.fields.map { [$0.keyStart, $0.keyEnd, $0.valueStart, $0.valueEnd, Int32($0.kind.rawValue)] }
+            if verdicts.0 != verdicts.1 || (verdicts.0 && !sameFields) {
+                differences.append("indexed \(verdicts.0), bytes \(verdicts.1): \(String(decoding: document, as: UTF8.self).debugDescription)")
+                if differences.count > 5 { break }
+            }
+        }
+        #expect(differences.isEmpty, "\(differences)")
     }
 
     /// Random expressions parse or fail with a message; none crashes the parser, and a parsed
