@@ -9,7 +9,8 @@ import Darwin
 ///
 /// It accepts exactly RFC 8259 JSON whose top level is an object, nested up to `maxDepth`
 /// (deeper documents are rejected, never recursed into: the scanner keeps its own stack).
-/// Input must already be valid UTF-8 (the framer's repair step guarantees it).
+/// Input must already be valid UTF-8 (the framer's repair step guarantees it). Strings are
+/// skipped by a quote index of the line where it has no backslash (`JSONQuoteIndex`).
 public struct JSONObjectScanner: ~Copyable {
     public enum ValueKind: UInt8, Sendable {
         case string, number, object, array, boolean, null
@@ -37,11 +38,12 @@ public struct JSONObjectScanner: ~Copyable {
     private var quotes = JSONQuoteIndex()
     private let indexesQuotes: Bool
 
-    /// `indexesQuotes: false` scans every string byte by byte (the tests compare the two ways).
     public init() {
         self.init(indexesQuotes: true)
     }
 
+    /// `indexesQuotes: false` scans every string byte by byte, as lines with a backslash are
+    /// (the tests compare the two ways).
     init(indexesQuotes: Bool) {
         self.indexesQuotes = indexesQuotes
         fields.reserveCapacity(32)
