@@ -28,17 +28,6 @@ public final class Gauge: Sendable {
     public var current: Int { value.load(ordering: .relaxed) }
 }
 
-/// A flag raised once, read from any thread.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-
-    var isSet: Bool { value.load(ordering: .acquiring) }
-
-    func set() {
-        value.store(true, ordering: .releasing)
-    }
-}
-
 /// What a source has read, and the trouble it found in its input.
 public final class SourceCounters: Sendable {
     public let name: String

@@ -13,9 +13,10 @@ import Synchronization
 /// the reading over at once and stops this one's sink: what this one had in hand and not yet
 /// delivered (requests being retried, an open batch) goes back to the buffer, and the
 /// replacement delivers it, so a reload that fixes an endpoint fixes it for everything waiting.
-/// At the end of the stream the sink's thread delivers what the buffer holds, unless the stop
-/// began (SIGTERM): then the sink stops once the ring reader has appended everything, and the
-/// rest waits on disk for the next start.
+/// At the end of the stream (stdin's end, the wrapped program's exit, SIGTERM) the sink's thread
+/// goes on delivering what the buffer holds until it is empty or the grace period is over (the
+/// pipeline's stop); the rest waits on disk for the next start. A container whose `data_dir` is
+/// an `emptyDir` has no next start, so the grace period is spent delivering, never skipped.
 extension SinkRunner {
     func startBuffered(_ buffer: any DurableSinkBuffer) {
         threadsRunning(2)
@@ -26,9 +27,6 @@ extension SinkRunner {
         }
         NamedThread.detached(name: "sink-\(configuration.name)") { [self] in
             deliverAll(from: buffer)
-            // Past the end of its input during a stop, what the sink still retries is on disk:
-            // it stops retrying at once (and what it took stays there for the next start).
-            if shutdown.isDraining && appendingEnded.isSet { sinkShutdown.stopNow() }
             attempt("finish") { try sink.finish() }
             threadsRunning(nil)
         }
@@ -50,9 +48,6 @@ extension SinkRunner {
             case .timedOut:
                 buffer.syncIfDue()
             case .finished:
-                appendingEnded.set()
-                // During the stop, everything read is on disk: the sink stops retrying at once.
-                if shutdown.isDraining { sinkShutdown.stopNow() }
                 markStoppedReading()
                 if !isReplaced { buffer.finishAppending() }
                 return
@@ -68,7 +63,7 @@ extension SinkRunner {
         takeOver()
         let interval = sink.flushIntervalNanoseconds
         var nextFlush = interval.map { MonotonicClock.nowNanoseconds() + $0 }
-        while !sinkShutdown.isStopping && !(shutdown.isDraining && appendingEnded.isSet) {
+        while !sinkShutdown.isStopping {
             if reopenRequested.exchange(false, ordering: .relaxed) {
                 attempt("reopen") { try sink.reopenFiles() }
             }

@@ -64,7 +64,7 @@ public final class SinkRunner: @unchecked Sendable {
     let chain: RingChain
     let shutdown: ShutdownSignal
     /// What the sink's own retry loops watch: the pipeline's stop, and for a disk-buffered sink
-    /// also its own, given once all it took is safe on disk (SIGTERM need not wait for it).
+    /// also its own, given when a reload's replacement takes the reading over.
     let sinkShutdown: ShutdownSignal
     let predecessor: SinkRunner?
     private let logger: Logger
@@ -88,8 +88,6 @@ public final class SinkRunner: @unchecked Sendable {
     /// Whether its ring reader holds the producers back when behind (see `SinkSpec`).
     var gatesProducers: Bool { buffer != nil || configuration.whenFull != .dropOldest }
 
-    /// Set once the ring reader of a disk-buffered runner has appended its last batch.
-    let appendingEnded = Flag()
 
     /// - Parameters:
     ///   - counters: continues counting on a previous runner's counters (a reload).
