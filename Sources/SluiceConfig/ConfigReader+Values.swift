@@ -146,6 +146,13 @@ extension ConfigReader {
         return values
     }
 
+    /// A list of strings, `defaultValue` when absent (recorded, so `validate` prints it).
+    public func stringList(_ key: String, default defaultValue: [String]) -> [String] {
+        if let values = stringList(key) { return values }
+        record(key, "[" + defaultValue.map(EffectiveConfiguration.quoteIfNeeded).joined(separator: ", ") + "]")
+        return defaultValue
+    }
+
     /// A map of strings (labels), in file order; each entry can be overridden from the
     /// environment like any scalar key.
     public func stringMap(_ key: String) -> [(key: String, value: String)] {

@@ -94,7 +94,7 @@ public struct ConfigReader {
         case .none, .null:
             return nil
         case .list(let items, _):
-            context.effective.recordSection(path + [key])
+            context.effective.recordSection(path + [key], isList: true)
             return items.enumerated().compactMap { index, item in
                 guard case .map = item else {
                     report("\(key).\(index)", "expected a map, found \(item.kindDescription)", origin: item.origin)

@@ -7,6 +7,9 @@ public final class EffectiveConfiguration: @unchecked Sendable {
         /// What a comparison uses when it differs from the printed value (a secret's hash).
         var comparable: String?
         var children: [(String, Entry)] = []
+        /// A list of maps (alert rules, transform steps): its children, keyed by index, are
+        /// printed as `- ` items so the printed configuration loads back.
+        var isList = false
 
         func child(_ key: String) -> Entry {
             if let existing = children.first(where: { $0.0 == key }) { return existing.1 }
@@ -28,9 +31,10 @@ public final class EffectiveConfiguration: @unchecked Sendable {
         entry.comparable = comparable
     }
 
-    func recordSection(_ path: [String]) {
+    func recordSection(_ path: [String], isList: Bool = false) {
         var entry = root
         for key in path { entry = entry.child(key) }
+        if isList { entry.isList = true }
     }
 
     /// YAML text: the whole configuration, or only the top-level section `only`.
@@ -65,6 +69,9 @@ public final class EffectiveConfiguration: @unchecked Sendable {
                 let prefix = String(repeating: "  ", count: indent) + Self.quoteIfNeeded(key) + ":"
                 if let value = comparing ? child.comparable ?? child.value : child.value {
                     lines.append(prefix + " " + value)
+                } else if child.isList {
+                    lines.append(prefix + (child.children.isEmpty ? " []" : ""))
+                    for (_, item) in child.children { walkItem(item, indent: indent + 1) }
                 } else if child.children.isEmpty {
                     lines.append(prefix + " {}")
                 } else {
@@ -72,6 +79,17 @@ public final class EffectiveConfiguration: @unchecked Sendable {
                     walk(child.children, indent: indent + 1)
                 }
             }
+        }
+        // A list item's keys one level deeper than its `- `, the first on the dash's line.
+        func walkItem(_ item: Entry, indent: Int) {
+            let dash = String(repeating: "  ", count: indent) + "- "
+            guard !item.children.isEmpty else {
+                lines.append(dash + "{}")
+                return
+            }
+            let first = lines.count
+            walk(item.children, indent: indent + 1)
+            lines[first] = dash + lines[first].dropFirst(dash.count)
         }
         walk(top, indent: 0)
         return lines.joined(separator: "\n") + "\n"

@@ -22,8 +22,7 @@ public enum YAMLLoader {
             // its tag regexes through Foundation and ICU at start-up, megabytes of code pages.
             document = try Yams.compose(yaml: text, .basic)
         } catch {
-            let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            return .failure(ConfigIssue(path: "", message: "YAML syntax error in \(file): \(message)"))
+            return .failure(ConfigIssue(path: "", message: syntaxErrorMessage(error, file: file)))
         }
         guard let document else { return .success(.map([], ConfigOrigin(file: file))) }
         var issues: [ConfigIssue] = []
@@ -59,6 +58,22 @@ public enum YAMLLoader {
         case .alias:
             issues.append(ConfigIssue(path: path.joined(separator: "."), message: "YAML aliases are not supported", origin: origin))
             return .null(origin)
+        }
+    }
+
+    /// `file:line:column: YAML syntax error: problem (while parsing ... at line:column)`.
+    static func syntaxErrorMessage(_ error: any Error, file: String) -> String {
+        guard let error = error as? YamlError else {
+            return "\(file): YAML syntax error: " + ("\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)")
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text), from line \($0.mark.line) column \($0.mark.column))" } ?? ""
+            return "\(file):\(mark.line):\(mark.column): YAML syntax error: \(problem)\(during)"
+        default:
+            let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            return "\(file): YAML syntax error: \(text)"
         }
     }
 }

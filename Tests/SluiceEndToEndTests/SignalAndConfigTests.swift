@@ -95,4 +95,60 @@ struct SignalAndConfigTests {
         #expect(sluice.standardError.contains("sources.app.max_line_bytes"))
         #expect(sluice.standardError.contains("sinks.out.when_full"))
     }
+
+    /// A file with sinks only runs in pipe mode, reading stdin as the source `app` (before: exit
+    /// 78, "at least one source is required"), and `validate` says so.
+    @Test func aConfigurationWithOnlySinksReadsStdinAsTheSourceApp() throws {
+        let file = directory.write("sinks-only.yaml", "sinks: { out: { type: console, inputs: [app] } }\n")
+        let sluice = try SluiceBinary.launch(["--config", file], stdin: .file(directory.write("two.log", "one\ntwo\n")))
+        #expect(sluice.wait().exitStatus == 0, "\(sluice.standardError)")
+        #expect(events(sluice.standardOutputLines).map { $0["source"] as? String } == ["app", "app"])
+        let validate = try SluiceBinary.launch(["validate", "--config", file], stdin: .null)
+        #expect(validate.wait().exitStatus == 0)
+        #expect(validate.standardOutput.contains("# note: no source is declared: stdin is read as the source \"app\""), "\(validate.standardOutput)")
+    }
+
+    /// What `validate` prints loads back as it is (before: alert rules and transform steps
+    /// printed as maps keyed `0:`, `1:`, which fail as rules and steps).
+    @Test func validatesOutputLoadsBackUnchanged() throws {
+        let file = directory.write("full.yaml", """
+            sources: { app: { type: stdin } }
+            transforms:
+              scrub: { inputs: [app], steps: [{ redact: { patterns: [email] } }, { remove: [debug] }] }
+            sinks:
+              out: { type: console, inputs: [scrub] }
+              alerts:
+                type: alert
+                rules:
+                  - { name: error, when: 'level >= error', notify: [log] }
+                  - { name: burst, when: 'level >= warn', notify: [log], threshold: 3, window: 1m }
+                notifiers: { log: { type: console } }
+
+            """)
+        let first = try SluiceBinary.launch(["validate", "--config", file], stdin: .null)
+        #expect(first.wait().exitStatus == 0)
+        let printed = directory.write("printed.yaml", first.standardOutput)
+        let second = try SluiceBinary.launch(["validate", "--config", printed], stdin: .null)
+        #expect(second.wait().exitStatus == 0, "\(second.standardError)")
+        #expect(second.standardOutput == first.standardOutput)
+        #expect(first.standardOutput.contains("    rules:\n      - name: error\n"), "\(first.standardOutput)")
+    }
+
+    /// A YAML syntax error is the one problem reported, with file, line and column (before, it
+    /// came with "no sink is enabled" and "at least one source is required").
+    @Test func aYAMLSyntaxErrorIsTheOnlyProblemNamedWithFileLineAndColumn() throws {
+        let file = directory.write("broken.yaml", "sinks:\n  out: { type: console\n  more: x\n")
+        let sluice = try SluiceBinary.launch(["validate", "--config", file], stdin: .null)
+        #expect(sluice.wait().exitStatus == 78)
+        #expect(sluice.standardError.contains("(1 problem)"), "\(sluice.standardError)")
+        #expect(sluice.standardError.contains("\(file):3:"), "\(sluice.standardError)")
+        #expect(sluice.standardError.contains("YAML syntax error"))
+        #expect(!sluice.standardError.contains("no sink is enabled"))
+    }
+
+    @Test func versionPrintsTheVersion() throws {
+        let sluice = try SluiceBinary.launch(["--version"], stdin: .null)
+        #expect(sluice.wait().exitStatus == 0)
+        #expect(sluice.standardOutput.hasPrefix("sluice 0."), "\(sluice.standardOutput)")
+    }
 }

@@ -61,14 +61,51 @@ struct WrapModeTests {
         #expect(events(sluice.standardOutputLines).compactMap { $0["message"] as? String } == ["ready", "got TERM"])
     }
 
-    @Test(arguments: [SIGUSR1, SIGUSR2, SIGHUP])
+    @Test(arguments: [SIGUSR1, SIGUSR2, SIGQUIT, SIGINT])
     func otherSignalsAreForwarded(_ signal: Int32) throws {
-        let script = "trap 'echo got it; exit 7' USR1 USR2 HUP; echo ready; while true; do sleep 0.05; done"
+        let script = "trap 'echo got it; exit 7' USR1 USR2 QUIT INT; echo ready; while true; do sleep 0.05; done"
         let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", script])
         #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
         sluice.send(signal)
         #expect(sluice.wait().exitStatus == 7)
         #expect(sluice.standardOutput.contains("got it"))
+    }
+
+    /// SIGHUP is Sluice's reload, and by default it is not forwarded: an app that does not
+    /// handle it (its default action is to die) keeps running. Before `wrap.forward_signals`,
+    /// the forwarded SIGHUP killed it (exit 129).
+    @Test func sighupReloadsSluiceAndLeavesAnAppThatDoesNotHandleItRunning() throws {
+        let script = "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.05; done"
+        let sluice = try SluiceBinary.launch(["--", "/bin/sh", "-c", script])
+        #expect(Eventually.wait { sluice.standardOutput.contains("ready") })
+        sluice.send(SIGHUP)
+        #expect(Eventually.wait { sluice.standardError.contains("files reopened") }, "\(sluice.standardError)")
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0, "the app lived through SIGHUP and ended on SIGTERM")
+        #expect(sluice.standardOutput.contains("bye"))
+    }
+
+    /// `wrap.forward_signals` lists what is passed on: SIGHUP can be, and SIGTERM can be held back.
+    @Test func forwardSignalsChoosesWhatReachesTheApp() throws {
+        let hup = directory.write("hup.yaml", "wrap: { forward_signals: [SIGHUP, TERM] }\nsinks: { out: { type: console } }\n")
+        let script = "trap 'echo got HUP; exit 7' HUP; echo ready; while true; do sleep 0.05; done"
+        let forwarded = try SluiceBinary.launch(["--config", hup, "--", "/bin/sh", "-c", script])
+        #expect(Eventually.wait { forwarded.standardOutput.contains("ready") })
+        forwarded.send(SIGHUP)
+        #expect(forwarded.wait().exitStatus == 7)
+        #expect(forwarded.standardOutput.contains("got HUP"))
+
+        let none = directory.write("none.yaml", "wrap: { forward_signals: [] }\nshutdown: { grace_period: 300ms }\nsinks: { out: { type: console } }\n")
+        let held = try SluiceBinary.launch(["--config", none, "--", "/bin/sh", "-c", "trap 'exit 5' TERM; echo ready; while true; do sleep 0.05; done"])
+        #expect(Eventually.wait { held.standardOutput.contains("ready") })
+        held.send(SIGTERM)
+        // Not forwarded: the app runs on until the grace period ends and Sluice kills it.
+        #expect(held.wait().exitStatus == 128 + SIGKILL)
+
+        let wrong = directory.write("wrong.yaml", "wrap: { forward_signals: [SIGKILL] }\nsinks: { out: { type: console } }\n")
+        let validate = try SluiceBinary.launch(["validate", "--config", wrong, "--", "/bin/true"], stdin: .null)
+        #expect(validate.wait().exitStatus == 78)
+        #expect(validate.standardError.contains("wrap.forward_signals"), "\(validate.standardError)")
     }
 
     @Test func orphansOfTheAppAreReaped() throws {

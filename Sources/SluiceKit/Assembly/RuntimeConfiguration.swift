@@ -50,6 +50,8 @@ struct RuntimeConfiguration {
     var metricsAddress: String?
     /// `metrics.unhealthy_after`: a sink failing this long makes `/readyz` answer 503.
     var unhealthyAfterNanoseconds: UInt64 = 30_000_000_000
+    /// `wrap.forward_signals`: what Sluice passes on to the programs it runs as sources.
+    var forwardedSignals: Set<Int32> = Self.defaultForwardedSignals
     let context: ConfigContext
 
     /// Ring slots for `bufferMaxBytes`: one batch per slot, each batch at most about
@@ -90,12 +92,16 @@ struct RuntimeConfiguration {
     ) throws(ConfigurationError) -> RuntimeConfiguration {
         let context = ConfigContext(environment: environment)
         let root = mergedDocument(files: files, environment: environment, wrapping: !wrappedCommand.isEmpty, context: context)
+        // A file that cannot be read or parsed is the only problem to name: whatever else a
+        // partial document lacks ("no sink is enabled") follows from it.
+        if !context.issues.isEmpty { try context.validate() }
         context.noteInterpolatedVariables(in: root)
         let reader = ConfigReader(root: root, context: context)
         let dataDirectoryPath = reader.string("data_dir", default: "/var/lib/sluice")
         let build = BuildContext(host: host, config: context, sourceLabels: sourceLabels(in: root), dataDirectory: dataDirectoryPath)
 
-        var sources = readSources(reader, registry: registry, build: build, skipping: wrappedCommand.isEmpty ? nil : wrappedSourceName)
+        let wrapped = wrappedCommand.isEmpty ? nil : wrappedSourceName
+        var sources = readSources(reader, registry: registry, build: build, skipping: wrapped)
         var wrappedSourceIndex: Int?
         if !wrappedCommand.isEmpty {
             for source in sources where source.type == "stdin" {
@@ -106,21 +112,23 @@ struct RuntimeConfiguration {
             wrappedSourceIndex = sources.count
             sources.append(wrappedSource(wrappedCommand, reader: reader.section("sources").section(wrappedSourceName), host: host))
         }
-        // Inputs may name any configured source, including one with problems of its own.
-        let sourceNames = reader.section("sources").presentKeys + (wrappedCommand.isEmpty ? [] : [wrappedSourceName])
+        // The names in the order of `sources` (the wrapped program last), so that an input's
+        // index is its source's: inputs may name any configured source, including one with
+        // problems of its own (then validation fails anyway).
+        let sourceNames = reader.section("sources").presentKeys.filter { $0 != wrapped } + (wrapped.map { [$0] } ?? [])
         let transforms = readTransforms(reader, sourceNames: sourceNames, root: root)
         var sinks = readSinks(reader, inputNames: sourceNames + transforms.map(\.name), registry: registry, build: build)
-        if !transforms.isEmpty {
-            // With transforms, a sink that names no inputs takes every source as read.
-            for index in sinks.indices where sinks[index].configuration.inputs == nil {
-                sinks[index].configuration.inputs = Set(sourceNames.indices)
-            }
+        // A sink that names no inputs takes every source, never a transform's output (as in
+        // Vector, a transform's output goes only where it is named).
+        for index in sinks.indices where sinks[index].configuration.inputs == nil {
+            sinks[index].configuration.inputs = Set(sourceNames.indices)
         }
         let bufferMaxBytes = readRingSize(reader, context: context)
         let dataDirectory = checkDataDirectory(dataDirectoryPath, reader: reader, needed: sinks.contains { $0.diskBuffer != nil } || sources.contains { $0.type == "file" })
         let shutdown = reader.section("shutdown")
         let grace = shutdown.duration("grace_period", default: 10_000_000_000)
         shutdown.rejectUnknownKeys()
+        let forwardedSignals = readForwardedSignals(reader.section("wrap"))
         let metrics = reader.section("metrics")
         // A pipe (`app | sluice`, every source stdin) is a command-line tool: two at once must
         // not fight over a port, so it serves metrics only when asked (`metrics.enabled`,
@@ -144,7 +152,7 @@ struct RuntimeConfiguration {
         return RuntimeConfiguration(
             sources: sources, transforms: transforms, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
             dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
-            unhealthyAfterNanoseconds: unhealthyAfter, context: context
+            unhealthyAfterNanoseconds: unhealthyAfter, forwardedSignals: forwardedSignals, context: context
         )
     }
 
@@ -156,22 +164,6 @@ struct RuntimeConfiguration {
             labels[source.key] = Set(source.value["labels"]?.entries?.map(\.key) ?? [])
         }
         return labels
-    }
-
-    private static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> PlannedSource {
-        // `type: stdin` is accepted too, so that one file serves `app | sluice` and
-        // `sluice -- app`: either way the source `app` is the app's output.
-        if let type = reader.optionalString("type"), type != "exec", type != "stdin" {
-            reader.reportInvalid("type", "in wrap mode (sluice -- app ...) the source \"\(wrappedSourceName)\" is the wrapped program; its type can only be exec (or stdin, for a file that also serves pipe mode)")
-        }
-        if reader.contains("command") {
-            reader.reportInvalid("command", "in wrap mode the command comes from the command line after --")
-            _ = reader.stringList("command")
-        }
-        let settings = SourceSettings(reading: reader)
-        reader.rejectUnknownKeys()
-        let source = ExecSource(name: wrappedSourceName, command: command, settings: settings, host: host, inheritsStandardInput: true)
-        return PlannedSource(name: wrappedSourceName, type: "exec", build: { source })
     }
 
     private static func mergedDocument(files: [String], environment: [String: String], wrapping: Bool, context: ConfigContext) -> ConfigNode {
@@ -190,6 +182,12 @@ struct RuntimeConfiguration {
             case .success(let node): root = root.merged(with: node)
             case .failure(let issue): context.report(issue)
             }
+        }
+        if !wrapping, context.issues.isEmpty, root["sources"]?.entries?.isEmpty ?? true {
+            // Pipe mode with sinks only: the app's output on stdin is the source `app`, as in
+            // wrap mode, so one file serves both (`inputs: [app]` means the app either way).
+            context.notice("no source is declared: stdin is read as the source \"\(wrappedSourceName)\" (type: stdin, format: auto)")
+            root = root.merged(with: .map([("sources", .map([(wrappedSourceName, .map([("type", .scalar("stdin", .builtIn))], .builtIn))], .builtIn))], .builtIn))
         }
         return root
     }

@@ -14,6 +14,7 @@ struct SluiceCommand: ParsableCommand {
             Every configuration key can be overridden from the environment (SLUICE_ + the key \
             path, upper-cased, with _ for every other character).
             """,
+        version: "sluice \(SluiceVersion.current)",
         subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, ReplayCommand.self, ArchiveCommand.self, BufferCommand.self],
         defaultSubcommand: RunCommand.self
     )

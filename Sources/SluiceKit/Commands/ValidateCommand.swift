@@ -19,7 +19,10 @@ struct ValidateCommand: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
-        print(try options.loadOrExit(wrappedCommand: command).context.effective.render(), terminator: "")
+        let context = try options.loadOrExit(wrappedCommand: command).context
+        // Notices as comments, so the printed configuration still loads as it is.
+        for notice in context.notices { print("# note: \(notice)") }
+        print(context.effective.render(), terminator: "")
     }
 }
 

@@ -219,7 +219,9 @@ final class Supervisor {
                     ChildReaper.shared.reapAll()
                     continue
                 }
-                for forwarder in forwarders { forwarder.forward(signal) }
+                if configuration.forwardedSignals.contains(signal) {
+                    for forwarder in forwarders { forwarder.forward(signal) }
+                }
                 switch signal {
                 case SIGHUP:
                     reloadOnHangUp(pipeline)
@@ -235,7 +237,8 @@ final class Supervisor {
                         graceDeadline = MonotonicClock.nowNanoseconds() + configuration.gracePeriodNanoseconds
                     }
                 default:
-                    logger.debug(forwarders.isEmpty ? "signal ignored" : "signal forwarded", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
+                    let forwarded = !forwarders.isEmpty && configuration.forwardedSignals.contains(signal)
+                    logger.debug(forwarded ? "signal forwarded" : "signal ignored", metadata: ["signal": "\(SignalWatcher.name(of: signal))"])
                 }
             }
         }
