@@ -77,7 +77,8 @@ import Testing
         var saved = FileCheckpoints(dataDirectory: directory.path, sourceName: "app logs")
         let entry = FileCheckpoints.Entry(
             key: FileKey(device: 64769, inode: 1234), fingerprint: FileFingerprint(length: 1024, hash: 0xDEAD_BEEF),
-            offset: 987_654, sequence: 4321, stream: 0xFFFF_0000_1234_5679, lastSeenSeconds: 1_796_000_000, path: "/var/log/a b.log"
+            offset: 987_654, sequence: 4321, stream: 0xFFFF_0000_1234_5679, lastSeenSeconds: 1_796_000_000, size: 1_000_000, finished: false,
+            path: "/var/log/a b.log"
         )
         saved.update(entry)
         try saved.save(sourceName: "app logs")
@@ -94,6 +95,18 @@ import Testing
         #expect(damaged.entry(for: entry.key) == entry)
         loaded.forget(olderThan: 60, now: entry.lastSeenSeconds + 61)
         #expect(loaded.entry(for: entry.key) == nil)
+    }
+
+    /// A checkpoint file of the first version (without size and state) still loads: every file
+    /// in it counts as done (read to its end), so an upgrade never warns about old files.
+    @Test func aFirstVersionCheckpointFileLoadsWithEveryFileDone() throws {
+        let directory = TemporaryDirectory()
+        mkdir(directory.path + "/files", 0o755)
+        directory.write("files/app.checkpoints", "sluice file checkpoints v1\n64769 1234 1024 deadbeef 987654 4321 ffff000012345679 1796000000 /var/log/a b.log\n")
+        var loaded = FileCheckpoints(dataDirectory: directory.path, sourceName: "app")
+        #expect(loaded.load().isEmpty)
+        let entry = try #require(loaded.entry(for: FileKey(device: 64769, inode: 1234)))
+        #expect(entry.offset == 987_654 && entry.size == 987_654 && entry.finished && entry.path == "/var/log/a b.log")
     }
 
     @Test func aFingerprintTellsAReusedInodeFromTheFileItWasTakenOf() throws {

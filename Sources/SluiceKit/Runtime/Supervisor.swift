@@ -82,7 +82,13 @@ final class Supervisor {
         if let wrapped {
             return wrapped.spawnFailure?.exitStatus ?? wrapped.exit?.shellStatus ?? 1
         }
-        return pipeline.failures.isEmpty && !Self.droppedAny(pipeline) ? 0 : 1
+        return pipeline.failures.isEmpty && !Self.droppedAny(pipeline) && !Self.lostInput(pipeline) ? 0 : 1
+    }
+
+    /// Whether a source lost input before it could read it (a file gone while Sluice was
+    /// stopped, with bytes past its checkpoint).
+    static func lostInput(_ pipeline: Pipeline) -> Bool {
+        pipeline.sourceCounters.contains { $0.lostInputBytes.current > 0 }
     }
 
     /// Whether any sink dropped an event, for the exit status: every reason counts but
@@ -277,6 +283,7 @@ final class Supervisor {
                 ("invalid_utf8_lines", counters.invalidUTF8Lines.current),
                 ("cut_line_parts", counters.cutLineParts.current),
                 ("unparsed_lines", counters.unparsedLines.current),
+                ("lost_file_bytes", counters.lostInputBytes.current),
             ].filter { $0.1 > 0 }
             if !counts.isEmpty {
                 trouble[counters.name] = .dictionary(Dictionary(uniqueKeysWithValues: counts.map { ($0.0, .string("\($0.1)")) }))
@@ -294,6 +301,8 @@ final class Supervisor {
         JSONLogHandler.writeLastLines {
             if !dropped.isEmpty {
                 logger.warning("stopped; some events were not delivered", metadata: metadata)
+            } else if Self.lostInput(pipeline) {
+                logger.warning("stopped; every event read was delivered, but some input was lost before it could be read", metadata: metadata)
             } else if !waiting.isEmpty {
                 logger.info("stopped; undelivered events wait on disk for the next start", metadata: metadata)
             } else {

@@ -14,7 +14,11 @@ import Glibc
 /// so a crash leaves the old checkpoints or the new ones, never a mix.
 ///
 /// Text, one file per line, so an operator can read it:
-/// `<device> <inode> <fingerprint length> <fingerprint hash> <offset> <sequence> <stream> <last seen, unix seconds> <path>`
+/// `<device> <inode> <fingerprint length> <fingerprint hash> <offset> <sequence> <stream> <last seen, unix seconds> <size> <live|done> <path>`
+///
+/// `size` is the file's size when last seen, so what a file held past its checkpoint is known if
+/// the file is gone at the next start; `done` marks a file read to its end after it left its
+/// path (nothing more can come from it). Files of version 1 (without the two) are read as done.
 struct FileCheckpoints {
     struct Entry: Equatable {
         var key: FileKey
@@ -24,12 +28,17 @@ struct FileCheckpoints {
         var sequence: UInt64
         var stream: UInt64
         var lastSeenSeconds: Int64
+        /// The file's size when last seen.
+        var size: Int64
+        /// Read to its end after it left its path.
+        var finished: Bool
         var path: String
     }
 
     let path: String
     private(set) var entries: [FileKey: Entry] = [:]
-    private static let header = "sluice file checkpoints v1"
+    private static let header = "sluice file checkpoints v2"
+    private static let firstVersionHeader = "sluice file checkpoints v1"
 
     init(dataDirectory: String, sourceName: String) {
         path = dataDirectory + "/files/" + Self.safeName(sourceName) + ".checkpoints"
@@ -40,23 +49,35 @@ struct FileCheckpoints {
         var problems: [String] = []
         guard let text = Self.readWhole(path) else { return problems }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first.map({ String($0) == Self.header }) == true else {
+        let version = lines.first.map(String.init)
+        guard version == Self.header || version == Self.firstVersionHeader else {
             return ["\(path): not a checkpoint file of this version; starting without checkpoints"]
         }
+        let fieldCount = version == Self.header ? 11 : 9
         lines.removeFirst()
         for line in lines {
-            let fields = line.split(separator: " ", maxSplits: 8, omittingEmptySubsequences: false)
-            guard fields.count == 9,
+            let fields = line.split(separator: " ", maxSplits: fieldCount - 1, omittingEmptySubsequences: false)
+            guard fields.count == fieldCount,
                   let device = UInt64(fields[0]), let inode = UInt64(fields[1]), let length = Int(fields[2]),
                   let hash = UInt64(fields[3], radix: 16), let offset = Int64(fields[4]), let sequence = UInt64(fields[5]),
                   let stream = UInt64(fields[6], radix: 16), let seen = Int64(fields[7]) else {
                 problems.append("\(path): skipped a damaged line: \(line.prefix(200))")
                 continue
             }
+            var size = offset
+            var finished = true
+            if fieldCount == 11 {
+                guard let known = Int64(fields[8]), fields[9] == "live" || fields[9] == "done" else {
+                    problems.append("\(path): skipped a damaged line: \(line.prefix(200))")
+                    continue
+                }
+                size = known
+                finished = fields[9] == "done"
+            }
             let key = FileKey(device: device, inode: inode)
             entries[key] = Entry(
                 key: key, fingerprint: FileFingerprint(length: length, hash: hash), offset: offset, sequence: sequence,
-                stream: stream, lastSeenSeconds: seen, path: String(fields[8])
+                stream: stream, lastSeenSeconds: seen, size: size, finished: finished, path: String(fields[fieldCount - 1])
             )
         }
         return problems
@@ -66,6 +87,10 @@ struct FileCheckpoints {
 
     mutating func update(_ entry: Entry) {
         entries[entry.key] = entry
+    }
+
+    mutating func remove(_ key: FileKey) {
+        entries[key] = nil
     }
 
     /// Drops the checkpoints of files not seen for `seconds`.
@@ -78,7 +103,8 @@ struct FileCheckpoints {
         var text = Self.header + "\n"
         for entry in entries.values.sorted(by: { $0.path < $1.path }) {
             text += "\(entry.key.device) \(entry.key.inode) \(entry.fingerprint.length) \(String(entry.fingerprint.hash, radix: 16)) "
-            text += "\(entry.offset) \(entry.sequence) \(String(entry.stream, radix: 16)) \(entry.lastSeenSeconds) \(entry.path)\n"
+            text += "\(entry.offset) \(entry.sequence) \(String(entry.stream, radix: 16)) \(entry.lastSeenSeconds) "
+            text += "\(entry.size) \(entry.finished ? "done" : "live") \(entry.path)\n"
         }
         let directory = String(path[..<path.lastIndex(of: "/")!])
         try Directories.createParent(of: path, source: sourceName)

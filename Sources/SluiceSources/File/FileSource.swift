@@ -36,6 +36,8 @@ public final class FileSource: Source, SettingsCarrying {
             MetricSample("sluice_file_lag_bytes", .gauge, help: "Bytes behind the ends of the files (as of the last checkpoint).", labels: labels, value: Double(counters.lagBytes.current)),
             MetricSample("sluice_file_rotations_total", .counter, help: "Files renamed away while tailed.", labels: labels, value: Double(counters.rotations.current)),
             MetricSample("sluice_file_truncations_total", .counter, help: "Files that shrank and were read again from the start.", labels: labels, value: Double(counters.truncations.current)),
+            MetricSample("sluice_file_lost_bytes_total", .counter, help: "Bytes past a checkpoint in files that were gone at a start (rotated away and deleted while Sluice was stopped).", labels: labels, value: Double(counters.lostBytes.current)),
+            MetricSample("sluice_file_recovered_files_total", .counter, help: "Files rotated away while Sluice was stopped, found by identity at a start and read from their checkpoints.", labels: labels, value: Double(counters.recoveredFiles.current)),
             MetricSample("sluice_file_malformed_container_lines_total", .counter, help: "Lines of cri or docker files that did not follow the format (kept whole).", labels: labels, value: Double(counters.malformedContainerLines.current)),
         ]
     }
@@ -50,4 +52,6 @@ final class FileSourceCounters: Sendable {
     let rotations = Counter()
     let truncations = Counter()
     let malformedContainerLines = Counter()
+    let lostBytes = Counter()
+    let recoveredFiles = Counter()
 }

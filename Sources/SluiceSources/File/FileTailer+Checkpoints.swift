@@ -24,7 +24,13 @@ extension FileTailer {
         }
         retired.removeAll { file in
             _ = file.commitTaken(context.isTaken)
-            record(file, seenAt: seconds)
+            guard !file.marks.isEmpty || !file.isRecovered else {
+                forgetRecovered(file)
+                return true
+            }
+            // Done once everything read from it is taken; until then a restart reads it again
+            // from its checkpoint (found by identity, see `recoverRotatedFiles`).
+            record(file, seenAt: seconds, finished: file.marks.isEmpty)
             return file.marks.isEmpty
         }
         counters.lagBytes.store(Int(lag))
@@ -45,18 +51,28 @@ extension FileTailer {
             _ = context.shutdown.sleep(nanoseconds: 10_000_000)
         }
         let seconds = Int64(EventTimestamp.nowMilliseconds() / 1000)
-        for file in all() {
+        for file in files.values {
             _ = file.commitTaken(context.isTaken)
             record(file, seenAt: seconds)
+        }
+        for file in retired {
+            _ = file.commitTaken(context.isTaken)
+            if file.isRecovered && file.marks.isEmpty {
+                forgetRecovered(file)
+            } else {
+                record(file, seenAt: seconds, finished: file.marks.isEmpty)
+            }
         }
         save()
         for file in files.values { file.closeDescriptor() }
     }
 
-    private func record(_ file: TailedFile, seenAt seconds: Int64) {
+    private func record(_ file: TailedFile, seenAt seconds: Int64, finished: Bool = false) {
+        var status = stat()
+        let size = file.isOpen && fstat(file.descriptor, &status) == 0 ? max(Int64(status.st_size), file.readOffset) : file.readOffset
         checkpoints.update(FileCheckpoints.Entry(
             key: file.key, fingerprint: file.fingerprint, offset: file.committed.offset, sequence: file.committed.sequence,
-            stream: file.stream, lastSeenSeconds: seconds, path: file.path
+            stream: file.stream, lastSeenSeconds: seconds, size: size, finished: finished, path: file.path
         ))
     }
 

@@ -45,7 +45,7 @@ final class FileTailer {
     var checkpoints: FileCheckpoints
     var currentMetadata: (ObjectIdentifier, Int)?
     private var queue: [TailedFile] = []
-    private var openFiles = 0
+    var openFiles = 0
     var readSinceCheckpoint = false
     private var nextRescan: UInt64 = 0
     var nextCheckpoint: UInt64 = 0
@@ -72,6 +72,7 @@ final class FileTailer {
         for problem in checkpoints.load() { logger.warning("\(problem)", metadata: ["source": "\(name)"]) }
         if inotify == nil { logger.warning("inotify is not available; new data is found by the rescan alone", metadata: ["source": "\(name)"]) }
         rescan(initial: true)
+        recoverRotatedFiles()
         context.markReady()
         let shutdown = context.shutdown
         var descriptors = [
@@ -221,7 +222,7 @@ final class FileTailer {
 
     /// What events of the file at `path` carry: the source's labels, the path, and what a
     /// Kubernetes log path (or the symlink's `target`) says; per stream for container logs.
-    private func metadata(for path: String, target: String?) -> [EncodedStreamMetadata] {
+    func metadata(for path: String, target: String?) -> [EncodedStreamMetadata] {
         var labels = common.labels
         if !settings.fileField.isEmpty { labels.append((settings.fileField, path)) }
         let pod = KubernetesPath(path: path) ?? target.flatMap(KubernetesPath.init(path:))

@@ -48,6 +48,11 @@ final class TailedFile {
     /// When the file last grew, or was last opened (monotonic nanoseconds).
     var lastActivity: UInt64
     var isQueued = false
+    /// Found at start under another path (rotated while Sluice was stopped) and read to its end
+    /// from its checkpoint; forgotten once what was read is taken (see `FileTailer+Recovery`).
+    var isRecovered = false
+    /// A decompressed copy of a rotated `.gz` that Sluice made to read it, removed when done.
+    var extractedCopy: String?
 
     enum Departure {
         /// Renamed away: read for `rotate_wait` after its last growth.
