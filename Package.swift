@@ -73,7 +73,7 @@ let package = Package(
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
         .target(
             name: "SluiceCore",
-            dependencies: ["SluiceRing", "CLinux", "CPCRE2", "CJSONBits", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SluiceRing", "CLinux", "CPCRE2", "CJSONBits", "CTextBits", .product(name: "Logging", package: "swift-log")]
         ),
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
@@ -144,6 +144,9 @@ let package = Package(
         // SSE2 bit masks of a line's quotes, backslashes and control bytes for the JSON scanner
         // (header-only, so the scanner's loop inlines it).
         .systemLibrary(name: "CJSONBits"),
+        // SSE2 spans of a plain line's prefix bytes and first word, for level guessing and
+        // trace detection (header-only, inlined).
+        .systemLibrary(name: "CTextBits"),
         // PCRE2 (Debian's libpcre2-dev): the regular expressions of `where`, alert rules and
         // multiline joining.
         .systemLibrary(name: "CPCRE2", providers: [.apt(["libpcre2-dev"])]),

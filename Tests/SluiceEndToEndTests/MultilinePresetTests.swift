@@ -11,11 +11,15 @@ struct MultilinePresetTests {
     let directory = TemporaryDirectory()
     private static let traces = String(#filePath.split(separator: "/Tests/").first ?? "") + "/Tests/Traces"
 
+    /// Each runtime's own preset, and `auto`, which must join every one of them the same way.
+    static func presets(_ runtime: String) -> [String] { [runtime, "auto"] }
+
     @Test(.requires("go"), arguments: [
         ("method_panic.go", ""), ("goroutine_nil_map.go", ""), ("recovered_nil_pointer.go", ""), ("deadlock.go", ""),
         ("index_out_of_range.go", "all"), ("index_out_of_range.go", "system"), ("self_quit.go", ""),
-    ])
-    func goPanicsAndDumps(program: String, traceback: String) throws {
+    ], presets("go"))
+    func goPanicsAndDumps(program: (String, String), preset: String) throws {
+        let (program, traceback) = program
         let binary = directory.path + "/" + program.replacingOccurrences(of: ".go", with: "")
         let build = try ChildProcess(executable: try #require(ExternalTool.path("go")), arguments: ["build", "-o", binary, Self.traces + "/go/" + program], environment: goEnvironment)
         #expect(build.wait(seconds: 120).exitStatus == 0, "go build: \(build.standardError)")
@@ -23,34 +27,87 @@ struct MultilinePresetTests {
         if !traceback.isEmpty { environment["GOTRACEBACK"] = traceback }
         let run = try ChildProcess(executable: binary, arguments: [], environment: environment)
         #expect(run.wait().exitStatus == 2)
-        try expectJoined(preset: "go", ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["panic: ", "fatal error: ", "SIGQUIT: "])
+        try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["panic: ", "fatal error: ", "SIGQUIT: "])
     }
 
     /// `go run` adds the program's `exit status 2` after the trace.
-    @Test(.requires("go")) func goRunsExitStatusLineStaysWithThePanic() throws {
+    @Test(.requires("go"), arguments: presets("go")) func goRunsExitStatusLineStaysWithThePanic(preset: String) throws {
         let run = try ChildProcess(executable: try #require(ExternalTool.path("go")), arguments: ["run", Self.traces + "/go/method_panic.go"], environment: goEnvironment)
         #expect(run.wait(seconds: 120).exitStatus == 1)
         #expect(run.standardError.hasSuffix("exit status 2\n"))
-        try expectJoined(preset: "go", ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["panic: "])
+        try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["panic: "])
     }
 
-    @Test(.requires("python3"), arguments: ["logged_cause.py", "uncaught_context.py", "exception_group.py", "syntax_error.py"])
-    func pythonTracebacks(program: String) throws {
+    @Test(.requires("python3"), arguments: ["logged_cause.py", "uncaught_context.py", "exception_group.py", "syntax_error.py"], presets("python"))
+    func pythonTracebacks(program: String, preset: String) throws {
         let run = try ChildProcess(executable: try #require(ExternalTool.path("python3")), arguments: [Self.traces + "/python/" + program])
         #expect(run.wait().exitStatus == (program == "logged_cause.py" ? 0 : 1))
-        try expectJoined(preset: "python", ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["Traceback", "  + Exception Group", "20"])
+        let output = try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["Traceback", "  + Exception Group", "20"])
+        try expectTheTraceIsAnError(output)
     }
 
-    @Test(.optionallyRequires("java", "the Java traces are skipped (a JDK is optional, in CI too)"), arguments: ["LoggedTrace.java", "UncaughtInThread.java"])
-    func javaStackTraces(program: String) throws {
+    @Test(.optionallyRequires("java", "the Java traces are skipped (a JDK is optional, in CI too)"), arguments: ["LoggedTrace.java", "UncaughtInThread.java"], presets("java"))
+    func javaStackTraces(program: String, preset: String) throws {
         let run = try ChildProcess(executable: try #require(ExternalTool.path("java")), arguments: [Self.traces + "/java/" + program])
         #expect(run.wait(seconds: 120).exitStatus == 0)
-        let output = try expectJoined(preset: "java", ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["2026-", "Exception in thread"])
-        if program == "LoggedTrace.java" {
-            // The exception belongs to the log line, so the event has its level.
-            let event = try #require(events(output).first { ($0["message"] as? String)?.contains("Caused by:") == true })
-            #expect(event["level"] as? String == "error")
-        }
+        let output = try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["2026-", "Exception in thread"])
+        // The exception belongs to the log line, so the event has its level, or it is the error.
+        try expectTheTraceIsAnError(output)
+    }
+
+    @Test(.requires("node"), arguments: ["uncaught_type_error.js", "error_with_properties.js", "logged_error.js", "unhandled_rejection.js"], presets("node"))
+    func nodeErrors(program: String, preset: String) throws {
+        let run = try ChildProcess(executable: try #require(ExternalTool.path("node")), arguments: [Self.traces + "/node/" + program])
+        #expect(run.wait(seconds: 60).exitStatus == (program == "logged_error.js" ? 0 : 1))
+        let output = try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["/", "node:", "SyntaxError: "])
+        try expectTheTraceIsAnError(output)
+    }
+
+    @Test(.requires("ruby"), arguments: ["uncaught.rb", "with_cause.rb"], presets("ruby"))
+    func rubyExceptions(program: String, preset: String) throws {
+        let run = try ChildProcess(executable: try #require(ExternalTool.path("ruby")), arguments: [Self.traces + "/ruby/" + program])
+        #expect(run.wait(seconds: 60).exitStatus == 1)
+        let output = try expectJoined(preset: preset, ordinary: run.standardOutputLines, trace: run.standardError, tracePrefix: ["/"])
+        try expectTheTraceIsAnError(output)
+    }
+
+    /// .NET's unhandled exception with an inner one, as the runtime prints it (recorded: no .NET
+    /// runtime is installable here; see `Tests/Traces/README.md`).
+    @Test(arguments: presets("dotnet")) func dotnetUnhandledException(preset: String) throws {
+        let trace = try String(contentsOfFile: Self.traces + "/dotnet/unhandled_inner.txt", encoding: .utf8)
+        let output = try expectJoined(preset: preset, ordinary: ["info: Billing.Program[0] starting"], trace: trace, tracePrefix: ["Unhandled exception."])
+        try expectTheTraceIsAnError(output)
+    }
+
+    /// `auto` is the default for stdin and a wrapped program: a Python traceback is one event,
+    /// an error, with no configuration at all (before: 16 events for a chained traceback, none
+    /// with a level).
+    @Test(.requires("python3")) func autoIsTheDefaultForStdinAndWrapMode() throws {
+        let program = Self.traces + "/python/uncaught_context.py"
+        let wrapped = try SluiceBinary.launch(["--", try #require(ExternalTool.path("python3")), program], stdin: .null)
+        #expect(wrapped.wait(seconds: 60).exitStatus == 1, "the app's status")
+        let traces = events(wrapped.standardOutputLines).filter { $0["stream"] as? String == "stderr" }
+        #expect(traces.count == 1, "\(traces.count) events on stderr: \(traces.map { $0["message"] ?? "" })")
+        #expect(traces.first?["level"] as? String == "error")
+        #expect((traces.first?["message"] as? String)?.contains("During handling of the above exception") == true)
+
+        let run = try ChildProcess(executable: try #require(ExternalTool.path("python3")), arguments: [program])
+        _ = run.wait()
+        let piped = try SluiceBinary.launch([], stdin: .file(directory.write("traceback.log", run.standardError)))
+        #expect(piped.wait().exitStatus == 0)
+        #expect(events(piped.standardOutputLines).count == 1, "\(piped.standardOutput)")
+        // `preset: none` turns it off.
+        let none = directory.write("none.yaml", "sources: { app: { type: stdin, multiline: { preset: none } } }\nsinks: { out: { type: console } }\n")
+        let plain = try SluiceBinary.launch(["--config", none], stdin: .file(directory.path + "/traceback.log"))
+        #expect(plain.wait().exitStatus == 0)
+        let lines = run.standardError.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        #expect(events(plain.standardOutputLines).count == lines, "one event per line, blank ones too")
+    }
+
+    private func expectTheTraceIsAnError(_ output: [String]) throws {
+        let joined = events(output).filter { ($0["message"] as? String)?.contains("\n") == true }
+        #expect(joined.count == 1)
+        #expect(joined.first?["level"] as? String == "error", "\(joined.first ?? [:])")
     }
 
     private var goEnvironment: [String: String] {

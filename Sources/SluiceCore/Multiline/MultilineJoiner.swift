@@ -19,6 +19,12 @@ public struct MultilineJoiner: ~Copyable {
     }
 
     public var isEnabled: Bool { settings != nil }
+
+    /// Whether the rule is `auto` (which the encoder applies to a whole read at once).
+    public var isAuto: Bool {
+        if case .preset(.auto)? = settings?.rule { return true }
+        return false
+    }
     public var hasOpenGroup: Bool { lines > 0 }
 
     /// The group that the last `add` or `close` completed.
@@ -48,6 +54,17 @@ public struct MultilineJoiner: ~Copyable {
         startedAt = now
         presetState.started(line, rule: settings.rule)
         return completedPrevious
+    }
+
+    /// Adds `line` to the open group if it continues it (within the limits); returns false,
+    /// adding nothing and starting nothing, if it does not or no group is open.
+    public mutating func tryContinue(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let settings, lines > 0, presetState.continues(line, rule: settings.rule, matcher: matcher),
+              lines < settings.maxLines, group.count + 1 + line.count <= settings.maxBytes else { return false }
+        group.append(0x0A)
+        group.append(line)
+        lines += 1
+        return true
     }
 
     /// Ends the open group, if any. Returns true when there was one (now in `completedGroup`).

@@ -33,4 +33,16 @@ public enum MultilinePreset: String, Sendable, CaseIterable {
     case python
     /// Go panics, fatal errors and signal dumps, every goroutine of a full dump.
     case go
+    /// Node.js: an uncaught exception's `file.js:N` header, source line, caret and error with its
+    /// `    at` frames, properties and `Node.js vN` line; or an error line and its frames.
+    case node
+    /// Ruby: an uncaught exception's `file.rb:N:in 'method': message (Class)` and its
+    /// `\tfrom ...` lines.
+    case ruby
+    /// .NET: `Unhandled exception. System.X: ...` (or an exception line) and its `   at` frames,
+    /// ` ---> ` inner exceptions and `--- End of ...` lines.
+    case dotnet
+    /// Every runtime above, each joined as its preset joins it, and nothing else: the default
+    /// for stdin and a wrapped program (see `AutoTrace`).
+    case auto
 }

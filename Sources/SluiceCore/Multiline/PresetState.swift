@@ -5,12 +5,20 @@ struct PresetState {
     private var go = GoPanic()
     private var python = PythonTraceback()
     private var java = JavaTrace()
+    private var node = NodeTrace()
+    private var ruby = IndentedTrace(restarts: true, startsWith: { $0.looksLikeRubyExceptionLine })
+    private var dotnet = IndentedTrace(startsWith: { $0.looksLikeDotNetExceptionStart })
+    private var auto = AutoTrace()
 
     mutating func started(_ line: UnsafeRawBufferPointer, rule: MultilineSettings.Rule) {
         switch rule {
         case .preset(.go): go.started(line)
         case .preset(.python): python.started(line)
         case .preset(.java): java.started(line)
+        case .preset(.node): node.started(line)
+        case .preset(.ruby): ruby.started(line)
+        case .preset(.dotnet): dotnet.started(line)
+        case .preset(.auto): auto.started(line)
         case .start, .continuation: break
         }
     }
@@ -22,6 +30,10 @@ struct PresetState {
         case .preset(.go): go.continues(line)
         case .preset(.python): python.continues(line)
         case .preset(.java): java.continues(line)
+        case .preset(.node): node.continues(line)
+        case .preset(.ruby): ruby.continues(line)
+        case .preset(.dotnet): dotnet.continues(line)
+        case .preset(.auto): auto.continues(line)
         }
     }
 }
@@ -33,7 +45,7 @@ struct PresetState {
 /// path (`main.main()`, `panic({0x4b6a20, 0x4f0b58})`), indented file lines (with
 /// ` fp=... sp=... pc=...` or not), `created by ...`, `runtime stack:`, `PC=...`, register lines
 /// (`rax    0x0`) and `go run`'s `exit status N`. The first line of another kind ends it.
-private struct GoPanic {
+struct GoPanic {
     private var inPanic = false
 
     mutating func started(_ line: UnsafeRawBufferPointer) {
@@ -49,7 +61,7 @@ private struct GoPanic {
             || line.hasPrefix("...") || line.looksLikeGoFunctionCall || line.looksLikeRegisterLine
     }
 
-    private static func startsAPanic(_ line: UnsafeRawBufferPointer) -> Bool {
+    static func startsAPanic(_ line: UnsafeRawBufferPointer) -> Bool {
         line.hasPrefix("panic: ") || line.hasPrefix("fatal error: ") || line.looksLikeSignalDumpHeader
     }
 }
@@ -64,8 +76,8 @@ private struct GoPanic {
 /// another exception occurred:" and "The above exception was the direct cause of the following
 /// exception:" continue it, and so does the next traceback. An exception group's traceback ends
 /// at its last box line (there is no exception line after it).
-private struct PythonTraceback {
-    private enum Phase {
+struct PythonTraceback {
+    enum Phase {
         case outside
         case inTraceback
         case inExceptionGroup
@@ -110,7 +122,7 @@ private struct PythonTraceback {
         }
     }
 
-    private static func tracebackHeader(_ line: UnsafeRawBufferPointer) -> Phase? {
+    static func tracebackHeader(_ line: UnsafeRawBufferPointer) -> Phase? {
         if line.hasPrefix("Traceback (most recent call last):") { return .inTraceback }
         let indented = line.droppingLeadingBlanks
         return indented.hasPrefix("+ Exception Group Traceback (most recent call last):") ? .inExceptionGroup : nil
@@ -123,7 +135,7 @@ private struct PythonTraceback {
 /// is part of the event that has the log line's level. `Exception in thread "x" ...` starts a trace of
 /// its own. An exception line is a qualified class name whose simple name ends in `Exception`,
 /// `Error` or `Throwable`, alone or followed by `: message`.
-private struct JavaTrace {
+struct JavaTrace {
     /// The group is one line that speaks of a problem: an exception line may join it.
     private var aLoneProblemReport = false
 
@@ -210,11 +222,11 @@ extension UnsafeRawBufferPointer {
     /// `java.lang.IllegalStateException`, `com.acme.Job$Failure: x`: a qualified class name whose
     /// simple name ends in Exception, Error or Throwable, alone or before `: message`.
     var looksLikeJavaExceptionLine: Bool {
-        let end = firstIndex(of: UInt8(ascii: ":")) ?? count
+        let end = firstOffset(of: UInt8(ascii: ":")) ?? count
         // After the colon: the end of the line, or a space and the message.
         guard end + 1 >= count || self[end + 1] == 0x20 else { return false }
         let name = UnsafeRawBufferPointer(rebasing: self[0..<end])
-        guard name.contains(UInt8(ascii: ".")), !name.contains(0x20), !name.contains(0x09) else { return false }
+        guard name.firstOffset(of: UInt8(ascii: ".")) != nil, name.endOfWord() == name.count else { return false }
         return name.hasSuffix("Exception") || name.hasSuffix("Error") || name.hasSuffix("Throwable")
     }
 }

@@ -127,7 +127,7 @@ public struct EventEncoder: ~Copyable {
         switch format {
         case .plain:
             parsed = true
-            encodePlain(text, into: &batch)
+            encodePlain(text, joined: line.isJoined, into: &batch)
             return
         case .auto, .json:
             parsed = looksLikeObject(text) && scanner.scan(text)
@@ -145,7 +145,7 @@ public struct EventEncoder: ~Copyable {
         }
         if !parsed {
             if format != .auto { counts.unparsedLines += 1 }
-            encodePlain(text, into: &batch)
+            encodePlain(text, joined: line.isJoined, into: &batch)
         }
     }
 
@@ -163,8 +163,13 @@ public struct EventEncoder: ~Copyable {
 
     // MARK: Plain lines
 
-    private mutating func encodePlain(_ text: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true, into batch: inout EventBatchBuilder) {
-        let level = part <= 1 ? PlainLevelSniffer.level(in: text) : .unknown
+    /// - Parameter joined: a multiline group: without a level on its first line, it takes its
+    ///   exception line's (`Error: boom` under Node's `file.js:12` is an error).
+    private mutating func encodePlain(
+        _ text: UnsafeRawBufferPointer, part: Int = 0, isLastPart: Bool = true, joined: Bool = false, into batch: inout EventBatchBuilder
+    ) {
+        var level = part <= 1 ? PlainLevelSniffer.level(in: text) : .unknown
+        if joined && level == .unknown { level = PlainLevelSniffer.traceLevel(in: text) }
         batch.ndjson.append("{\"@timestamp\":\"")
         batch.ndjson.append(readTimeText.bytes)
         if level != .unknown {

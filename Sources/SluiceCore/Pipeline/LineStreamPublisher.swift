@@ -113,6 +113,8 @@ public struct BatchEncoding: ~Copyable {
     /// The second core's encoder, started on the first read of many lines.
     private var helper: HelperEncoder?
     private var lines: [FramedLine] = []
+    /// Where an `auto` trace found within one read is joined.
+    private var joined = ByteWriter(capacity: 1024)
 
     public init(
         context: SourceContext, format: InputFormat, metadata: EventMetadata, readSize: Int = 256 * 1024,
@@ -139,6 +141,7 @@ public struct BatchEncoding: ~Copyable {
         let hints = context.transformHints()
         encoder.fuse(hints.fusedShaping)
         if !atEnd && !stream.joiner.isEnabled { return encodeSplitting(&stream.framer, hints: hints) }
+        if !atEnd && stream.joiner.isAuto { return encodeJoiningTraces(&stream, hints: hints) }
         let now = stream.joiner.isEnabled ? MonotonicClock.nowNanoseconds() : 0
         while let line = atEnd ? stream.framer.finish() : stream.framer.nextLine() {
             if stream.joiner.isEnabled {
@@ -156,8 +159,8 @@ public struct BatchEncoding: ~Copyable {
     }
 
     /// Encodes one read's complete lines, half of them on the helper thread when there are
-    /// many, and publishes them in order. (Multiline groups and the end of a stream take the
-    /// line-by-line path: a group can span reads.)
+    /// many, and publishes them in order. (Multiline groups other than `auto`'s and the end of a
+    /// stream take the line-by-line path: a group can span reads.)
     private mutating func encodeSplitting(_ framer: inout LineFramer, hints: TransformHints) -> Bool {
         var lines: [FramedLine] = []
         swap(&lines, &self.lines)
@@ -166,6 +169,89 @@ public struct BatchEncoding: ~Copyable {
             swap(&lines, &self.lines)
         }
         while let line = framer.nextLine() { lines.append(line) }
+        return lines.withUnsafeBufferPointer { encodeRun($0, hints: hints) }
+    }
+
+    /// `auto` multiline on one read: traces are found by looking at each pair of lines (a cheap
+    /// test rules out almost every pair, see `AutoTrace.mayJoin`), joined, and encoded in their
+    /// place; the runs of lines between them take the two-core path like any read. Only a group
+    /// still open at the read's end (a trace, or a line that speaks of a problem, as the read's
+    /// last line) waits in the joiner for the next read or its timeout.
+    private mutating func encodeJoiningTraces(_ stream: inout StreamFraming, hints: TransformHints) -> Bool {
+        var lines: [FramedLine] = []
+        swap(&lines, &self.lines)
+        defer {
+            lines.removeAll(keepingCapacity: true)
+            swap(&lines, &self.lines)
+        }
+        while let line = stream.framer.nextLine() { lines.append(line) }
+        var index = 0
+        // A group the previous read left open takes the lines that continue it.
+        if stream.joiner.hasOpenGroup {
+            while index < lines.count, lines[index].part == 0, stream.joiner.tryContinue(lines[index].bytes) { index += 1 }
+            guard index < lines.count else { return true }
+            if stream.joiner.close() { encodeGroup(stream.joiner.completedGroup) }
+        }
+        guard let settings = stream.joiner.settings else { return true }
+        let now = MonotonicClock.nowNanoseconds()
+        return lines.withUnsafeBufferPointer { all in
+            var runStart = index
+            var start = index
+            while start < all.count {
+                let first = all[start]
+                guard first.part == 0 else {
+                    start += 1
+                    continue
+                }
+                var trace = AutoTrace()
+                guard start + 1 < all.count else {
+                    // The read's last line: a group may start here and go on in the next read.
+                    trace.started(first.bytes)
+                    guard trace.isOpen else { break }
+                    guard encodeRun(UnsafeBufferPointer(rebasing: all[runStart..<start]), hints: hints) else { return false }
+                    _ = stream.joiner.add(first.bytes, now: now)
+                    return true
+                }
+                guard all[start + 1].part == 0, AutoTrace.mayJoin(first.bytes, all[start + 1].bytes) else {
+                    start += 1
+                    continue
+                }
+                trace.started(first.bytes)
+                var end = start + 1
+                var bytes = first.bytes.count
+                while end < all.count, all[end].part == 0, end - start < settings.maxLines, bytes + 1 + all[end].bytes.count <= settings.maxBytes,
+                      trace.continues(all[end].bytes) {
+                    bytes += 1 + all[end].bytes.count
+                    end += 1
+                }
+                guard end > start + 1 else {
+                    start += 1
+                    continue
+                }
+                guard encodeRun(UnsafeBufferPointer(rebasing: all[runStart..<start]), hints: hints) else { return false }
+                if end == all.count, end - start < settings.maxLines {
+                    // The trace may go on in the next read: the joiner holds it.
+                    _ = stream.joiner.add(first.bytes, now: now)
+                    for line in all[(start + 1)..<end] { _ = stream.joiner.tryContinue(line.bytes) }
+                    return true
+                }
+                joined.removeAll()
+                for line in all[start..<end] {
+                    if joined.count > 0 { joined.append(0x0A) }
+                    joined.append(line.bytes)
+                }
+                encodeGroup(joined.bytes)
+                if builder.ndjson.count >= maxBatchBytes, !publish() { return false }
+                runStart = end
+                start = end
+            }
+            return encodeRun(UnsafeBufferPointer(rebasing: all[runStart...]), hints: hints)
+        }
+    }
+
+    /// Encodes lines that are one event each, half of them on the helper thread when there are
+    /// many, and publishes them in order.
+    private mutating func encodeRun(_ lines: UnsafeBufferPointer<FramedLine>, hints: TransformHints) -> Bool {
         guard lines.count >= HelperEncoder.minimumLines else {
             for line in lines {
                 encoder.encode(line, into: &builder)
@@ -184,20 +270,18 @@ public struct BatchEncoding: ~Copyable {
         // and made ready for the ring (transforms included) on the helper's thread.
         let half = lines.count / 2
         let parallel = hints.mayRunInParallel
-        return lines.withUnsafeBufferPointer { all in
-            helper.start(
-                UnsafeBufferPointer(rebasing: all[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds,
-                origin: reserveOrigin(count: half), prepares: parallel
-            )
-            for line in all[half...] { encoder.encode(line, into: &builder) }
-            let second = takeBatch()!
-            second.assignOrigin(reserveOrigin(count: second.count))
-            let prepared = parallel ? context.prepare(second) : nil
-            let (first, counts) = helper.finish()
-            context.counters.add(counts)
-            guard send(first ?? context.prepare(helper.takeBatch())) else { return false }
-            return send(prepared ?? context.prepare(second))
-        }
+        helper.start(
+            UnsafeBufferPointer(rebasing: lines[0..<half]), readTimeMilliseconds: encoder.readTimeMilliseconds,
+            origin: reserveOrigin(count: half), prepares: parallel
+        )
+        for line in lines[half...] { encoder.encode(line, into: &builder) }
+        let second = takeBatch()!
+        second.assignOrigin(reserveOrigin(count: second.count))
+        let prepared = parallel ? context.prepare(second) : nil
+        let (first, counts) = helper.finish()
+        context.counters.add(counts)
+        guard send(first ?? context.prepare(helper.takeBatch())) else { return false }
+        return send(prepared ?? context.prepare(second))
     }
 
     /// Encodes the stream's open multiline group now (its timeout passed).

@@ -18,7 +18,7 @@ extension RuntimeConfiguration {
             reader.reportInvalid("command", "in wrap mode the command comes from the command line after --")
             _ = reader.stringList("command")
         }
-        let settings = SourceSettings(reading: reader)
+        let settings = SourceSettings(reading: reader, defaultMultiline: .auto)
         reader.rejectUnknownKeys()
         let source = ExecSource(name: wrappedSourceName, command: command, settings: settings, host: host, inheritsStandardInput: true)
         return PlannedSource(name: wrappedSourceName, type: "exec", build: { source })

@@ -33,16 +33,22 @@ public struct SourceSettings: Sendable {
         self.multiline = multiline
     }
 
-    public init(reading reader: ConfigReader, defaultFormat: InputFormat = .auto) {
-        self.init(reading: reader, format: reader.choice("format", default: defaultFormat))
+    /// - Parameter defaultMultiline: the joining rule when `multiline` is absent (`auto` for stdin
+    ///   and a wrapped program); nil: no joining unless configured.
+    public init(reading reader: ConfigReader, defaultFormat: InputFormat = .auto, defaultMultiline: MultilinePreset? = nil) {
+        self.init(reading: reader, format: reader.choice("format", default: defaultFormat), defaultMultiline: defaultMultiline)
     }
 
     /// The keys but `format`, which the source read itself (a `file` source has more formats).
-    public init(reading reader: ConfigReader, format: InputFormat) {
+    public init(reading reader: ConfigReader, format: InputFormat, defaultMultiline: MultilinePreset? = nil) {
         self.format = format
         maxLineBytes = reader.size("max_line_bytes", default: Self.defaultMaxLineBytes, range: 16...(1 << 30))
         labels = reader.stringMap("labels")
-        multiline = reader.optionalSection("multiline").map { MultilineSettings(reading: $0, maxLineBytes: maxLineBytes) }
+        if let defaultMultiline {
+            multiline = MultilineSettings(reading: reader.section("multiline"), maxLineBytes: maxLineBytes, defaultPreset: defaultMultiline)
+        } else {
+            multiline = reader.optionalSection("multiline").flatMap { MultilineSettings(reading: $0, maxLineBytes: maxLineBytes, defaultPreset: nil) }
+        }
     }
 
     /// The metadata for one stream of the source named `name`.
@@ -52,28 +58,39 @@ public struct SourceSettings: Sendable {
 }
 
 extension MultilineSettings {
-    /// `multiline:` of a source. Exactly one of `preset`, `start` and `continue`.
+    /// The `preset` key's values: the presets, and `none` for no joining at all.
+    private enum PresetChoice: String, CaseIterable {
+        case auto, java, python, go, node, ruby, dotnet, none
+    }
+
+    /// `multiline:` of a source. At most one of `preset`, `start` and `continue` (none: the
+    /// source's default rule, `auto` for stdin and a wrapped program); nil for `preset: none`.
     ///
     /// | key | type | default | meaning |
     /// | --- | --- | --- | --- |
-    /// | `preset` | `java`, `python`, `go` | | built-in rule for that runtime's traces |
+    /// | `preset` | `auto`, `java`, `python`, `go`, `node`, `ruby`, `dotnet`, `none` | `auto` for stdin and wrap mode | built-in rule for that runtime's traces; `auto` joins all of them; `none` joins nothing |
     /// | `start` | regex (PCRE) | | a matching line starts a new event |
     /// | `continue` | regex (PCRE) | | a matching line continues the current event |
-    /// | `timeout` | duration | `1s` | an open group is emitted this long after its first line |
+    /// | `timeout` | duration | `1s` (`auto`: `500ms`) | an open group is emitted this long after its first line |
     /// | `max_lines` | integer | `500` | a group never grows beyond this many lines |
     /// | `max_bytes` | size | the source's `max_line_bytes` | nor beyond this many bytes |
-    init(reading reader: ConfigReader, maxLineBytes: Int) {
-        let preset = reader.contains("preset") ? reader.choice("preset", default: MultilinePreset.java) : nil
+    init?(reading reader: ConfigReader, maxLineBytes: Int, defaultPreset: MultilinePreset?) {
         let start = reader.optionalString("start")
         let continuation = reader.optionalString("continue")
-        let timeout = reader.duration("timeout", default: 1_000_000_000, minimum: 1_000_000)
+        let presetGiven = reader.contains("preset") || (start == nil && continuation == nil && defaultPreset != nil)
+        let defaultChoice = defaultPreset.flatMap { PresetChoice(rawValue: $0.rawValue) } ?? .java
+        let choice = presetGiven ? reader.choice("preset", default: defaultChoice) : nil
+        let preset = choice.flatMap { MultilinePreset(rawValue: $0.rawValue) }
+        let timeout = reader.duration("timeout", default: preset == .auto ? 500_000_000 : 1_000_000_000, minimum: 1_000_000)
         let maxLines = reader.int("max_lines", default: 500, range: 2...100_000)
         let maxBytes = reader.size("max_bytes", default: maxLineBytes, range: 16...(1 << 30))
         reader.rejectUnknownKeys()
         var rule = Rule.preset(.java)
-        switch (preset, start, continuation) {
-        case (let preset?, nil, nil):
-            rule = .preset(preset)
+        switch (choice, start, continuation) {
+        case (.none?, nil, nil):
+            return nil
+        case (_?, nil, nil):
+            rule = .preset(preset ?? .java)
         case (nil, let pattern?, nil):
             rule = Self.compile(pattern, key: "start", reader: reader).map(Rule.start) ?? rule
         case (nil, nil, let pattern?):

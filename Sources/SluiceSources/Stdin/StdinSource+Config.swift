@@ -1,8 +1,10 @@
 public import SluiceConfig
+import SluiceCore
 
 extension StdinSource {
-    /// `type: stdin`. Keys: those of every source (`SourceSettings`); nothing else.
+    /// `type: stdin`. Keys: those of every source (`SourceSettings`); nothing else. Multiline
+    /// joining is `auto` unless configured (`multiline: { preset: none }` turns it off).
     public convenience init(name: String, reading reader: ConfigReader, host: String) {
-        self.init(name: name, settings: SourceSettings(reading: reader), host: host)
+        self.init(name: name, settings: SourceSettings(reading: reader, defaultMultiline: .auto), host: host)
     }
 }
