@@ -15,6 +15,7 @@ public enum YAMLLoader {
     }
 
     public static func parse(_ text: String, file: String) -> Result<ConfigNode, ConfigIssue> {
+        if let issue = YAMLAliasLimits.check(text, file: file) { return .failure(issue) }
         let document: Node?
         do {
             // `.basic`: no implicit tags. Sluice reads every scalar as the text written and types
@@ -26,7 +27,8 @@ public enum YAMLLoader {
         }
         guard let document else { return .success(.map([], ConfigOrigin(file: file))) }
         var issues: [ConfigIssue] = []
-        let node = convert(document, file: file, path: [], issues: &issues)
+        var budget = YAMLAliasLimits.maxExpandedValues
+        let node = convert(document, file: file, path: [], budget: &budget, issues: &issues)
         if let issue = issues.first { return .failure(issue) }
         guard case .map = node else {
             if case .null = node { return .success(.map([], ConfigOrigin(file: file))) }
@@ -35,15 +37,27 @@ public enum YAMLLoader {
         return .success(node)
     }
 
-    private static func convert(_ node: Node, file: String, path: [String], issues: inout [ConfigIssue]) -> ConfigNode {
+    /// - Parameter budget: values still allowed (aliases are expanded here, so a file of a few
+    ///   lines can name billions); past it, the conversion stops with a problem.
+    private static func convert(_ node: Node, file: String, path: [String], budget: inout Int, issues: inout [ConfigIssue]) -> ConfigNode {
         let origin = ConfigOrigin(file: file, line: node.mark?.line)
+        budget -= 1
+        guard budget >= 0 else {
+            if budget == -1 {
+                issues.append(ConfigIssue(
+                    path: path.joined(separator: "."),
+                    message: "the YAML expands to more than \(YAMLAliasLimits.maxExpandedValues) values once its aliases are expanded; Sluice refuses it", origin: origin
+                ))
+            }
+            return .null(origin)
+        }
         switch node {
         case .scalar(let scalar):
             let isNull = scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
             return isNull ? .null(origin) : .scalar(scalar.string, origin)
         case .sequence(let sequence):
             return .list(sequence.enumerated().map { index, element in
-                convert(element, file: file, path: path + ["\(index)"], issues: &issues)
+                convert(element, file: file, path: path + ["\(index)"], budget: &budget, issues: &issues)
             }, origin)
         case .mapping(let mapping):
             var entries: [(key: String, value: ConfigNode)] = []
@@ -52,7 +66,7 @@ public enum YAMLLoader {
                     issues.append(ConfigIssue(path: path.joined(separator: "."), message: "map keys must be plain text", origin: origin))
                     continue
                 }
-                entries.append((keyScalar.string, convert(value, file: file, path: path + [keyScalar.string], issues: &issues)))
+                entries.append((keyScalar.string, convert(value, file: file, path: path + [keyScalar.string], budget: &budget, issues: &issues)))
             }
             return .map(entries, origin)
         case .alias:

@@ -49,6 +49,24 @@ def send(method, path, body=b"", headers=None):
         connection.close()
 
 
+def send_chunked(path, body, transfer_encoding):
+    """A chunked request whose Transfer-Encoding header says `transfer_encoding`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", "application/x-protobuf")
+        connection.putheader("Transfer-Encoding", transfer_encoding)
+        connection.endheaders()
+        connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (ConnectionError, http.client.HTTPException) as error:
+        return f"connection: {error.__class__.__name__}"
+    finally:
+        connection.close()
+
+
 protobuf = {"Content-Type": "application/x-protobuf"}
 good = valid_request("still serving")
 # A string field whose declared length is 1 GiB, with a few bytes behind it.
@@ -67,6 +85,9 @@ statuses = {
     "not_json": send("POST", "/v1/logs", b"{nope", {"Content-Type": "application/json"}),
     "text_plain": send("POST", "/v1/logs", b"hello", {"Content-Type": "text/plain"}),
     "brotli": send("POST", "/v1/logs", good, {**protobuf, "Content-Encoding": "br"}),
+    "all_zero_1_mib": send("POST", "/v1/logs", b"\0" * (1 << 20), protobuf),
+    "gzip_chunked_transfer": send_chunked("/v1/logs", gzip.compress(good), "gzip, chunked"),
+    "chunked_transfer": send_chunked("/v1/logs", good, "chunked"),
     "get": send("GET", "/v1/logs"),
     "traces_path": send("POST", "/v1/traces", good, protobuf),
     "valid_after_all_that": send("POST", "/v1/logs", good, protobuf),

@@ -152,6 +152,9 @@ struct OTLPSourceTests {
         let expected: [String: Int] = [
             "truncated": 400, "wrong_wire_type": 400, "nested_100_deep": 400, "declared_1_gib": 400, "invalid_utf8": 400,
             "gzip_bomb": 413, "over_max_body": 413, "not_json": 400, "text_plain": 415, "brotli": 415, "get": 405,
+            // Before: a body of zeros was answered 200, and a gzip transfer coding was read as
+            // if it were not there.
+            "all_zero_1_mib": 400, "gzip_chunked_transfer": 501, "chunked_transfer": 200,
             "traces_path": 404, "valid_after_all_that": 200,
         ]
         for (name, status) in expected {

@@ -6,7 +6,11 @@
 /// name. A bare word on the right is an error (quote strings), so a misspelt level name or a
 /// forgotten quote is caught at startup instead of never matching.
 public enum ExpressionParser {
-    static let maximumDepth = 64
+    /// How deep the expression's tree may be, whatever makes it deep: parentheses, `not` (or
+    /// `!`), and each further term of an `and`/`or` chain (which nests to the left). Deeper
+    /// expressions are refused at validation instead of overflowing the stack when they are
+    /// compiled, evaluated or released.
+    static let maximumDepth = 128
 
     public static func parse(_ text: String) throws(ExpressionError) -> Expression {
         var parser = Parser(tokens: try ExpressionLexer.tokens(text), text: text)
@@ -49,20 +53,32 @@ public enum ExpressionParser {
             return false
         }
 
+        func checkDepth(_ depth: Int) throws(ExpressionError) {
+            guard depth < ExpressionParser.maximumDepth else {
+                throw error("nested more than \(ExpressionParser.maximumDepth) deep (parentheses, not, and each and/or term count)")
+            }
+        }
+
         mutating func parseOr(depth: Int) throws(ExpressionError) -> Expression {
-            guard depth < ExpressionParser.maximumDepth else { throw error("nested too deeply") }
+            try checkDepth(depth)
+            var depth = depth
             var left = try parseAnd(depth: depth)
             while isKeyword("or") {
                 _ = advance()
+                depth += 1
+                try checkDepth(depth)
                 left = .or(left, try parseAnd(depth: depth))
             }
             return left
         }
 
         mutating func parseAnd(depth: Int) throws(ExpressionError) -> Expression {
+            var depth = depth
             var left = try parseUnary(depth: depth)
             while isKeyword("and") {
                 _ = advance()
+                depth += 1
+                try checkDepth(depth)
                 left = .and(left, try parseUnary(depth: depth))
             }
             return left
@@ -71,6 +87,7 @@ public enum ExpressionParser {
         mutating func parseUnary(depth: Int) throws(ExpressionError) -> Expression {
             if isKeyword("not") {
                 _ = advance()
+                try checkDepth(depth + 1)
                 return .not(try parseUnary(depth: depth + 1))
             }
             return try parsePrimary(depth: depth)

@@ -1,6 +1,7 @@
 /// Reads Protocol Buffers wire format field by field; stops (nil) at the end or at anything
-/// malformed: a varint longer than ten bytes, a length past the end, an unknown wire type. Never
-/// reads outside `bytes`, whatever they hold.
+/// malformed: a varint longer than ten bytes, a length past the end, an unknown wire type, field
+/// number 0 (which no message has: a body of zeros is not a message). Never reads outside
+/// `bytes`, whatever they hold.
 public struct ProtobufReader {
     public enum Value {
         case varint(UInt64)
@@ -19,7 +20,7 @@ public struct ProtobufReader {
     public var isAtEnd: Bool { index >= bytes.count }
 
     public mutating func next() -> (number: UInt64, value: Value)? {
-        guard index < bytes.count, let key = varint() else { return nil }
+        guard index < bytes.count, let key = varint(), key >> 3 != 0 else { return nil }
         switch key & 7 {
         case 0:
             return varint().map { (key >> 3, .varint($0)) }

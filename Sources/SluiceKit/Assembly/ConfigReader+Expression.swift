@@ -9,7 +9,9 @@ extension ConfigReader {
         do {
             return try ExpressionParser.parse(text)
         } catch {
-            reportInvalid(key, error.summary + " in '\(text)'")
+            // A long expression is quoted around the column only.
+            let quoted = text.count <= 200 ? text : "...\(text.dropFirst(max(0, error.column - 60)).prefix(120))..."
+            reportInvalid(key, error.summary + " in '\(quoted)'")
             return nil
         }
     }

@@ -298,8 +298,12 @@ final class Supervisor {
         let waiting = diskBuffers.waiting
         if !waiting.isEmpty { metadata["waiting_on_disk"] = .dictionary(waiting.mapValues { .string("\($0)") }) }
         if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
+        let failures = pipeline.failures
+        if !failures.isEmpty { metadata["source_failures"] = .dictionary(failures.mapValues { .string($0) }) }
         JSONLogHandler.writeLastLines {
-            if !dropped.isEmpty {
+            if !failures.isEmpty {
+                logger.error("stopped; a source failed (\(failures.keys.sorted().joined(separator: ", "))), so not every event was read", metadata: metadata)
+            } else if !dropped.isEmpty {
                 logger.warning("stopped; some events were not delivered", metadata: metadata)
             } else if Self.lostInput(pipeline) {
                 logger.warning("stopped; every event read was delivered, but some input was lost before it could be read", metadata: metadata)

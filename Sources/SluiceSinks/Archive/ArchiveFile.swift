@@ -80,13 +80,22 @@ final class ArchiveFile: @unchecked Sendable {
             report?.setProblem(error)
             report?.counters.retries.add(1)
             if failures == 1 || failures.isMultiple(of: 10) {
-                logger.error("archive write failed; holding the sources back and retrying", metadata: [
+                logger.error("archive write failed; \(Self.whileRetrying(report?.whenFull ?? .block))", metadata: [
                     "sink": "\(sinkName)", "error": "\(error)", "attempt": "\(failures)", "retry_in_ms": "\(backoff / 1_000_000)",
                 ])
             }
             if let shutdown = report?.shutdown, !shutdown.sleep(nanoseconds: backoff) { return false }
             if report == nil { _ = poll(nil, 0, Int32(backoff / 1_000_000)) }
             backoff = min(backoff * 2, 5_000_000_000)
+        }
+    }
+
+    /// What a failing write means for the events behind it, by the sink's policy.
+    static func whileRetrying(_ policy: WhenFull) -> String {
+        switch policy {
+        case .block: "holding the sources back and retrying"
+        case .dropNewest: "retrying; events that arrive meanwhile are dropped (drop_newest: sink_busy)"
+        case .dropOldest: "retrying; the ring overruns this sink meanwhile (drop_oldest: ring_overrun)"
         }
     }
 

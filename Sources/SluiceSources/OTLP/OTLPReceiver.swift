@@ -173,6 +173,8 @@ final class OTLPReceiver: Sendable {
         private var head: HTTPRequestHead?
         private var body: ByteBuffer?
         private var tooLarge = false
+        /// Answered before its body (an unsupported transfer coding); the rest is ignored.
+        private var rejected = false
 
         init(settings: Settings, queue: BoundedQueue<EventBatch>, encode: @escaping Encode) {
             self.settings = settings
@@ -186,6 +188,21 @@ final class OTLPReceiver: Sendable {
                 self.head = head
                 body = context.channel.allocator.buffer(capacity: 0)
                 tooLarge = false
+                // RFC 9112: a transfer coding the server does not apply is refused (501), never
+                // read as if it were not there (`gzip, chunked` would otherwise pass as a body
+                // in plain protobuf).
+                let codings = head.headers[canonicalForm: "Transfer-Encoding"].map { $0.lowercased() }
+                if !codings.isEmpty && codings != ["chunked"] {
+                    self.head = nil
+                    body = nil
+                    rejected = true
+                    respond(context, Answer(
+                        status: 501, message: "Transfer-Encoding \(codings.joined(separator: ", ")) is not supported: send the body chunked or with a Content-Length (and gzip as Content-Encoding)",
+                        closeConnection: true
+                    ), json: false)
+                    return
+                }
+                rejected = false
                 // A body over max_body is read and thrown away as it comes (never kept), so the
                 // client, which sends it whole before reading, gets its 413.
                 if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.maxBodyBytes {
@@ -193,7 +210,7 @@ final class OTLPReceiver: Sendable {
                     body = nil
                 }
             case .body(var part):
-                guard !tooLarge else { return }
+                guard !tooLarge, !rejected else { return }
                 if (body?.readableBytes ?? 0) + part.readableBytes > settings.maxBodyBytes {
                     tooLarge = true
                     body = nil
@@ -201,7 +218,7 @@ final class OTLPReceiver: Sendable {
                     body?.writeBuffer(&part)
                 }
             case .end:
-                guard let head else { return }
+                guard let head, !rejected else { return }
                 self.head = nil
                 let json = head.headers.first(name: "Content-Type")?.lowercased().hasPrefix("application/json") == true
                 if tooLarge {
