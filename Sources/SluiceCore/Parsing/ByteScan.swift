@@ -11,7 +11,7 @@ import Darwin
 extension UnsafeRawBufferPointer {
     /// The first `byte` in `start..<end`, by `memchr`.
     @inline(__always)
-    func firstOffset(of byte: UInt8, from start: Int = 0, to end: Int? = nil) -> Int? {
+    public func firstOffset(of byte: UInt8, from start: Int = 0, to end: Int? = nil) -> Int? {
         let end = end ?? count
         guard start < end, let base = baseAddress, let found = memchr(base + start, Int32(byte), end - start) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))

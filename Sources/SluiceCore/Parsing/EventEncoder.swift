@@ -17,6 +17,14 @@ public struct EncodingCounts: Sendable, Equatable {
     public var unparsedLines = 0
 
     public init() {}
+
+    public mutating func add(_ other: EncodingCounts) {
+        events += other.events
+        bytes += other.bytes
+        invalidUTF8Lines += other.invalidUTF8Lines
+        cutLineParts += other.cutLineParts
+        unparsedLines += other.unparsedLines
+    }
 }
 
 /// Turns lines into NDJSON events, appended to a batch.

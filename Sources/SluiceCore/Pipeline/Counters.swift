@@ -41,6 +41,12 @@ public final class SourceCounters: Sendable {
     /// Input lost before Sluice could read it (a file source's file gone while Sluice was
     /// stopped, with bytes past its checkpoint), in bytes.
     public let lostInputBytes = Counter()
+    /// Events counted in (`events`) that went into the ring (to the sinks, or to no sink when
+    /// none takes them any more).
+    public let published = Counter()
+    /// Events counted in that never went in: the pipeline stopped first. Counted as dropped at
+    /// the source (`shutdown`).
+    public let unpublished = Counter()
     private let ready = Atomic<Bool>(false)
     /// The next sequence of the source's stream (see `EventOrigin`).
     private let nextSequence = Atomic<UInt64>(0)
@@ -61,7 +67,7 @@ public final class SourceCounters: Sendable {
         nextSequence.add(UInt64(count), ordering: .relaxed).oldValue
     }
 
-    func add(_ counts: EncodingCounts) {
+    public func add(_ counts: EncodingCounts) {
         events.add(counts.events)
         bytes.add(counts.bytes)
         invalidUTF8Lines.add(counts.invalidUTF8Lines)
@@ -105,8 +111,13 @@ public final class SinkCounters: Sendable {
     /// Writes retried after a failure.
     public let retries = Counter()
     /// Events of the sink's inputs that passed its `where`, counted as they leave the ring:
-    /// what it has taken on, so `accepted - delivered - dropped` is what it still holds.
-    let accepted = Counter()
+    /// what it has taken on, so `accepted - delivered - droppedAfterTaking` is what it still
+    /// holds.
+    public let accepted = Counter()
+    /// Whether a reload replaced the sink while it ran (its counters carried on): a record it
+    /// gave back whole after delivering part of it is delivered twice, so its books need not
+    /// balance to the event.
+    private let replaced = Atomic<Bool>(false)
     private let droppedByReason: [DropReason: Counter]
     private let problem = Locked<(description: String, sinceNanoseconds: UInt64)?>(nil)
 
@@ -121,6 +132,18 @@ public final class SinkCounters: Sendable {
 
     public var droppedTotal: Int {
         droppedByReason.values.reduce(0) { $0 + $1.current }
+    }
+
+    /// Dropped after the sink took the events on: every reason but `ring_overrun`, which counts
+    /// events a `drop_oldest` sink never read.
+    public var droppedAfterTaking: Int {
+        droppedTotal - dropped(.ringOverrun).current
+    }
+
+    public var wasReplaced: Bool { replaced.load(ordering: .relaxed) }
+
+    func markReplaced() {
+        replaced.store(true, ordering: .relaxed)
     }
 
     /// Why the sink is unhealthy; nil when it is healthy.

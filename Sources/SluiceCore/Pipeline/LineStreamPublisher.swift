@@ -280,8 +280,15 @@ public struct BatchEncoding: ~Copyable {
         let prepared = parallel ? context.prepare(second) : nil
         let (first, counts) = helper.finish()
         context.counters.add(counts)
-        guard send(first ?? context.prepare(helper.takeBatch())) else { return false }
-        return send(prepared ?? context.prepare(second))
+        // In order: stateful transforms (sample, throttle, dedupe) see the first half first.
+        let firstPrepared = first ?? context.prepare(helper.takeBatch())
+        let secondPrepared = prepared ?? context.prepare(second)
+        guard send(firstPrepared) else {
+            // Counted in already: its events are accounted as not published.
+            context.countUnpublished(secondPrepared)
+            return false
+        }
+        return send(secondPrepared)
     }
 
     /// Encodes the stream's open multiline group now (its timeout passed).
@@ -337,12 +344,20 @@ public struct BatchEncoding: ~Copyable {
     /// What has been encoded, as a batch for the source's thread to publish (for a source that
     /// encodes on other threads, where publishing could block them); nil when nothing was.
     public mutating func takeBatch() -> EventBatch? {
+        guard let (batch, counts) = takeUncountedBatch() else { return nil }
+        context.counters.add(counts)
+        return batch
+    }
+
+    /// The same, with its counts for the caller to add to the source's once the events are
+    /// really taken in (the `otlp` source: only for requests it answers 200).
+    public mutating func takeUncountedBatch() -> (EventBatch, EncodingCounts)? {
         guard !builder.isEmpty else { return nil }
         var full = EventBatchBuilder(byteCapacity: initialCapacity)
         swap(&full, &builder)
-        context.counters.add(encoder.takeCounts())
+        let counts = encoder.takeCounts()
         encoder.nameShaping(of: &full)
-        return EventBatch(sourceIndex: context.sourceIndex, builder: full)
+        return (EventBatch(sourceIndex: context.sourceIndex, builder: full), counts)
     }
 
     private mutating func encodeGroup(_ group: UnsafeRawBufferPointer) {

@@ -216,6 +216,7 @@ public final class Pipeline: @unchecked Sendable {
                     let predecessor = running[name]
                     let counters = predecessor?.counters ?? set.counters.first { $0.name == name }
                     predecessor?.isReplaced = true
+                    counters?.markReplaced()
                     let runner = SinkRunner(
                         configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer),
                         shutdown: shutdown, counters: counters, predecessor: predecessor, buffer: spec.buffer
@@ -263,6 +264,14 @@ public final class Pipeline: @unchecked Sendable {
         for runner in sinkRunners { runner.requestReopen() }
     }
 
+    /// For a stop that cannot wait any longer: nothing enters the ring from now on, so a source
+    /// held back by a stuck sink stops waiting, and counts what it held as not published.
+    public func closeInput() {
+        stageChange.withLock {
+            if !route.hasEnded { route.end() }
+        }
+    }
+
     /// For a stop that cannot wait any longer for sinks that have not finished (a destination
     /// that neither answers nor fails): counts what each of them still held or had yet to read
     /// as dropped (`shutdown`), and returns the counts by sink. Their threads are left as they
@@ -278,8 +287,10 @@ public final class Pipeline: @unchecked Sendable {
         for counters in set.counters {
             guard let unread = inRings[counters.name] else { continue }
             // What a disk-buffered sink holds waits on disk; only its rings' unread part is lost.
-            let held = buffered.contains(counters.name) ? 0 : max(0, counters.accepted.current - counters.events.current - counters.droppedTotal)
+            let held = buffered.contains(counters.name) ? 0 : max(0, counters.accepted.current - counters.events.current - counters.droppedAfterTaking)
             guard unread + held > 0 else { continue }
+            // What it never read is taken on here, to be counted as dropped.
+            counters.accepted.add(unread)
             counters.dropped(.shutdown).add(unread + held)
             dropped[counters.name] = unread + held
         }

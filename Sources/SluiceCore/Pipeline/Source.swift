@@ -32,6 +32,9 @@ public struct PreparedBatch: Sendable {
     let batches: [EventBatch]
     /// The transforms that made them (see `PublishRoute.publish(_:preparedBy:)`).
     let stage: TransformStage?
+    /// The events of the source's batch, before transforms: what the source's accounting
+    /// counts as published or not.
+    let sourceEvents: Int
 }
 
 /// What a running source needs: where to publish, and when to stop.
@@ -84,10 +87,10 @@ public struct SourceContext: Sendable {
     /// publishing that needs no ring, so a source may do it on another thread, in parallel
     /// with the next batch, when `transformHints()` allows.
     public func prepare(_ batch: EventBatch) -> PreparedBatch {
-        guard !batch.isEmpty else { return PreparedBatch(batches: [], stage: nil) }
+        guard !batch.isEmpty else { return PreparedBatch(batches: [], stage: nil, sourceEvents: 0) }
         batch.assignOrigin(stream: stream, counters: counters)
-        guard let transforms = route.transforms else { return PreparedBatch(batches: [batch], stage: nil) }
-        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex), stage: transforms)
+        guard let transforms = route.transforms else { return PreparedBatch(batches: [batch], stage: nil, sourceEvents: batch.count) }
+        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex), stage: transforms, sourceEvents: batch.count)
     }
 
     /// What the transforms running now let the source's encoders do: prepare two batches at
@@ -97,14 +100,25 @@ public struct SourceContext: Sendable {
     }
 
     /// Publishes what `prepare(_:)` made, in order, and says where the last batch went; nil
-    /// when the ring is closed.
+    /// when the ring is closed. Either way the source's events are accounted for: `published`,
+    /// or `unpublished` (the pipeline stopped before they could go in).
     public func publishTracked(_ prepared: PreparedBatch) -> RingPosition? {
         var last = RingPosition(ring: nil, sequence: 0)
         for batch in prepared.batches {
-            guard let position = route.publish(batch, preparedBy: prepared.stage) else { return nil }
+            guard let position = route.publish(batch, preparedBy: prepared.stage) else {
+                counters.unpublished.add(prepared.sourceEvents)
+                return nil
+            }
             if position.ring != nil { last = position }
         }
+        counters.published.add(prepared.sourceEvents)
         return last
+    }
+
+    /// A prepared batch that will not be published because the pipeline closed before its turn
+    /// (one counted in and encoded after a batch that failed to go in).
+    public func countUnpublished(_ prepared: PreparedBatch) {
+        counters.unpublished.add(prepared.sourceEvents)
     }
 
     /// Whether every sink that holds the sources back has finished reading the batch at

@@ -15,12 +15,18 @@ final class BuildContext: Sendable {
     let sourceLabels: [String: Set<String>]
     /// `data_dir`, where a `file` source keeps its checkpoints.
     let dataDirectory: String
+    /// `limits.request_memory`: what requests in flight may hold, all listening sources together.
+    let requestMemory: RequestMemoryBudget
 
-    init(host: String, config: ConfigContext, sourceLabels: [String: Set<String>] = [:], dataDirectory: String = "/var/lib/sluice") {
+    init(
+        host: String, config: ConfigContext, sourceLabels: [String: Set<String>] = [:], dataDirectory: String = "/var/lib/sluice",
+        requestMemory: RequestMemoryBudget = RequestMemoryBudget(capacity: RuntimeConfiguration.defaultRequestMemory)
+    ) {
         self.host = host
         self.config = config
         self.sourceLabels = sourceLabels
         self.dataDirectory = dataDirectory
+        self.requestMemory = requestMemory
     }
 }
 
@@ -65,7 +71,7 @@ final class ComponentRegistry: Sendable {
         "tcp": built { StreamServerSource(name: $0, reading: $1, type: "tcp", host: $2.host) },
         "unix_dgram": built { DatagramSource(name: $0, reading: $1, type: "unix_dgram", host: $2.host) },
         "udp": built { DatagramSource(name: $0, reading: $1, type: "udp", host: $2.host) },
-        "otlp": built { OTLPSource(name: $0, reading: $1, host: $2.host) },
+        "otlp": built { OTLPSource(name: $0, reading: $1, host: $2.host, budget: $2.requestMemory) },
         "nats": built { NATSSource(name: $0, reading: $1, host: $2.host) },
         "file": built { FileSource(name: $0, reading: $1, host: $2.host, dataDirectory: $2.dataDirectory) },
     ]

@@ -62,6 +62,10 @@ struct RuntimeConfiguration {
 
     static let assumedBatchBytes = 512 * 1024
 
+    /// `limits.request_memory`'s default: what requests being read, decoded and waiting to be
+    /// published may hold, all listening sources together.
+    static let defaultRequestMemory = 64 << 20
+
     /// The configuration used when neither `--config` nor `$SLUICE_CONFIG` names a file.
     static let builtInDefault = """
         sources:
@@ -98,7 +102,13 @@ struct RuntimeConfiguration {
         context.noteInterpolatedVariables(in: root)
         let reader = ConfigReader(root: root, context: context)
         let dataDirectoryPath = reader.string("data_dir", default: "/var/lib/sluice")
-        let build = BuildContext(host: host, config: context, sourceLabels: sourceLabels(in: root), dataDirectory: dataDirectoryPath)
+        let limits = reader.section("limits")
+        let requestMemory = limits.size("request_memory", default: defaultRequestMemory, range: (1 << 20)...(64 << 30))
+        limits.rejectUnknownKeys()
+        let build = BuildContext(
+            host: host, config: context, sourceLabels: sourceLabels(in: root), dataDirectory: dataDirectoryPath,
+            requestMemory: RequestMemoryBudget(capacity: requestMemory)
+        )
 
         let wrapped = wrappedCommand.isEmpty ? nil : wrappedSourceName
         var sources = readSources(reader, registry: registry, build: build, skipping: wrapped)

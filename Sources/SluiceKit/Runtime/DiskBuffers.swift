@@ -7,6 +7,9 @@ import SluiceCore
 final class DiskBuffers {
     private var lock: DataDirectoryLock?
     private(set) var byName: [String: DiskBuffer] = [:]
+    /// Events each buffer held when it was opened (from an earlier run): delivered in this
+    /// run on top of what its sink takes, for the sinks' accounting.
+    private(set) var waitingWhenOpened: [String: Int] = [:]
     private var dataDirectory: String?
 
     /// Opens (or updates) the buffers `sinks` need; an error says what stops it. With
@@ -25,9 +28,11 @@ final class DiskBuffers {
                 throw DiskBufferProblem(description: "data_dir changed from \(self.dataDirectory ?? "") to \(dataDirectory); restart Sluice to move its disk buffers")
             }
             do {
-                byName[sink.name] = try DiskBuffer(
+                let buffer = try DiskBuffer(
                     directory: DiskBuffer.directory(dataDirectory: dataDirectory, sink: sink.name), settings: settings, sinkName: sink.name
                 )
+                byName[sink.name] = buffer
+                waitingWhenOpened[sink.name] = buffer.waitingEvents
             } catch {
                 throw DiskBufferProblem(description: "sink \"\(sink.name)\": \(error.description)")
             }

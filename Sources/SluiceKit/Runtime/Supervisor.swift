@@ -78,26 +78,18 @@ final class Supervisor {
         if let failure = wrapped?.spawnFailure {
             logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
         }
-        logSummary(pipeline)
+        let unbalanced = Self.unbalancedBooks(pipeline, diskBuffers: diskBuffers)
+        logSummary(pipeline, unbalanced: unbalanced)
         if let wrapped {
             return wrapped.spawnFailure?.exitStatus ?? wrapped.exit?.shellStatus ?? 1
         }
-        return pipeline.failures.isEmpty && !Self.droppedAny(pipeline) && !Self.lostInput(pipeline) ? 0 : 1
+        return pipeline.failures.isEmpty && !Self.droppedAny(pipeline) && !Self.lostInput(pipeline) && unbalanced.isEmpty ? 0 : 1
     }
 
     /// Whether a source lost input before it could read it (a file gone while Sluice was
     /// stopped, with bytes past its checkpoint).
     static func lostInput(_ pipeline: Pipeline) -> Bool {
         pipeline.sourceCounters.contains { $0.lostInputBytes.current > 0 }
-    }
-
-    /// Whether any sink dropped an event, for the exit status: every reason counts but
-    /// `already_present` (the destination holds the event, perhaps from Sluice's own earlier
-    /// write). What waits in a disk buffer is not dropped.
-    static func droppedAny(_ pipeline: Pipeline) -> Bool {
-        pipeline.allSinkCounters.contains { counters in
-            DropReason.allCases.contains { $0 != .alreadyPresent && counters.dropped($0).current > 0 }
-        }
     }
 
     /// Serves `/metrics`, `/healthz` and `/readyz` when configured. A port that cannot be bound
@@ -253,65 +245,17 @@ final class Supervisor {
     /// The stop allowance is over and some sinks are still busy: count what they hold as
     /// dropped and leave them behind.
     private func abandonUnfinishedSinks(_ pipeline: Pipeline) {
+        // First no more input (sources held back by a stuck sink let go, counting what they
+        // held), then what the sinks never read is final and is counted.
+        pipeline.closeInput()
+        let deadline = MonotonicClock.nowNanoseconds() + 500_000_000
+        while pipeline.endedSourceIndices.count < configuration.sources.count, MonotonicClock.nowNanoseconds() < deadline {
+            usleep(10_000)
+        }
         let dropped = pipeline.countUnfinishedAsDropped()
         logger.error("sinks still busy after the stop allowance; exiting without them, what they held counted as dropped (shutdown)", metadata: [
             "allowance": "\(Units.formatDuration(Self.stopAllowanceNanoseconds))",
             "dropped": .dictionary(dropped.mapValues { .string("\($0)") }),
         ])
-    }
-
-    private func logSummary(_ pipeline: Pipeline) {
-        var metadata: Logger.Metadata = [:]
-        metadata["events_in"] = .dictionary(Dictionary(uniqueKeysWithValues: pipeline.sourceCounters.map {
-            ($0.name, .string("\($0.events.current)"))
-        }))
-        // Every sink that ran, removed ones included.
-        let sinks = pipeline.allSinkCounters
-        metadata["events_out"] = .dictionary(Dictionary(uniqueKeysWithValues: sinks.map { ($0.name, .string("\($0.events.current)")) }))
-        var dropped: Logger.Metadata = [:]
-        for counters in sinks {
-            var reasons: Logger.Metadata = [:]
-            for reason in DropReason.allCases where counters.dropped(reason).current > 0 {
-                reasons[reason.rawValue] = .string("\(counters.dropped(reason).current)")
-            }
-            if !reasons.isEmpty { dropped[counters.name] = .dictionary(reasons) }
-        }
-        if !dropped.isEmpty { metadata["dropped"] = .dictionary(dropped) }
-        var trouble: Logger.Metadata = [:]
-        for counters in pipeline.sourceCounters {
-            let counts = [
-                ("invalid_utf8_lines", counters.invalidUTF8Lines.current),
-                ("cut_line_parts", counters.cutLineParts.current),
-                ("unparsed_lines", counters.unparsedLines.current),
-                ("lost_file_bytes", counters.lostInputBytes.current),
-            ].filter { $0.1 > 0 }
-            if !counts.isEmpty {
-                trouble[counters.name] = .dictionary(Dictionary(uniqueKeysWithValues: counts.map { ($0.0, .string("\($0.1)")) }))
-            }
-        }
-        if !trouble.isEmpty { metadata["input_problems"] = .dictionary(trouble) }
-        // Removed by a transform's where, sample, throttle or dedupe: by design, not a loss.
-        let removed = pipeline.eventsRemovedByTransforms
-        if !removed.isEmpty {
-            metadata["removed_by_transforms"] = .dictionary(removed.mapValues { steps in .dictionary(steps.mapValues { .string("\($0)") }) })
-        }
-        let waiting = diskBuffers.waiting
-        if !waiting.isEmpty { metadata["waiting_on_disk"] = .dictionary(waiting.mapValues { .string("\($0)") }) }
-        if let peak = ProcessMemory.peakResidentKilobytes { metadata["peak_rss_kib"] = "\(peak)" }
-        let failures = pipeline.failures
-        if !failures.isEmpty { metadata["source_failures"] = .dictionary(failures.mapValues { .string($0) }) }
-        JSONLogHandler.writeLastLines {
-            if !failures.isEmpty {
-                logger.error("stopped; a source failed (\(failures.keys.sorted().joined(separator: ", "))), so not every event was read", metadata: metadata)
-            } else if !dropped.isEmpty {
-                logger.warning("stopped; some events were not delivered", metadata: metadata)
-            } else if Self.lostInput(pipeline) {
-                logger.warning("stopped; every event read was delivered, but some input was lost before it could be read", metadata: metadata)
-            } else if !waiting.isEmpty {
-                logger.info("stopped; undelivered events wait on disk for the next start", metadata: metadata)
-            } else {
-                logger.info("stopped; every event delivered", metadata: metadata)
-            }
-        }
     }
 }

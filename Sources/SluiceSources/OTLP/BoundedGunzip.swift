@@ -1,27 +1,34 @@
 import CZlib
 
 /// Decompresses a gzip body, refusing to produce more than `limit` bytes: a gzip bomb costs at
-/// most `limit` of memory and is named, never expanded.
+/// most `limit` of memory and is named, never expanded. `grow` is asked before the output
+/// grows (with the size it grows to), so a request's memory budget refuses it first.
 enum BoundedGunzip {
     enum Failure: Error {
         case tooLarge
         case corrupt(String)
+        /// `grow` refused.
+        case overloaded
     }
 
-    static func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
+    static func decompress(_ input: UnsafeRawBufferPointer, limit: Int, grow: (Int) -> Bool = { _ in true }) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corrupt("zlib could not start")
         }
         defer { inflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: min(max(input.count * 4, 4096), limit + 1))
+        let initial = min(max(input.count * 4, 4096), limit + 1)
+        guard grow(initial) else { throw .overloaded }
+        var output = [UInt8](repeating: 0, count: initial)
         var produced = 0
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.avail_in = UInt32(input.count)
         while true {
             if produced == output.count {
                 guard output.count <= limit else { throw .tooLarge }
-                output.append(contentsOf: repeatElement(0, count: min(output.count, limit + 1 - output.count)))
+                let added = min(output.count, limit + 1 - output.count)
+                guard grow(output.count + added) else { throw .overloaded }
+                output.append(contentsOf: repeatElement(0, count: added))
             }
             let status = output.withUnsafeMutableBytes { buffer -> Int32 in
                 stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced

@@ -10,9 +10,13 @@ struct OTLPProtobufEvents: ~Copyable {
     private var resource = ByteWriter(capacity: 512)
     private var scope = ByteWriter(capacity: 128)
 
-    /// Appends one line per record to `lines`; returns how many.
-    mutating func write(_ body: UnsafeRawBufferPointer, into lines: inout ByteWriter) throws(OTLPDecodingError) -> Int {
+    /// Appends one line per record to `lines`; returns how many. Past `limits.maxRecords`
+    /// records or `limits.maxDecodedBytes` of lines it stops (413), and it stops (503) when the
+    /// request cannot `grow` its memory for what the lines take: counted as they are written, so
+    /// a small body of many empty records never becomes gigabytes.
+    mutating func write(_ body: UnsafeRawBufferPointer, into lines: inout ByteWriter, limits: OTLPLimits, grow: (Int) -> Bool) throws(OTLPDecodingError) -> Int {
         var count = 0
+        var reservedFor = 0
         var request = ProtobufReader(body)
         while let field = try Self.next(&request) {
             guard field.number == 1 else { continue }
@@ -45,7 +49,11 @@ struct OTLPProtobufEvents: ~Copyable {
                             scope.append(part.number == 1 ? #","otel.scope.name":"# : #","otel.scope.version":"#)
                             try Self.writeString(try Self.bytes(part, "scope"), into: &scope)
                         }
-                    case 2: records.append(try Self.bytes(member, "log_records"))
+                    case 2:
+                        records.append(try Self.bytes(member, "log_records"))
+                        guard count + records.count <= limits.maxRecords else {
+                            throw .tooLarge("the request holds more than max_records (\(limits.maxRecords)) log records")
+                        }
                     default: continue
                     }
                 }
@@ -53,6 +61,13 @@ struct OTLPProtobufEvents: ~Copyable {
                     try writeRecord(record, into: &lines)
                     lines.append(0x0A)
                     count += 1
+                    guard lines.count <= limits.maxDecodedBytes else {
+                        throw .tooLarge("the request's events are larger than max_decoded (\(limits.maxDecodedBytes) bytes)")
+                    }
+                    if lines.count > reservedFor {
+                        reservedFor = lines.count + OTLPLimits.reservationStep
+                        guard grow(reservedFor) else { throw .overloaded }
+                    }
                 }
             }
         }

@@ -27,9 +27,18 @@ struct OTLPLogRecord {
     var eventName = ""
 }
 
-/// Why a request body could not be read, for the 400 answer.
+/// Why a request body could not be read, and the answer that says so: 400 for what is not a
+/// request, 413 for one past a limit (`max_records`, `max_decoded`), 503 when the process-wide
+/// request memory is spent.
 struct OTLPDecodingError: Error, CustomStringConvertible {
     let description: String
+    var status = 400
+
+    static func tooLarge(_ description: String) -> OTLPDecodingError {
+        OTLPDecodingError(description: description, status: 413)
+    }
+
+    static let overloaded = OTLPDecodingError(description: "Sluice's request memory (limits.request_memory) is in use; retry", status: 503)
 }
 
 /// Reads an OTLP/JSON `ExportLogsServiceRequest` into records handed one by one (with their
