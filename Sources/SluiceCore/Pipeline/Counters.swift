@@ -38,6 +38,9 @@ public final class SourceCounters: Sendable {
     public let unparsedLines = Counter()
     /// Connections a listening source could not accept for want of descriptors or memory.
     public let acceptErrors = Counter()
+    /// Connections a listening source closed at `max_connections` to let a waiting client in
+    /// (the one quiet longest).
+    public let evictedConnections = Counter()
     /// Input lost before Sluice could read it (a file source's file gone while Sluice was
     /// stopped, with bytes past its checkpoint), in bytes.
     public let lostInputBytes = Counter()

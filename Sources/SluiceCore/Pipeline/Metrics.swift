@@ -69,6 +69,7 @@ extension Pipeline {
             samples.append(MetricSample("sluice_source_cut_line_parts_total", .counter, help: "Parts of over-long lines (and truncated datagrams).", labels: labels, value: Double(counters.cutLineParts.current)))
             samples.append(MetricSample("sluice_source_unparsed_lines_total", .counter, help: "Lines of json, logfmt or syslog sources that did not parse.", labels: labels, value: Double(counters.unparsedLines.current)))
             samples.append(MetricSample("sluice_source_accept_errors_total", .counter, help: "Failed accepts for want of descriptors or memory (retried with backoff).", labels: labels, value: Double(counters.acceptErrors.current)))
+            samples.append(MetricSample("sluice_source_connections_evicted_total", .counter, help: "Connections closed at max_connections to let a waiting client in (the one quiet longest).", labels: labels, value: Double(counters.evictedConnections.current)))
             samples.append(MetricSample("sluice_source_ready", .gauge, help: "1 once the source reads (sockets: listens).", labels: labels, value: counters.isReady ? 1 : 0))
         }
         for source in sources { samples += source.metricSamples() }

@@ -33,7 +33,7 @@ final class OTLPReceiver: Sendable {
     /// - Parameter accept: queues a request's events for the source's thread; false when the
     ///   queue is full (503).
     init(
-        settings: Settings, budget: RequestMemoryBudget, sourceName: String, encode: @escaping OTLPEncode,
+        settings: Settings, budget: RequestMemoryBudget, sourceName: String, acceptErrors: Counter, encode: @escaping OTLPEncode,
         accept: @escaping @Sendable (OTLPAcceptedRequest) -> Bool
     ) throws {
         var tls: NIOSSLContext?
@@ -55,7 +55,8 @@ final class OTLPReceiver: Sendable {
             }
         }
         listener = try HTTPListener(
-            address: settings.address, owner: "source \(sourceName)", threads: System.coreCount, limits: settings.connections, secure: secure
+            address: settings.address, owner: "source \(sourceName)", threads: System.coreCount, limits: settings.connections,
+            acceptErrors: acceptErrors, secure: secure
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(Handler(settings: settings, budget: budget, encode: encode, accept: accept))

@@ -86,7 +86,6 @@ public final class OTLPSource: Source, SettingsCarrying {
             MetricSample("sluice_source_connections", .gauge, help: "Connections open now.", labels: labels, value: Double(listener.openConnections)),
             MetricSample("sluice_source_connections_refused_total", .counter, help: "Connections closed as they came: max_connections, or the descriptor budget, in use.", labels: labels, value: Double(listener.refusedConnections)),
             MetricSample("sluice_source_connections_timed_out_total", .counter, help: "Connections closed because a request's head or body was too slow.", labels: labels, value: Double(listener.timedOutConnections)),
-            MetricSample("sluice_source_accept_errors_total", .counter, help: "accept failures for want of descriptors or memory.", labels: labels, value: Double(listener.acceptErrors)),
             MetricSample("sluice_request_memory_bytes", .gauge, help: "Memory held by requests being read, decoded or waiting to be published (all listening sources).", value: Double(budget.inUse)),
         ]
     }
@@ -115,7 +114,9 @@ public final class OTLPSource: Source, SettingsCarrying {
             return (batches, counts)
         }
         let counters = context.counters
-        let receiver = try OTLPReceiver(settings: receiverSettings, budget: budget, sourceName: name, encode: encode) { request in
+        let receiver = try OTLPReceiver(
+            settings: receiverSettings, budget: budget, sourceName: name, acceptErrors: context.counters.acceptErrors, encode: encode
+        ) { request in
             guard queue.offer(request) else { return false }
             // Taken: answered 200, so counted in.
             counters.add(request.counts)

@@ -1,7 +1,7 @@
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
-import SluiceCore
+public import SluiceCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -38,14 +38,12 @@ public final class HTTPListener: Sendable {
     public var refusedConnections: Int { connections.refused.load(ordering: .relaxed) }
     /// Connections closed for a timeout.
     public var timedOutConnections: Int { connections.timedOut.load(ordering: .relaxed) }
-    /// `accept` failures for want of descriptors or memory.
-    public var acceptErrors: Int { connections.acceptErrors.load(ordering: .relaxed) }
 
     /// - Parameters:
     ///   - secure: adds what goes before HTTP (TLS) to a new connection's pipeline, if anything.
     ///   - handlers: adds the request handler after the HTTP codec.
     public init(
-        address: String, owner: String, threads: Int = 1, limits: HTTPServerLimits = .metrics,
+        address: String, owner: String, threads: Int = 1, limits: HTTPServerLimits = .metrics, acceptErrors: Counter? = nil,
         secure: (@Sendable (any Channel) -> EventLoopFuture<Void>)? = nil,
         handlers: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) throws {
@@ -55,9 +53,12 @@ public final class HTTPListener: Sendable {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let connections = ConnectionCount()
+        let connections = ConnectionCount(acceptErrors: acceptErrors ?? Counter())
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // The kernel's queue of connections not yet accepted (NIO's default is 256): clients
+            // beyond it see their handshake dropped and retry, so a burst larger than it is slow.
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(backoffProvider: connections.acceptBackoff))
@@ -131,7 +132,11 @@ final class ConnectionCount: Sendable {
     let open = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
     let timedOut = Atomic<Int>(0)
-    let acceptErrors = Atomic<Int>(0)
+    let acceptErrors: Counter
+
+    init(acceptErrors: Counter) {
+        self.acceptErrors = acceptErrors
+    }
     /// The next pause after an `accept` that failed for want of descriptors or memory.
     private let backoffMilliseconds = Atomic<Int>(5)
 
@@ -163,7 +168,7 @@ final class ConnectionCount: Sendable {
     @Sendable func acceptBackoff(_ error: IOError) -> TimeAmount? {
         switch error.errnoCode {
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-            acceptErrors.add(1, ordering: .relaxed)
+            acceptErrors.add(1)
             let pause = backoffMilliseconds.load(ordering: .relaxed)
             backoffMilliseconds.store(min(pause * 2, 1000), ordering: .relaxed)
             return .milliseconds(Int64(pause))

@@ -7,8 +7,8 @@ extension StreamServerSource {
     /// | key | type | default | meaning |
     /// | --- | --- | --- | --- |
     /// | `address` | host:port | `127.0.0.1:5170` | where to listen (loopback unless configured) |
-    /// | `max_connections` | integer | `256` | beyond it, new clients wait in the backlog |
-    /// | `idle_timeout` | duration | `0s` (never) | close a connection quiet this long |
+    /// | `max_connections` | integer | `256` | beyond it, new clients wait in the backlog (and take the place of a connection quiet for 10 s) |
+    /// | `idle_timeout` | duration | `5m` | close a connection quiet this long (`0s`: never) |
     /// | `framing` | `newline`, `octet_counting` | `newline` | how messages are delimited |
     ///
     /// `type: unix` takes `path` (required), `mode` (`"0660"`), `owner` and `group` instead of
@@ -23,7 +23,7 @@ extension StreamServerSource {
         self.init(
             name: name, endpoint: endpoint, settings: SourceSettings(reading: reader), host: host,
             maxConnections: reader.int("max_connections", default: 256, range: 1...1_000_000),
-            idleTimeoutNanoseconds: reader.duration("idle_timeout", default: 0),
+            idleTimeoutNanoseconds: reader.duration("idle_timeout", default: StreamServerSource.defaultIdleTimeoutNanoseconds),
             framing: reader.choice("framing", default: Framing.newline)
         )
     }

@@ -12,11 +12,14 @@ import Glibc
 /// shared batches by one thread.
 ///
 /// At `max_connections`, Sluice stops accepting until one closes (new clients wait in the
-/// kernel's backlog). When `accept` fails for want of descriptors or memory (EMFILE, ENFILE,
-/// ENOBUFS, ENOMEM), the listener stays readable and a level-triggered loop would spin a core:
-/// Sluice stops watching it, says so once, counts every failure, and tries again when a
-/// connection closes or after a backoff (50 ms doubling to 1 s). A connection quiet for
-/// `idle_timeout` is closed. When the ring is full
+/// kernel's backlog), except that a waiting client takes the place of the connection quiet
+/// longest when that one has been quiet for `evictAfterNanoseconds` (10 s): so silent sockets
+/// cannot lock real writers out. When `accept` fails for want of descriptors or memory (EMFILE,
+/// ENFILE, ENOBUFS, ENOMEM), or the process's descriptor budget (`DescriptorBudget`) is in use,
+/// the listener stays readable and a level-triggered loop would spin a core: Sluice stops
+/// watching it, says so once, counts every failure, and tries again when a connection closes or
+/// after a backoff (50 ms doubling to 1 s). A connection quiet for `idle_timeout` (5 minutes
+/// unless configured) is closed. When the ring is full
 /// the thread stops reading, so senders' socket buffers fill and they wait. On SIGTERM the
 /// listener closes at once and connected clients are read until they close or the grace
 /// period ends; an unfinished last line of a closing client is published, not dropped.
@@ -48,10 +51,14 @@ public final class StreamServerSource: Source, SettingsCarrying {
     /// connection in turn, so a thousand clients cost a thousand small buffers, not a thousand
     /// read buffers.
     static let connectionBufferBytes = 4 * 1024
+    /// At `max_connections`, a connection quiet this long gives its place to a waiting client.
+    static let evictAfterNanoseconds: UInt64 = 10_000_000_000
+    /// `idle_timeout`'s default.
+    public static let defaultIdleTimeoutNanoseconds: UInt64 = 300_000_000_000
 
     public init(
         name: String, endpoint: Endpoint, settings: SourceSettings, host: String,
-        maxConnections: Int = 256, idleTimeoutNanoseconds: UInt64 = 0, framing: Framing = .newline
+        maxConnections: Int = 256, idleTimeoutNanoseconds: UInt64 = StreamServerSource.defaultIdleTimeoutNanoseconds, framing: Framing = .newline
     ) {
         self.name = name
         self.endpoint = endpoint
@@ -127,7 +134,10 @@ public final class StreamServerSource: Source, SettingsCarrying {
 
         deinit {
             if listener >= 0 { close(listener) }
-            for descriptor in connections.keys { close(descriptor) }
+            for descriptor in connections.keys {
+                close(descriptor)
+                DescriptorBudget.shared.release()
+            }
         }
 
         mutating func run() {
@@ -147,6 +157,7 @@ public final class StreamServerSource: Source, SettingsCarrying {
                     }
                 }
                 if let retryAt = acceptRetryAt, MonotonicClock.nowNanoseconds() >= retryAt { resumeAccepting() }
+                guard evictQuietestForWaitingClient() else { return }
                 guard expireGroupsAndIdleConnections(), encoding.publish() else { return }
                 if listener < 0 && connections.isEmpty { return }
             }
@@ -171,6 +182,13 @@ public final class StreamServerSource: Source, SettingsCarrying {
                         }
                         return
                     }
+                }
+                guard DescriptorBudget.shared.acquire() else {
+                    // The process's inputs hold all the descriptors they may: refuse this one
+                    // and wait, as for EMFILE.
+                    close(descriptor)
+                    backOffAccepting(EMFILE)
+                    return
                 }
                 connections[descriptor] = Connection(
                     framing: StreamFraming(
@@ -247,6 +265,7 @@ public final class StreamServerSource: Source, SettingsCarrying {
             guard let connection = connections.removeValue(forKey: descriptor) else { return true }
             epoll.remove(descriptor)
             close(descriptor)
+            DescriptorBudget.shared.release()
             resumeAccepting()
             return encoding.encodeLines(from: &connection.framing, atEnd: true)
         }
@@ -255,8 +274,28 @@ public final class StreamServerSource: Source, SettingsCarrying {
             for descriptor in Array(connections.keys) { _ = closeConnection(descriptor) }
         }
 
+        /// At `max_connections` with a client waiting in the backlog: the connection quiet
+        /// longest, if quiet for `evictAfterNanoseconds`, is closed (what it left unfinished
+        /// published) and the client accepted. False when the pipeline is closed.
+        private mutating func evictQuietestForWaitingClient() -> Bool {
+            guard acceptingPaused, acceptRetryAt == nil, listener >= 0, connections.count >= source.maxConnections else { return true }
+            let now = MonotonicClock.nowNanoseconds()
+            guard let (descriptor, quietest) = connections.min(by: { $0.value.lastActivity < $1.value.lastActivity }),
+                  now - quietest.lastActivity >= StreamServerSource.evictAfterNanoseconds else { return true }
+            var waiting = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+            guard poll(&waiting, 1, 0) == 1 else { return true }
+            context.counters.evictedConnections.add(1)
+            source.logger.info("max_connections reached; closing the connection quiet longest for a waiting client", metadata: [
+                "source": "\(source.name)", "quiet_seconds": "\((now - quietest.lastActivity) / 1_000_000_000)",
+            ])
+            return closeConnection(descriptor)
+        }
+
         private func nextTimeoutMilliseconds() -> Int32 {
             var timeout = -1
+            if acceptingPaused && acceptRetryAt == nil && connections.count >= source.maxConnections {
+                timeout = 1000  // look for a quiet connection to give a waiting client its place
+            }
             if let retryAt = acceptRetryAt {
                 let now = MonotonicClock.nowNanoseconds()
                 timeout = retryAt <= now ? 0 : Int((retryAt - now) / 1_000_000) + 1
