@@ -64,7 +64,8 @@ extension FileTailer {
             }
         }
         save()
-        for file in files.values { file.closeDescriptor() }
+        waiting.removeAll()
+        for file in Array(files.values) { closeDescriptor(of: file) }
     }
 
     private func record(_ file: TailedFile, seenAt seconds: Int64, finished: Bool = false) {

@@ -129,6 +129,7 @@ extension FileTailer {
             now: MonotonicClock.nowNanoseconds()
         )
         file.descriptor = found.descriptor
+        file.holdsDescriptorBudget = DescriptorBudget.shared.acquire()
         file.gone = .deleted
         file.isRecovered = true
         file.extractedCopy = found.extractedCopy

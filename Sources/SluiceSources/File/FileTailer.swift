@@ -46,6 +46,10 @@ final class FileTailer {
     var currentMetadata: (ObjectIdentifier, Int)?
     private var queue: [TailedFile] = []
     var openFiles = 0
+    /// Files waiting for a descriptor (see `FileTailer+Descriptors`), longest first.
+    var waiting: [TailedFile] = []
+    /// Paths that could not be opened, named once (until they can be).
+    var unopenable: Set<String> = []
     var readSinceCheckpoint = false
     private var nextRescan: UInt64 = 0
     var nextCheckpoint: UInt64 = 0
@@ -162,7 +166,9 @@ final class FileTailer {
 
     /// Starts tailing the file at `path`, or notes another path to one already tailed. A file
     /// with a checkpoint (same key, same first bytes) resumes there; a new one starts at its
-    /// beginning (or, at the first scan with `start_at: end`, at its end).
+    /// beginning (or, at the first scan with `start_at: end`, at its end). At `max_open_files`
+    /// (or the process's descriptor budget) it is not opened yet: it waits its turn, and its
+    /// checkpoint is checked when it is opened.
     func discover(_ path: String, initial: Bool) {
         var status = stat()
         guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
@@ -173,18 +179,25 @@ final class FileTailer {
             return
         }
         if let previous = byPath[path] { checkIdentity(of: previous) }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            logger.warning("cannot open a file", metadata: ["source": "\(name)", "path": "\(path)", "errno": "\(errno)"])
+        let descriptor: Int32?
+        switch openWithinLimits(path) {
+        case .opened(let opened): descriptor = opened
+        case .noRoom: descriptor = nil
+        case .failed(let error):
+            warnOnce(path, "cannot open a file; it is tried again at each rescan", errno: error)
             return
         }
+        unopenable.remove(path)
         let size = Int64(status.st_size)
         var offset: Int64 = initial && settings.startAtEnd ? size : 0
         var sequence: UInt64 = 0
         let lineByLine = common.multiline != nil || settings.format.container != nil
         var stream = Self.newStream(lineByLine: lineByLine)
-        var fingerprint = FileFingerprint.read(descriptor) ?? .empty
-        if let saved = checkpoints.entry(for: key), saved.fingerprint.matches(descriptor) {
+        var fingerprint = descriptor.flatMap { FileFingerprint.read($0) } ?? .empty
+        let saved = checkpoints.entry(for: key)
+        // Without a descriptor the checkpoint is taken on trust here, and checked at the open
+        // (`reopen`): a file that no longer starts as it did is read from its start.
+        if let saved, descriptor.map({ saved.fingerprint.matches($0) }) ?? true {
             fingerprint = saved.fingerprint
             if saved.offset <= size {
                 offset = saved.offset
@@ -201,17 +214,22 @@ final class FileTailer {
             key: key, path: path, fingerprint: fingerprint, stream: stream, offset: offset, sequence: sequence, settings: common,
             containerFormat: settings.format.container, metadata: metadata(for: path, target: target), now: MonotonicClock.nowNanoseconds()
         )
-        file.descriptor = descriptor
-        openFiles += 1
         files[key] = file
         // Its checkpoint is saved at the next tick even if nothing is read: a file started at its
         // end must not, after a restart, skip what was written meanwhile.
         readSinceCheckpoint = true
         byPath[path] = file
         if let target { byPath[target] = file }
-        enqueue(file)
-        closeIdleFilesOverLimit()
-        counters.openFiles.store(openFiles)
+        if let descriptor {
+            file.descriptor = descriptor
+            file.holdsDescriptorBudget = true
+            openFiles += 1
+            counters.openFiles.store(openFiles)
+            enqueue(file)
+        } else {
+            file.checkpointUnverified = saved != nil
+            waitForDescriptor(file)
+        }
     }
 
     private func realPath(_ path: String) -> String? {
@@ -284,6 +302,8 @@ final class FileTailer {
                 enqueue(file)
             case .caughtUp:
                 readSinceCheckpoint = true
+                // Read to its end: its descriptor goes to a file waiting for one.
+                if !waiting.isEmpty && file.gone == nil { closeDescriptor(of: file) }
             }
         }
         return true
@@ -320,40 +340,4 @@ final class FileTailer {
         counters.watchedFiles.store(files.count)
     }
 
-    /// Reopens a file closed for the descriptor limit, if its path still leads to it. If it
-    /// no longer starts as it did, it was truncated and written again while closed (or its inode
-    /// went to a new file): it is read from its start.
-    func reopen(_ file: TailedFile) -> Bool {
-        guard file.gone == nil else { return false }
-        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
-        var status = stat()
-        guard descriptor >= 0 else { return false }
-        guard fstat(descriptor, &status) == 0, FileKey(status) == file.key else {
-            close(descriptor)
-            checkIdentity(of: file)
-            return false
-        }
-        file.descriptor = descriptor
-        file.lastActivity = MonotonicClock.nowNanoseconds()
-        openFiles += 1
-        closeIdleFilesOverLimit(sparing: file)
-        if !file.fingerprint.matches(descriptor) { return truncated(file) }
-        return true
-    }
-
-    /// Over `max_open_files`, the files quiet longest are closed (reopened by identity when
-    /// they change). Files being finished after a rotation keep theirs: a deleted file cannot
-    /// be opened again.
-    private func closeIdleFilesOverLimit(sparing reading: TailedFile? = nil) {
-        guard openFiles > settings.maxOpenFiles else { return }
-        let candidates = files.values.filter { $0.isOpen && $0.gone == nil && !$0.isQueued && $0 !== reading }.sorted { $0.lastActivity < $1.lastActivity }
-        for file in candidates.prefix(openFiles - settings.maxOpenFiles) { closeDescriptor(of: file) }
-    }
-
-    func closeDescriptor(of file: TailedFile) {
-        guard file.isOpen else { return }
-        file.closeDescriptor()
-        openFiles -= 1
-        counters.openFiles.store(openFiles)
-    }
 }

@@ -48,6 +48,13 @@ final class TailedFile {
     /// When the file last grew, or was last opened (monotonic nanoseconds).
     var lastActivity: UInt64
     var isQueued = false
+    /// Its descriptor counts against the process's budget (`DescriptorBudget`).
+    var holdsDescriptorBudget = false
+    /// In the file source's queue of files waiting for a descriptor.
+    var isWaitingForDescriptor = false
+    /// Resumes from a checkpoint not yet checked against the file's first bytes (it was found
+    /// when no descriptor was free): checked when it is opened.
+    var checkpointUnverified = false
     /// Found at start under another path (rotated while Sluice was stopped) and read to its end
     /// from its checkpoint; forgotten once what was read is taken (see `FileTailer+Recovery`).
     var isRecovered = false
