@@ -103,3 +103,59 @@ struct HostileConfigurationTests {
         #expect(!sluice.standardError.contains("holding the sources back"), "\(sluice.standardError.suffix(1500))")
     }
 }
+
+/// Regular expressions at PCRE2's limit fail closed: a redaction that cannot finish replaces
+/// the whole value, a condition that cannot be checked lets nothing through, `validate` warns
+/// about patterns built to backtrack, and such lines cost milliseconds, not seconds.
+@Suite("regular expressions at their limits, through the binary", .timeLimit(.minutes(10)), .watchdog)
+struct RegexLimitTests {
+    let directory = TemporaryDirectory()
+
+    /// Before: the line passed through unredacted (`hunter2` in the output), the `=~` sink did not
+    /// get it and the `!~` sink did, at 45 lines/s.
+    @Test func aRedactionOrAConditionStoppedAtTheLimitFailsClosed() throws {
+        let config = directory.write("redos.yaml", """
+            sources: { app: { type: stdin, format: plain } }
+            transforms:
+              scrub: { inputs: [app], steps: [{ redact: { regex: '(a+)+c|hunter2' } }] }
+            sinks:
+              redacted: { type: archive, inputs: [scrub], path: "\(directory.path)/redacted.ndjson.gz" }
+              matching: { type: archive, where: 'message =~ /(a+)+c/', path: "\(directory.path)/matching.ndjson.gz" }
+              notMatching: { type: archive, where: 'message !~ /(a+)+c/', path: "\(directory.path)/not-matching.ndjson.gz" }
+            metrics: { address: "127.0.0.1:0" }
+
+            """)
+        let hostile = String(repeating: "a", count: 30) + "b password hunter2, c"
+        let lines = Array(repeating: hostile, count: 200) + ["plain line", "another hunter2 here"]
+        let sluice = try SluiceBinary.launch(["--config", config], stdin: .file(directory.write("in.log", lines.joined(separator: "\n") + "\n")))
+        #expect(sluice.wait(seconds: 120).exitStatus == 0, "\(sluice.standardError.suffix(1000))")
+        let redacted = try RoutingModelTests.archived(directory.path + "/redacted.ndjson.gz").compactMap { $0["message"] as? String }
+        #expect(redacted.count == 202)
+        #expect(!redacted.contains { $0.contains("hunter2") }, "a secret passed through")
+        #expect(redacted.filter { $0 == "[REDACTED]" }.count == 200, "the whole hostile value is replaced")
+        #expect(redacted.contains("another [REDACTED] here") && redacted.contains("plain line"))
+        // No event ever reached the `=~` sink: it made no file.
+        #expect(access(directory.path + "/matching.ndjson.gz", F_OK) != 0)
+        let notMatching = try RoutingModelTests.archived(directory.path + "/not-matching.ndjson.gz").compactMap { $0["message"] as? String }
+        #expect(notMatching == ["plain line", "another hunter2 here"], "a condition that cannot be checked lets nothing through")
+    }
+
+    @Test func validateWarnsAboutNestedQuantifiers() throws {
+        let config = directory.write("warn.yaml", """
+            sources: { app: { type: stdin, multiline: { start: '^(\\\\d+-)+\\\\d+ ' } } }
+            transforms:
+              scrub: { inputs: [app], steps: [{ redact: { regex: '(a+)+c' } }] }
+            sinks:
+              out: { type: console, inputs: [scrub], where: 'message =~ /(x*)*y/' }
+              safe: { type: console, where: 'message =~ /timeout|refused/' }
+
+            """)
+        let validate = try SluiceBinary.launch(["validate", "--config", config], stdin: .null)
+        #expect(validate.wait().exitStatus == 0)
+        let notes = validate.standardOutputLines.filter { $0.hasPrefix("# note:") && $0.contains("nested quantifier") }
+        #expect(notes.count == 3, "\(notes)")
+        #expect(notes.contains { $0.contains("transforms.scrub.steps.0.redact.regex") })
+        #expect(notes.contains { $0.contains("sinks.out.where") })
+        #expect(notes.contains { $0.contains("sources.app.multiline.start") })
+    }
+}

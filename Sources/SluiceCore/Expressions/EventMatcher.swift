@@ -158,11 +158,25 @@ public final class EventMatcher {
         }
     }
 
-    /// Whether the loaded event satisfies expression `index`.
+    /// Whether the loaded event satisfies expression `index`. An expression that cannot be
+    /// evaluated (a regex stopped at `Pattern.matchLimit`) is not satisfied, whether the regex
+    /// was under `=~` or `!~`, `and` or `not`: a condition Sluice could not check lets nothing
+    /// through (`lastFailed` says so, and `RegexLimitHits.conditions` counts it).
     @inline(__always)
     public func matches(_ index: Int) -> Bool {
-        evaluate(roots[index])
+        evaluationFailed = false
+        let result = evaluate(roots[index])
+        lastFailed = evaluationFailed
+        guard !evaluationFailed else {
+            RegexLimitHits.conditions.add(1)
+            return false
+        }
+        return result
     }
+
+    /// Whether the last `matches` could not evaluate its expression.
+    public private(set) var lastFailed = false
+    private var evaluationFailed = false
 
     /// The raw JSON text of `path` in the loaded event; nil when the event has no such field.
     /// `path` must be one of the expressions' fields or the `extraFields`.
@@ -222,13 +236,18 @@ public final class EventMatcher {
         }
     }
 
+    /// Whether the regex matches; a match stopped at `Pattern.matchLimit` marks the evaluation
+    /// as failed (`matches` then answers false, whatever the operator).
     @inline(__always)
     private func regex(_ index: Int32, _ text: UnsafeRawBufferPointer) -> Bool {
         var nothing: UInt8 = 0
-        guard let base = text.baseAddress else {
-            return withUnsafeBytes(of: &nothing) { sluice_pcre2_matches(matchCodes[Int(index)], $0.baseAddress, 0, matchData[Int(index)]) != 0 }
+        let result = text.baseAddress.map {
+            sluice_pcre2_matches(matchCodes[Int(index)], $0, text.count, matchData[Int(index)], Pattern.matchContext)
+        } ?? withUnsafeBytes(of: &nothing) {
+            sluice_pcre2_matches(matchCodes[Int(index)], $0.baseAddress, 0, matchData[Int(index)], Pattern.matchContext)
         }
-        return sluice_pcre2_matches(matchCodes[Int(index)], base, text.count, matchData[Int(index)]) != 0
+        if result < 0 { evaluationFailed = true }
+        return result == 1
     }
 
     // MARK: Field access

@@ -22,6 +22,16 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The sources of every regex the expression matches.
+    public var regexSources: [String] {
+        switch self {
+        case .and(let left, let right), .or(let left, let right): left.regexSources + right.regexSources
+        case .not(let inner): inner.regexSources
+        case .match(_, let regex, _): [regex.pattern.source]
+        case .exists, .compare: []
+        }
+    }
+
     public var description: String {
         switch self {
         case .and(let left, let right): "(\(left) and \(right))"

@@ -75,6 +75,12 @@ extension Pipeline {
         for source in sources { samples += source.metricSamples() }
         samples += route.transforms?.metricSamples() ?? []
         samples.append(MetricSample("sluice_ring_slots", .gauge, help: "Slots in the ring between sources and sinks.", value: Double(ring.capacity)))
+        for (use, counter) in [("condition", RegexLimitHits.conditions), ("redact", RegexLimitHits.redactions), ("multiline", RegexLimitHits.multiline)] {
+            samples.append(MetricSample(
+                "sluice_regex_limit_hits_total", .counter, help: "Regex matches stopped at PCRE2's match limit: the condition failed closed, the value was redacted whole, the line was not joined.",
+                labels: [("use", use)], value: Double(counter.current)
+            ))
+        }
         samples.append(MetricSample("sluice_ring_occupied_slots", .gauge, help: "Slots the slowest blocking sink has not finished.", value: Double(ring.occupancy)))
         // The running sinks, and removed ones still finishing their backlog.
         let running = sinkRunners

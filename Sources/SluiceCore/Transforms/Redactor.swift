@@ -38,20 +38,29 @@ final class Redactor {
     }
 
     /// Writes `text` with every match replaced into `output`; false (and nothing written) when
-    /// nothing matched.
+    /// nothing matched. Fails closed: when a regex is stopped at `Pattern.matchLimit`, whether
+    /// the text holds a secret is not known, so all of it is replaced (and counted in
+    /// `RegexLimitHits.redactions`), never passed through.
     func redact(_ text: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         ranges.removeAll(keepingCapacity: true)
         let present = TextFeatures(text)
         for pattern in settings.patterns where present.allows(pattern) { pattern.find(in: text, secretKeys: secretKeys, into: &ranges) }
         for matcher in matchers {
             var from = 0
-            while from <= text.count, let found = matcher.firstMatch(in: text, from: from) {
-                if found.isEmpty {
+            search: while from <= text.count {
+                switch matcher.firstMatch(in: text, from: from) {
+                case .none:
+                    break search
+                case .failed:
+                    RegexLimitHits.redactions.add(1)
+                    output.append(replacement)
+                    return true
+                case .match(let found) where found.isEmpty:
                     from = found.upperBound + 1
-                    continue
+                case .match(let found):
+                    ranges.append(found)
+                    from = found.upperBound
                 }
-                ranges.append(found)
-                from = found.upperBound
             }
         }
         guard !ranges.isEmpty else { return false }

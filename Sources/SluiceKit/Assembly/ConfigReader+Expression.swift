@@ -7,7 +7,14 @@ extension ConfigReader {
     func expression(_ key: String) -> Expression? {
         guard let text = optionalString(key) else { return nil }
         do {
-            return try ExpressionParser.parse(text)
+            let expression = try ExpressionParser.parse(text)
+            for source in expression.regexSources {
+                let consequence = "the condition is not met, whether the regex is under =~ or !~ (counted in sluice_regex_limit_hits_total)"
+                if let warning = Pattern.backtrackingWarning(source, key: (path + [key]).joined(separator: "."), consequence: consequence) {
+                    context.notice(warning)
+                }
+            }
+            return expression
         } catch {
             // A long expression is quoted around the column only.
             let quoted = text.count <= 200 ? text : "...\(text.dropFirst(max(0, error.column - 60)).prefix(120))..."

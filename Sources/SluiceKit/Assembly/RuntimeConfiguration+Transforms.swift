@@ -185,6 +185,10 @@ extension RuntimeConfiguration {
         if let source = reader.optionalString("regex") {
             do {
                 regexes.append(try Pattern(source))
+                let consequence = "the whole value is replaced (redaction fails closed; counted in sluice_regex_limit_hits_total)"
+                if let warning = Pattern.backtrackingWarning(source, key: (reader.path + ["regex"]).joined(separator: "."), consequence: consequence) {
+                    reader.context.notice(warning)
+                }
             } catch {
                 reader.reportInvalid("regex", "\(error.reason) at column \(error.offset + 1) of '\(source)'")
             }

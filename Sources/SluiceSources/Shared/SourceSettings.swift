@@ -103,7 +103,12 @@ extension MultilineSettings {
 
     private static func compile(_ source: String, key: String, reader: ConfigReader) -> Pattern? {
         do {
-            return try Pattern(source)
+            let pattern = try Pattern(source)
+            let consequence = "the line is not joined (counted in sluice_regex_limit_hits_total)"
+            if let warning = Pattern.backtrackingWarning(source, key: (reader.path + [key]).joined(separator: "."), consequence: consequence) {
+                reader.context.notice(warning)
+            }
+            return pattern
         } catch {
             reader.reportInvalid(key, error.description)
             return nil
