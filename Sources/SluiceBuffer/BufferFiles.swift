@@ -1,3 +1,4 @@
+import SluiceCore
 import CZlib
 
 #if canImport(Glibc)
@@ -81,10 +82,13 @@ enum BufferFiles {
         let temporary = directory + "/position.new"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { return "cannot write \(temporary): \(describe(errno))" }
+        CrashPoints.reach(.write)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if durable { CrashPoints.reach(.sync) }
         let error = written == 16 ? (durable && fdatasync(descriptor) != 0 ? errno : 0) : (written < 0 ? errno : EIO)
         close(descriptor)
         guard error == 0 else { return "cannot write \(temporary): \(describe(error))" }
+        CrashPoints.reach(.rename)
         guard rename(temporary, directory + "/position") == 0 else { return "cannot replace \(directory)/position: \(describe(errno))" }
         return durable ? syncDirectory(directory) : nil
     }
@@ -96,6 +100,7 @@ enum BufferFiles {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return "cannot open \(directory): \(describe(errno))" }
         defer { close(descriptor) }
+        CrashPoints.reach(.sync)
         return fsync(descriptor) == 0 ? nil : "cannot sync \(directory): \(describe(errno))"
     }
 

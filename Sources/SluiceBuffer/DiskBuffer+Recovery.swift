@@ -1,3 +1,4 @@
+import SluiceCore
 import Logging
 
 #if canImport(Glibc)
@@ -106,6 +107,7 @@ extension DiskBuffer {
                 offset += bytes
             case .damaged(let range, let atEnd):
                 if atEnd && newest {
+                    CrashPoints.reach(.truncate)
                     _ = ftruncate(descriptor, off_t(range.lowerBound))
                     segment.size = range.lowerBound
                     counts.lost[.tornTail, default: 0] += 1

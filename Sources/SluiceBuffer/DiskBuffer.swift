@@ -226,6 +226,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     private func evictOldestSegment() -> Int? {
         guard segments.count > 1 else { return nil }
         let oldest = segments.removeFirst()
+        CrashPoints.reach(.unlink)
         unlink(oldest.path)
         oldest.isDeleted = true
         totalBytes -= oldest.size
@@ -259,6 +260,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         let offset = segment.size
         var written = 0
         while written < record.count {
+            CrashPoints.reach(.write)
             let result = pwrite(segment.descriptor, record.baseAddress! + written, record.count - written, off_t(offset + written))
             if result > 0 {
                 written += result
@@ -271,6 +273,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
             return "writing \(segment.path) failed: \(BufferFiles.describe(error))"
         }
         if settings.sync == .always {
+            CrashPoints.reach(.sync)
             guard fdatasync(segment.descriptor) == 0 else {
                 let error = errno
                 _ = ftruncate(segment.descriptor, off_t(offset))
@@ -338,9 +341,15 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// `fdatasync` of every segment written since the last sync. Appending thread only.
     private func syncWritten() {
         let (earlier, newest) = lock.withLock { (unsyncedSegments.compactMap(\.segment).filter { !$0.isDeleted }, segments.last) }
-        for segment in earlier { _ = fdatasync(segment.descriptor) }
+        for segment in earlier {
+            CrashPoints.reach(.sync)
+            _ = fdatasync(segment.descriptor)
+        }
         unsyncedSegments.removeAll()
-        if unsynced, let newest { _ = fdatasync(newest.descriptor) }
+        if unsynced, let newest {
+            CrashPoints.reach(.sync)
+            _ = fdatasync(newest.descriptor)
+        }
         unsynced = false
     }
 
@@ -350,6 +359,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
             guard outstanding.isEmpty, released.isEmpty, position >= nextSequence else { return false }
             // Everything acknowledged: no segment is worth keeping (or syncing).
             for segment in segments {
+                CrashPoints.reach(.unlink)
                 unlink(segment.path)
                 segment.isDeleted = true
             }
@@ -557,6 +567,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         position = next
         while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < position }) ?? true {
             let done = segments.removeFirst()
+            CrashPoints.reach(.unlink)
             unlink(done.path)
             done.isDeleted = true
             totalBytes -= done.size

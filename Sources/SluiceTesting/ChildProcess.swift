@@ -126,6 +126,23 @@ public final class ChildProcess: @unchecked Sendable {
         kill(pid, signal)
     }
 
+    /// Whether the child has exited (a zombie not yet waited for, or waited for already),
+    /// without waiting for it.
+    public var hasExited: Bool {
+        if termination.withLock({ $0 }) != nil { return true }
+        // /proc/<pid>/stat: "<pid> (<name>) <state> ...", the state Z for a zombie.
+        let descriptor = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return true }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = read(descriptor, &buffer, buffer.count)
+        guard count > 0, let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return true }
+        return buffer[close + 2] == UInt8(ascii: "Z")
+    }
+
+    /// What the first `wait` found, for later calls.
+    private let termination = Locked<Termination?>(nil)
+
     public var standardOutput: String { stdoutCapture?.text ?? "" }
     public var standardError: String { stderrCapture?.text ?? "" }
     public var standardOutputLines: [String] { standardOutput.split(separator: "\n").map(String.init) }
@@ -135,6 +152,13 @@ public final class ChildProcess: @unchecked Sendable {
     /// when this returns.
     @discardableResult
     public func wait(seconds: Double = 60) -> Termination {
+        if let known = termination.withLock({ $0 }) { return known }
+        let ended = waitOnce(seconds: seconds)
+        termination.withLock { $0 = ended }
+        return ended
+    }
+
+    private func waitOnce(seconds: Double) -> Termination {
         let deadline = ChildProcess.nowSeconds() + seconds
         var status: Int32 = 0
         var usage = rusage()

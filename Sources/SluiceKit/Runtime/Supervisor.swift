@@ -78,6 +78,7 @@ final class Supervisor {
         if let failure = wrapped?.spawnFailure {
             logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
         }
+        CrashPoints.recordCount()
         let unbalanced = Self.unbalancedBooks(pipeline, diskBuffers: diskBuffers)
         logSummary(pipeline, unbalanced: unbalanced)
         if let wrapped {

@@ -112,16 +112,20 @@ struct FileCheckpoints {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileSourceError(operation: "create", path: temporary, errorNumber: errno) }
         var bytes = Array(text.utf8)
+        CrashPoints.reach(.write)
         let written = bytes.withUnsafeMutableBytes { raw in
             (try? OutputDescriptor.writeAll(UnsafeRawBufferPointer(raw), to: descriptor, name: temporary)) != nil
         }
+        CrashPoints.reach(.sync)
         let synced = written && fsync(descriptor) == 0
         let error = errno == 0 ? EIO : errno
         close(descriptor)
         guard synced else { throw FileSourceError(operation: "write", path: temporary, errorNumber: error) }
+        CrashPoints.reach(.rename)
         guard rename(temporary, path) == 0 else { throw FileSourceError(operation: "rename", path: path, errorNumber: errno) }
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
+            CrashPoints.reach(.sync)
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }

@@ -113,7 +113,7 @@ extension FileTailer {
         if file.checkpointUnverified {
             // Its checkpoint was another file's (a reused inode): this one is new.
             file.checkpointUnverified = false
-            file.restart(stream: Self.newStream(lineByLine: file.readsLineByLine))
+            file.restart(stream: Self.restartedStream(after: file.stream, lineByLine: file.readsLineByLine))
             return true
         }
         return truncated(file)

@@ -64,7 +64,7 @@ extension FileTailer {
         logger.info("file truncated; reading it from the start", metadata: ["source": "\(name)", "path": "\(file.path)"])
         sender.file = file
         guard encodeLines(of: file, atEnd: true) else { return false }
-        file.restart(stream: Self.newStream(lineByLine: file.readsLineByLine))
+        file.restart(stream: Self.restartedStream(after: file.stream, lineByLine: file.readsLineByLine))
         return true
     }
 

@@ -121,7 +121,7 @@ extension FileTailer {
         var status = stat()
         fstat(found.descriptor, &status)
         let lineByLine = common.multiline != nil || settings.format.container != nil
-        var (sequence, stream) = (UInt64(0), Self.newStream(lineByLine: lineByLine))
+        var (sequence, stream) = (UInt64(0), Self.restartedStream(after: entry.stream, lineByLine: lineByLine))
         if (entry.stream & 1 == 1) == lineByLine { (sequence, stream) = (entry.sequence, entry.stream) }
         let file = TailedFile(
             key: FileKey(status), path: found.path, fingerprint: entry.fingerprint, stream: stream, offset: entry.offset, sequence: sequence,

@@ -1,3 +1,4 @@
+import CLinux
 import Logging
 import SluiceCore
 import SluiceRing
@@ -192,9 +193,12 @@ final class FileTailer {
         var offset: Int64 = initial && settings.startAtEnd ? size : 0
         var sequence: UInt64 = 0
         let lineByLine = common.multiline != nil || settings.format.container != nil
-        var stream = Self.newStream(lineByLine: lineByLine)
-        var fingerprint = descriptor.flatMap { FileFingerprint.read($0) } ?? .empty
         let saved = checkpoints.entry(for: key)
+        // Another file once had this key: this one's events follow from it (see
+        // `restartedStream`), else from the file itself.
+        var stream = saved.map { Self.restartedStream(after: $0.stream, lineByLine: lineByLine) }
+            ?? identityStream(for: key, path: path, lineByLine: lineByLine)
+        var fingerprint = descriptor.flatMap { FileFingerprint.read($0) } ?? .empty
         // Without a descriptor the checkpoint is taken on trust here, and checked at the open
         // (`reopen`): a file that no longer starts as it did is read from its start.
         if let saved, descriptor.map({ saved.fingerprint.matches($0) }) ?? true {
@@ -267,11 +271,34 @@ final class FileTailer {
         enqueue(file)
     }
 
-    /// A new identity for a file's events. Its lowest bit says how they are numbered (see
-    /// `TailedFile`), so a checkpoint saved under the other way is not resumed with it.
-    static func newStream(lineByLine: Bool) -> UInt64 {
-        let stream = UInt64.random(in: 0...UInt64.max)
-        return lineByLine ? stream | 1 : stream & ~1
+    /// The identity of a file's events when no checkpoint gives it: derived from the source,
+    /// the file's device and inode and its birth time (where the filesystem records one), so
+    /// that reading the file again after a crash before its first checkpoint gives its events
+    /// the identities they had (an indexer stores them once), while a new file on a reused inode
+    /// gets another. Its lowest bit says how the events are numbered (see `TailedFile`), so a
+    /// checkpoint saved under the other way is not resumed with it.
+    func identityStream(for key: FileKey, path: String, lineByLine: Bool) -> UInt64 {
+        var hash = FNV1a.offsetBasis
+        var source = name
+        source.withUTF8 { hash = FNV1a.hash(UnsafeRawBufferPointer($0), from: hash) }
+        for value in [key.device, key.inode, UInt64(bitPattern: sluice_birth_time(path))] {
+            withUnsafeBytes(of: value.littleEndian) { hash = FNV1a.hash($0, from: hash) }
+        }
+        return Self.marked(hash, lineByLine: lineByLine)
+    }
+
+    /// The identity of the events a file holds after it started over (truncated, or another
+    /// file on the inode of one checkpointed): derived from the one it had, so the same restart
+    /// seen again after a crash gives the same identities.
+    static func restartedStream(after previous: UInt64, lineByLine: Bool) -> UInt64 {
+        var hash = FNV1a.offsetBasis
+        withUnsafeBytes(of: previous.littleEndian) { hash = FNV1a.hash($0, from: hash) }
+        hash = FNV1a.hash(UnsafeRawBufferPointer(start: "restart", count: 7), from: hash)
+        return marked(hash, lineByLine: lineByLine)
+    }
+
+    static func marked(_ stream: UInt64, lineByLine: Bool) -> UInt64 {
+        lineByLine ? stream | 1 : stream & ~1
     }
 
     // MARK: Reading
