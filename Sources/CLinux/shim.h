@@ -1,9 +1,6 @@
 #ifndef SLUICE_CLINUX_SHIM_H
 #define SLUICE_CLINUX_SHIM_H
 // Linux interfaces the Glibc module does not export.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // statx
-#endif
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -100,14 +97,14 @@ static inline void sluice_futex_wake_all(uint32_t *word) {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
-#include <fcntl.h>
-#include <sys/stat.h>
+#include <linux/stat.h>
+#include <sys/syscall.h>
 
 /// The birth time of the file at `path` (statx's `stx_btime`), in nanoseconds since the epoch;
 /// 0 when the filesystem does not record it. A new file on a reused inode has another one.
 static inline int64_t sluice_birth_time(const char *path) {
     struct statx status;
-    if (statx(AT_FDCWD, path, 0, STATX_BTIME, &status) != 0 || !(status.stx_mask & STATX_BTIME)) return 0;
+    if (syscall(SYS_statx, AT_FDCWD, path, 0, STATX_BTIME, &status) != 0 || !(status.stx_mask & STATX_BTIME)) return 0;
     return (int64_t)status.stx_btime.tv_sec * 1000000000 + status.stx_btime.tv_nsec;
 }
 
