@@ -6,11 +6,12 @@ import Glibc
 
 /// The descriptors Sluice's inputs may hold, all together: connections of the listening
 /// sources (`tcp`, `unix`, `otlp`) and a `file` source's open files. It is the process's limit
-/// (`RLIMIT_NOFILE`, as raised at start) less a reserve (a tenth, at least 128) for everything
-/// else Sluice opens (sinks' files and sockets, pipes, event loops) and for `/metrics` and
+/// (`RLIMIT_NOFILE`, as raised at start) less a reserve (a tenth, at least 128, at most half)
+/// for everything else Sluice opens (sinks' files and sockets, pipes, event loops) and for `/metrics` and
 /// `/healthz`, which never count against it: so however many clients connect, Sluice can still
-/// write, and answer its probes. An input at the budget closes a new connection at once, or
-/// leaves a file closed until another is.
+/// write, and answer its probes. A stream source at the budget leaves new clients in the
+/// backlog, the HTTP listener closes a new connection at once, and a file source leaves a
+/// file closed until another is.
 public final class DescriptorBudget: Sendable {
     public let capacity: Int
     private let held = Atomic<Int>(0)
@@ -43,6 +44,7 @@ public final class DescriptorBudget: Sendable {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1 << 20 }
         let current = UInt64(limit.rlim_cur)
         let total = Int(min(current, UInt64(1 << 20)))
-        return total - max(128, total / 10)
+        // Under a small limit (a test's `ulimit -n 48`) the reserve is half of it.
+        return total - min(max(128, total / 10), total / 2)
     }
 }

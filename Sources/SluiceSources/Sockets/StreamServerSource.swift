@@ -165,9 +165,16 @@ public final class StreamServerSource: Source, SettingsCarrying {
 
         private mutating func acceptAll() {
             while connections.count < source.maxConnections {
+                // The budget is taken before `accept`: a client beyond it waits in the backlog
+                // with what it wrote, as for EMFILE, rather than being accepted and closed.
+                guard DescriptorBudget.shared.acquire() else {
+                    backOffAccepting(EMFILE)
+                    return
+                }
                 let descriptor = sluice_accept(listener)
                 guard descriptor >= 0 else {
                     let error = errno
+                    DescriptorBudget.shared.release()
                     switch error {
                     case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                         backOffAccepting(error)
@@ -182,13 +189,6 @@ public final class StreamServerSource: Source, SettingsCarrying {
                         }
                         return
                     }
-                }
-                guard DescriptorBudget.shared.acquire() else {
-                    // The process's inputs hold all the descriptors they may: refuse this one
-                    // and wait, as for EMFILE.
-                    close(descriptor)
-                    backOffAccepting(EMFILE)
-                    return
                 }
                 connections[descriptor] = Connection(
                     framing: StreamFraming(
