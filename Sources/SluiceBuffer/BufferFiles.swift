@@ -34,16 +34,7 @@ enum BufferFiles {
         }.sorted { $0.0 < $1.0 }
     }
 
-    static func entries(of directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
+    static func entries(of directory: String) -> [String] { directoryNames(in: directory) }
 
     // MARK: Position
 

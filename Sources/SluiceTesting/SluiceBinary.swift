@@ -1,10 +1,11 @@
+import SluiceCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The `sluice` executable built next to the test bundle, and ways to run it.
 public enum SluiceBinary {
-    /// `$SLUICE_TEST_BINARY` when set (CI runs the end-to-end suite again against the static
+    /// `$SLUICE_TEST_BINARY` when set (CI runs the end-to-end suite against the static
     /// build the container ships), else `.build/<configuration>/sluice`, found from the running
     /// test binary's location.
     public static var path: String {
@@ -62,14 +63,8 @@ public final class TemporaryDirectory: Sendable {
         guard lstat(path, &status) == 0 else { return }
         // A directory made read-only (a test of an unwritable path) is opened up first.
         if status.st_mode & S_IFMT == S_IFDIR { chmod(path, 0o700) }
-        if status.st_mode & S_IFMT == S_IFDIR, let stream = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(stream)
-            for name in names { remove(path + "/" + name) }
+        if status.st_mode & S_IFMT == S_IFDIR {
+            for name in directoryNames(in: path) { remove(path + "/" + name) }
             rmdir(path)
         } else {
             unlink(path)

@@ -36,10 +36,11 @@ def nested(depth):
     return request.SerializeToString()
 
 
-def send(method, path, body=b"", headers=None):
+def exchange(send_request):
+    """The status of the response to what `send_request(connection)` sends, or how it failed."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        send_request(connection)
         response = connection.getresponse()
         response.read()
         return response.status
@@ -49,22 +50,19 @@ def send(method, path, body=b"", headers=None):
         connection.close()
 
 
+def send(method, path, body=b"", headers=None):
+    return exchange(lambda connection: connection.request(method, path, body=body, headers=headers or {}))
+
+
 def send_chunked(path, body, transfer_encoding):
     """A chunked request whose Transfer-Encoding header says `transfer_encoding`."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
+    def send_request(connection):
         connection.putrequest("POST", path)
         connection.putheader("Content-Type", "application/x-protobuf")
         connection.putheader("Transfer-Encoding", transfer_encoding)
         connection.endheaders()
         connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except (ConnectionError, http.client.HTTPException) as error:
-        return f"connection: {error.__class__.__name__}"
-    finally:
-        connection.close()
+    return exchange(send_request)
 
 
 protobuf = {"Content-Type": "application/x-protobuf"}

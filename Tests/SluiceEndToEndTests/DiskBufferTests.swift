@@ -270,10 +270,7 @@ struct DiskBufferTests {
         #expect(summary["waiting_on_disk"] == nil, "\(summary)")
     }
 
-    /// 8. SIGTERM during an outage: once the sources are done the sink stops at once instead of
-    /// retrying through the grace period (30 s here), what it held stays on disk
-    /// (`waiting_on_disk`), and the next start delivers all of it, once.
-    /// SIGTERM during an outage: the sink goes on trying for the grace period (the indexer may
+    /// 8. SIGTERM during an outage: the sink goes on trying for the grace period (the indexer may
     /// come back), then stops; every event is `waiting_on_disk` and stored once after the next
     /// start. The stop is bounded by the grace period, not by the outage.
     @Test func sigtermDuringAnOutageTriesForTheGracePeriodAndTheNextStartDeliversEverything() throws {

@@ -1,3 +1,4 @@
+import SluiceCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -99,18 +100,8 @@ struct FileScan {
         guard depth <= Self.maxDepth, stat(directory, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return }
         guard visited.insert(DirectoryKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))).inserted else { return }
         directories.append(directory)
-        guard let stream = opendir(directory) else { return }
-        defer { closedir(stream) }
-        var entries: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name == "." || name == ".." { continue }
-            entries.append(name)
-        }
         let base = directory == "/" ? "" : directory
-        for name in entries.sorted() {
+        for name in directoryNames(in: directory) {
             let path = base + "/" + name
             guard stat(path, &status) == 0 else { continue }
             if status.st_mode & S_IFMT == S_IFDIR {

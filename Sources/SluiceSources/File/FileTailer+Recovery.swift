@@ -53,7 +53,7 @@ extension FileTailer {
     private func findRotated(_ entry: FileCheckpoints.Entry) -> RotatedFile? {
         let slash = entry.path.lastIndex(of: "/") ?? entry.path.startIndex
         let directory = slash == entry.path.startIndex ? "/" : String(entry.path[..<slash])
-        let names = Self.fileNames(in: directory)
+        let names = directoryNames(in: directory)
         var candidates: [(path: String, status: stat)] = []
         for name in names {
             let path = directory + "/" + name
@@ -160,19 +160,6 @@ extension FileTailer {
     func forgetRecovered(_ file: TailedFile) {
         checkpoints.remove(file.key)
         if let copy = file.extractedCopy { unlink(copy) }
-    }
-
-    private static func fileNames(in directory: String) -> [String] {
-        guard let stream = opendir(directory) else { return [] }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let item = readdir(stream) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
     }
 }
 
