@@ -40,6 +40,16 @@ struct FileRestartTests {
         return lines
     }
 
+    /// Waits until `sluice` has read every file it had at start as far as it will: a file made
+    /// after the start (`logs/caught-up.log`) is found by a later pass of the source's loop, so
+    /// once its line is out every earlier file has had its read. The marker line is not one of
+    /// the numbered lines the tests count.
+    private func expectCaughtUp(_ sluice: ChildProcess) {
+        let marker = "caught up \(UUID().uuidString)"
+        directory.write("logs/caught-up.log", marker + "\n")
+        #expect(Eventually.wait(seconds: 30) { sluice.standardOutputLines.contains { $0.contains(marker) } }, "the marker file was never read")
+    }
+
     /// SIGKILL at random moments while 10 writers append; each restart resumes at the
     /// checkpoints: nothing is missing, and what is read twice is exactly what came after the
     /// last checkpoint before the kill. After SIGTERM, a restart reads nothing twice.
@@ -83,7 +93,7 @@ struct FileRestartTests {
         print("file source: 3 SIGKILLs while 10 writers appended 300,000 lines: \(repeated) lines read twice, all past the checkpoint of the moment")
         // After SIGTERM: the checkpoints hold everything; a restart reads nothing again.
         let again = try start(file)
-        ChildProcess.pause(milliseconds: 1_500)
+        expectCaughtUp(again)
         again.send(SIGTERM)
         #expect(again.wait().exitStatus == 0)
         #expect(numberedLines(again.standardOutputLines).count == 0, "read again after SIGTERM: \(again.standardOutputLines.prefix(3))")
@@ -175,7 +185,8 @@ struct FileRestartTests {
         let file = config(", start_at: end")
         let path = directory.write("logs/w0.log", (0..<100).map { NumberedWriter.line(writer: 0, number: $0) }.joined())
         let first = try start(file)
-        ChildProcess.pause(milliseconds: 1_500)
+        // The position (the file's end) is checkpointed before the kill.
+        #expect(Eventually.wait { checkpointedLines()[0] == 100 }, "no checkpoint at the file's end")
         first.send(SIGKILL)
         _ = first.wait()
         #expect(numberedLines(first.standardOutputLines).count == 0, "start_at: end skips what was there")
