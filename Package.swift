@@ -68,22 +68,32 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
+        // Locks, a condition lock and the monotonic clock, for everything off the event path
+        // (and the ring's parking): the standard library and Glibc only.
+        .target(name: "SluiceSync"),
         // The lock-free ring at the core: standard library and Synchronization only.
-        .target(name: "SluiceRing", dependencies: ["CLinux"]),
+        .target(name: "SluiceRing", dependencies: ["SluiceSync", "CLinux"]),
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
         .target(
             name: "SluiceCore",
-            dependencies: ["SluiceRing", "CLinux", "CPCRE2", "CJSONBits", "CTextBits", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SluiceRing", "SluiceSync", "CLinux", "CPCRE2", "CJSONBits", "CTextBits", .product(name: "Logging", package: "swift-log")]
         ),
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
             name: "SluiceConfig",
-            dependencies: ["SluiceCore", .product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // The configuration readers a source and a sink share: a program to run (`exec`,
+        // `program`) and a NATS connection (`nats`), kept out of SluiceConfig and SluiceNATS so
+        // neither depends on what it does not need.
+        .target(
+            name: "SluiceComponentConfig",
+            dependencies: ["SluiceConfig", "SluiceCore", "SluiceNATS"]
         ),
         .target(
             name: "SluiceSources",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceConfig", "SluiceNATS", "CLinux", "CZlib",
+                "SluiceCore", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CLinux", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -96,7 +106,6 @@ let package = Package(
         .target(
             name: "SluiceNATS",
             dependencies: [
-                "SluiceConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,12 +115,12 @@ let package = Package(
         // Disk buffers between a sink's ring reader and the sink: segments, checksums, recovery.
         .target(
             name: "SluiceBuffer",
-            dependencies: ["SluiceCore", "SluiceRing", "CZlib", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SluiceCore", "SluiceSync", "CZlib", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "SluiceSinks",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceConfig", "SluiceNATS", "CZlib", "CDeflate", "CLinux",
+                "SluiceCore", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CZlib", "CDeflate", "CLinux",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -123,7 +132,7 @@ let package = Package(
         .target(
             name: "SluiceKit",
             dependencies: [
-                "SluiceCore", "SluiceConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer", "CLinux",
+                "SluiceCore", "SluiceRing", "SluiceSync", "SluiceConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -154,7 +163,7 @@ let package = Package(
         .target(
             name: "SluiceTesting",
             dependencies: [
-                "SluiceCore", "SluiceRing", "CLinux", "CZlib",
+                "SluiceCore", "SluiceSync", "CLinux", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -162,23 +171,23 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing", "SluiceTesting"]),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTesting"]),
+        .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing", "SluiceSync", "SluiceTesting"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSync", "SluiceTesting"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluiceTesting"]),
         .testTarget(
             name: "SluiceSourcesTests",
-            dependencies: ["SluiceSources", "SluiceConfig", "SluiceTesting"]
+            dependencies: ["SluiceSources", "SluiceConfig", "SluiceRing", "SluiceSync", "SluiceTesting"]
         ),
         .testTarget(
             name: "SluiceSinksTests",
-            dependencies: ["SluiceSinks", "SluiceConfig", "SluiceRing", "SluiceTesting"]
+            dependencies: ["SluiceSinks", "SluiceConfig", "SluiceSync", "SluiceTesting"]
         ),
         .testTarget(
             name: "SluiceNATSTests",
             dependencies: ["SluiceNATS", "SluiceTesting", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "SluiceBufferTests", dependencies: ["SluiceBuffer", "SluiceCore", "SluiceRing", "SluiceTesting"]),
-        .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceBuffer", "SluiceTesting"]),
+        .testTarget(name: "SluiceBufferTests", dependencies: ["SluiceBuffer", "SluiceCore", "SluiceSync", "SluiceTesting"]),
+        .testTarget(name: "SluiceKitTests", dependencies: ["SluiceKit", "SluiceBuffer", "SluiceSync", "SluiceTesting"]),
         // A custom source and sink through the public API of the SluiceKit product, and nothing else
         // (SluiceTesting only for the tests' hang watchdog).
         .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit", "SluiceTesting"]),

@@ -1,6 +1,6 @@
 import Logging
 public import SluiceCore
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import SluiceSync
 import CLinux
 import Synchronization
 

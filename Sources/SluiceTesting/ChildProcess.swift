@@ -1,5 +1,5 @@
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import Glibc
 
 

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// Waiting on a condition with a generous deadline, instead of sleeping a fixed time.

@@ -1,6 +1,6 @@
 import CZlib
 import Foundation
-import SluiceRing
+import SluiceSync
 
 /// An Elasticsearch bulk endpoint for tests: every request is parsed (gzip bodies inflated),
 /// its NDJSON action/source pairs validated, and answered by a scripted responder. By default it

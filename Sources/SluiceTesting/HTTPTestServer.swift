@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// A real HTTP/1.1 server on 127.0.0.1 and a port the kernel picks, for tests: it records every

@@ -1,5 +1,5 @@
 import Foundation
-import SluiceRing
+import SluiceSync
 public import Testing
 
 #if canImport(Glibc)

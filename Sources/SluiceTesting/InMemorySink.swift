@@ -1,5 +1,5 @@
 public import SluiceCore
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// A sink that keeps every event it receives as a JSON string, for tests. It can be told to

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceTesting
 import Testing
 

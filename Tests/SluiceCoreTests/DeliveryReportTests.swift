@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 import SluiceTesting
 import Testing
 

@@ -1,4 +1,3 @@
-import SluiceRing
 import SluiceTesting
 import Testing
 

@@ -1,6 +1,6 @@
+import SluiceSync
 import Glibc
 import Logging
-import SluiceRing
 import SluiceTesting
 import Testing
 

@@ -4,6 +4,7 @@ import Testing
 import SluiceTesting
 
 @testable import SluiceRing
+import SluiceSync
 
 /// An element tagged with its producer and that producer's running number.
 struct Tagged: Sendable {

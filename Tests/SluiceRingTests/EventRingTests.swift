@@ -3,6 +3,7 @@ import Testing
 import SluiceTesting
 
 @testable import SluiceRing
+import SluiceSync
 
 @Suite("EventRing, one thread", .timeLimit(.minutes(10)), .watchdog)
 struct EventRingSingleThreadTests {

@@ -1,6 +1,6 @@
 import Foundation
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceTesting
 import Synchronization
 import Testing

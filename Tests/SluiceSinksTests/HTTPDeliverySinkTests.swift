@@ -1,6 +1,5 @@
 import Foundation
 import SluiceCore
-import SluiceRing
 import SluiceTesting
 import Synchronization
 import Testing

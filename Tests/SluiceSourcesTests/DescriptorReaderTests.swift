@@ -2,6 +2,7 @@ import Glibc
 import SluiceConfig
 import SluiceCore
 import SluiceRing
+import SluiceSync
 import SluiceTesting
 import Testing
 

@@ -1,6 +1,6 @@
 import Glibc
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceTesting
 import Testing
 

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// A first-in-first-out queue of at most `capacity` elements between threads: producers either
 /// wait for room (`put`) or are refused (`offer`), consumers park until an element arrives or

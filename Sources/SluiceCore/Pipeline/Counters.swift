@@ -1,5 +1,5 @@
 import Synchronization
-import SluiceRing
+import SluiceSync
 
 /// A monotonically increasing count shared between threads.
 public final class Counter: Sendable {

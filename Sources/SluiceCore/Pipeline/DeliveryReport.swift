@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// Names one batch handed to a sink: what became of its events is reported against it.
 public struct DeliveryTicket: Hashable, Sendable {

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// A second encoder on its own thread, so one busy stream parses on two cores: for a read that
 /// completed many lines, the helper encodes the first half while the reading thread encodes the

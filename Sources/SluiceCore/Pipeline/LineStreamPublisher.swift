@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// The common path of every stream source: bytes in, framed lines (joined by the source's
 /// multiline rule, if any) encoded as events, one batch published per read. One publisher per

@@ -1,4 +1,5 @@
 public import SluiceRing
+import SluiceSync
 import Logging
 import CLinux
 

@@ -1,4 +1,5 @@
 public import SluiceRing
+import SluiceSync
 
 /// Where sources publish: the ring of the sinks running now, and the transforms batches pass
 /// on their way in.

@@ -1,4 +1,5 @@
 import SluiceRing
+import SluiceSync
 
 /// The rings one sink reads, in order: the ring it started on, then each ring a reload put in
 /// place while the sink carried on unchanged. A reload closes the ring the sources published to,

@@ -1,4 +1,3 @@
-import SluiceRing
 
 /// A destination for events: the one contract every sink keeps, built-in or not. A sink runs on
 /// its own thread and sees every batch its inputs produce, in order.

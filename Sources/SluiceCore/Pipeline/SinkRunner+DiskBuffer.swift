@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// A sink with a disk buffer runs two threads:

@@ -1,4 +1,5 @@
 import SluiceRing
+import SluiceSync
 import Logging
 import Synchronization
 

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

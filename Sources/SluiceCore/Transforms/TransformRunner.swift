@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// Runs one transform's steps over batches, on one thread at a time (a `TransformStage` lends
 /// runners to the threads that publish): it owns the editor, the expression matchers and their

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// The transforms between the sources and the ring. A source's batch goes through every
 /// transform that reads it (directly or through other transforms), on the publishing thread,

@@ -1,4 +1,4 @@
-import SluiceRing
+import SluiceSync
 
 /// What one transform counts and remembers, shared by every thread that runs it: events in and
 /// out, drops by step and reason, and the state of its `sample`, `throttle` and `dedupe` steps.

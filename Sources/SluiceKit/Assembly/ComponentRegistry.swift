@@ -2,7 +2,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceSinks
 import SluiceSources
-import SluiceRing
+import SluiceSync
 
 /// What every component builder gets besides its own configuration.
 final class BuildContext: Sendable {

@@ -1,7 +1,6 @@
 import SluiceBuffer
 import SluiceConfig
 import SluiceCore
-import SluiceRing
 import SluiceSinks
 import SluiceSources
 

@@ -3,7 +3,7 @@ import Glibc
 import Logging
 import SluiceConfig
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceSinks
 import Synchronization
 

@@ -1,7 +1,7 @@
 import Logging
 import SluiceConfig
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import Crypto
 import Glibc
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceSinks
 import Synchronization
 

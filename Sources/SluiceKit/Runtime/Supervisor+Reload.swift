@@ -1,7 +1,8 @@
+import SluiceRing
 import Logging
 import SluiceConfig
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 /// SIGHUP: reopen files and reload the configuration, without losing an event.
 ///

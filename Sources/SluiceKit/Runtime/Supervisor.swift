@@ -1,9 +1,10 @@
+import SluiceRing
 import CLinux
 import Logging
 import SluiceBuffer
 import SluiceConfig
 import SluiceCore
-import SluiceRing
+import SluiceSync
 import SluiceSources
 
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import Logging
 public import SluiceCore
-public import SluiceRing
+public import SluiceSync
 
 /// Matches events against alert rules in-line and hands notifications to notifiers, which send
 /// them from their own queues: alerting never slows the pipeline down, and a failing webhook

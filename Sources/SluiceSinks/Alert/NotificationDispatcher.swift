@@ -1,6 +1,6 @@
 import Logging
 public import SluiceCore
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// Delivers one notifier's notifications off the alert sink's thread: a bounded queue, a

@@ -1,6 +1,6 @@
 public import SluiceCore
 import Logging
-import SluiceRing
+import SluiceSync
 
 /// Writes events to rotating gzip files: the durable copy a person greps a week later and the
 /// source of backfills (`sluice replay`).

@@ -1,5 +1,5 @@
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 /// Uncompressed bytes waiting to become one gzip member, how many events they hold, and the
 /// tickets they came under (settled when the member is written).

@@ -1,6 +1,6 @@
 import Logging
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

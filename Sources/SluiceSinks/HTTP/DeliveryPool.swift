@@ -1,6 +1,5 @@
 import Logging
 import SluiceCore
-import SluiceRing
 
 /// `max_in_flight` threads, each taking a request batch and seeing it through: sending,
 /// retrying what the server asks to retry (with jittered exponential backoff), splitting what is

@@ -1,6 +1,6 @@
 import Logging
 public import SluiceCore
-import SluiceRing
+import SluiceSync
 
 /// Ships events over HTTP in batches: the machinery under the `elasticsearch` and `http` sinks.
 /// Events collect into a request until `max_events`, `max_bytes` or `timeout`; requests go to a

@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import SluiceCore
 import SluiceNATS
-import SluiceRing
+import SluiceSync
 
 /// The delivery side of a `nats` sink with JetStream: events go in messages (a run of one
 /// batch's events with one subject, as NDJSON), each published with a reply subject of its own

@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 public import SluiceCore
 import SluiceNATS
-import SluiceRing
 
 /// `type: nats`: publishes events as NDJSON messages (runs of consecutive events with one subject,
 /// see `NATSMessageSplitter`) to a subject rendered per event.

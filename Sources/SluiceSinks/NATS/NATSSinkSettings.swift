@@ -1,4 +1,5 @@
 public import SluiceConfig
+import SluiceComponentConfig
 public import SluiceNATS
 
 /// A `nats` sink's settings.

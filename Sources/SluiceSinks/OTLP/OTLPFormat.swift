@@ -1,5 +1,5 @@
 public import SluiceCore
-import SluiceRing
+import SluiceSync
 
 /// OTLP/HTTP logs (`POST {endpoint}/v1/logs`): each event becomes a `LogRecord`, and a request
 /// is one `ExportLogsServiceRequest` with one `ResourceLogs` per resource (never one per

@@ -1,5 +1,5 @@
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 /// The OpenTelemetry resources a sink's events belong to, each encoded once (as the body of a
 /// protobuf `Resource` and as OTLP/JSON attributes) and known by a small number that the

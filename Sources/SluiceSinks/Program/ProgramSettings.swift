@@ -1,4 +1,5 @@
 public import SluiceConfig
+import SluiceComponentConfig
 public import SluiceCore
 
 /// How a `program` sink runs its command.

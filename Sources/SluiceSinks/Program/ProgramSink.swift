@@ -1,6 +1,6 @@
 public import SluiceCore
 import Logging
-import SluiceRing
+import SluiceSync
 import Synchronization
 
 /// `type: program`: runs a command and writes events to its stdin as NDJSON, batch by batch

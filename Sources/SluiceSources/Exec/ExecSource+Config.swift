@@ -1,4 +1,5 @@
 public import SluiceConfig
+import SluiceComponentConfig
 import SluiceCore
 
 extension ExecSource {

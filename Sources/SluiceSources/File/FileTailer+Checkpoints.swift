@@ -1,6 +1,5 @@
 import Logging
 import SluiceCore
-import SluiceRing
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import CZlib
 import Logging
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import CLinux
 import Logging
 import SluiceCore
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,4 @@
 import SluiceCore
-import SluiceRing
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import SluiceCore
 import SluiceNATS
-import SluiceRing
+import SluiceSync
 
 /// A `nats` source's connection and pull consumer: connects (in turn to each server, with
 /// backoff), makes sure the durable consumer exists, keeps one pull request outstanding, and

@@ -3,7 +3,7 @@ public import SluiceCore
 import Logging
 import NIOCore
 import SluiceNATS
-import SluiceRing
+import SluiceSync
 
 /// `type: nats`: reads a JetStream stream through a durable pull consumer (created when
 /// missing), one event per line of a message (a `nats` sink's messages are NDJSON), and

@@ -1,7 +1,7 @@
 public import SluiceConfig
 public import SluiceCore
 import Logging
-import SluiceRing
+import SluiceSync
 
 /// `type: otlp`: receives OpenTelemetry logs over OTLP/HTTP (`POST /v1/logs`, protobuf or
 /// OTLP/JSON, gzipped or not) from SDKs, collectors and other Sluices' `otlp` sinks. Each log

@@ -1,6 +1,6 @@
 public import SluiceCore
 import Logging
-import SluiceRing
+import SluiceSync
 
 #if canImport(Glibc)
 import Glibc

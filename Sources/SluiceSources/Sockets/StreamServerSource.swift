@@ -1,6 +1,6 @@
 public import SluiceCore
 import CLinux
-import SluiceRing
+import SluiceSync
 import Logging
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 public import SluiceConfig
+public import SluiceNATS
 
 extension NATSClientSettings {
     /// The connection keys every `nats` sink and source has:

@@ -1,3 +1,4 @@
+public import SluiceConfig
 public import SluiceCore
 
 extension ConfigReader {
