@@ -14,7 +14,7 @@ import SluiceSync
 ///
 /// `@unchecked Sendable`: `segments`, `ended` and `position` are only touched under `lock`;
 /// `reading` only by the one thread that reads (set once before it starts).
-final class RingChain: BatchFeed, @unchecked Sendable {
+final class RingChain: @unchecked Sendable {
     struct Segment {
         let ring: EventRing<EventBatch>
         let consumer: RingConsumer
@@ -57,12 +57,12 @@ final class RingChain: BatchFeed, @unchecked Sendable {
         lock.withLock { Array(segments[position...]) }
     }
 
-    func next(deadlineNanoseconds: UInt64?) -> FeedItem {
+    func next(deadlineNanoseconds: UInt64?) -> RingRead {
         while true {
             let segment = reading
             switch segment.ring.poll(segment.consumer, deadlineNanoseconds: deadlineNanoseconds) {
             case .element(let batch, let sequence, let endOfRun):
-                return .batch(FedBatch(batch: batch, sequence: sequence, endOfRun: endOfRun, segment: segment))
+                return .batch(RingItem(batch: batch, sequence: sequence, endOfRun: endOfRun, segment: segment))
             case .timedOut:
                 return .timedOut
             case .finished:
@@ -89,7 +89,22 @@ final class RingChain: BatchFeed, @unchecked Sendable {
         }
     }
 
-    func done(with item: FedBatch) {
+    func done(with item: RingItem) {
         item.segment.ring.commit(item.segment.consumer, sequence: item.sequence)
     }
+}
+
+/// A batch read from a chain, with where to commit it.
+struct RingItem {
+    let batch: EventBatch
+    let sequence: Int
+    let endOfRun: Bool
+    /// The chain's ring it came from, and this sink's cursor there.
+    let segment: RingChain.Segment
+}
+
+enum RingRead {
+    case batch(RingItem)
+    case timedOut
+    case finished
 }
