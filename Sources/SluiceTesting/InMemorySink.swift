@@ -37,7 +37,7 @@ public final class InMemorySink: Sink, Sendable {
         state.withLock { $0.permanentFailure = true }
     }
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         try state.withLock { state in
             state.writes += 1
             if state.permanentFailure { throw SinkError.permanent("test output closed") }
@@ -73,7 +73,7 @@ public final class SlowSink: Sink, Sendable {
 
     public var eventsReceived: Int { received.load(ordering: .relaxed) }
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         ChildProcess.pause(milliseconds: Int(delayNanoseconds / 1_000_000))
         received.add(batch.count, ordering: .relaxed)
     }
@@ -92,13 +92,13 @@ public final class StuckSink: Sink, Sendable {
         released.withLock { $0 = true }
     }
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         while !released.withLock({ $0 }) { ChildProcess.pause(milliseconds: 2) }
         received.add(batch.count, ordering: .relaxed)
     }
 }
 
-extension Sink {
+extension AcknowledgingSink {
     /// Hands a batch to a sink directly, as its runner would, under a ticket nobody tracks.
     public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         try write(batch, ticket: DeliveryTicket(0), endOfRun: endOfRun)

@@ -55,7 +55,8 @@ private func files(in directory: String) -> [String] {
             rotateMaxBytes: maxBytes, rotateMaxAgeMilliseconds: maxAge, retentionMaxFiles: maxFiles,
             compressionThreads: threads, chunkBytes: chunkBytes
         )
-        return ArchiveSink(name: "archive", settings: settings, host: "h", now: { clock.now })
+        let report = DeliveryReport(counters: SinkCounters(name: "archive"), shutdown: ShutdownSignal())
+        return ArchiveSink(name: "archive", settings: settings, host: "h", report: report, now: { clock.now })
     }
 
     @Test(arguments: [1, 2])

@@ -28,9 +28,9 @@ private func deliver(
         endpoint: url, headers: headers, maxEvents: maxEvents, gzipLevel: gzip ? 1 : nil, maxInFlight: maxInFlight,
         requestTimeoutNanoseconds: 5_000_000_000, retry: retry, deadLetterPath: deadLetter
     )
-    let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("logs-{source}")))
     let counters = SinkCounters(name: "search")
-    sink.attach(DeliveryReport(counters: counters, shutdown: ShutdownSignal()))
+    let report = DeliveryReport(counters: counters, shutdown: ShutdownSignal())
+    let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("logs-{source}")), report: report)
     for start in stride(from: 0, to: count, by: 250) {
         try sink.write(events(start..<min(start + 250, count)), endOfRun: true)
     }
@@ -130,10 +130,10 @@ private func deliver(
         var retry = DeliveryStateMachine.Settings()
         retry.unauthorizedBackoffNanoseconds = 20_000_000
         let settings = HTTPDeliverySettings(endpoint: server.url, headers: [("Authorization", "ApiKey sup3r-s3cret")], retry: retry)
-        let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("x")))
         let counters = SinkCounters(name: "search")
         let shutdown = ShutdownSignal()
-        sink.attach(DeliveryReport(counters: counters, shutdown: shutdown))
+        let report = DeliveryReport(counters: counters, shutdown: shutdown)
+        let sink = try HTTPDeliverySink(name: "search", settings: settings, format: BulkFormat(target: .index("x")), report: report)
         try sink.write(events(0..<10), endOfRun: true)
         try sink.flush()
         let submitted = Thread { try? sink.finish() }

@@ -31,14 +31,19 @@ import Darwin
 public final class Pipeline: @unchecked Sendable {
     public struct SinkSpec {
         public var configuration: SinkRunner.Configuration
-        public var sink: any Sink
+        public var sink: SinkMaker
         /// A disk buffer between the sink's ring reader and the sink; nil for the ring alone.
         public var buffer: (any DurableSinkBuffer)?
 
-        public init(configuration: SinkRunner.Configuration, sink: any Sink, buffer: (any DurableSinkBuffer)? = nil) {
+        public init(configuration: SinkRunner.Configuration, sink: SinkMaker, buffer: (any DurableSinkBuffer)? = nil) {
             self.configuration = configuration
             self.sink = sink
             self.buffer = buffer
+        }
+
+        /// A sink that has delivered a batch when its `write` returns.
+        public init(configuration: SinkRunner.Configuration, sink: any Sink, buffer: (any DurableSinkBuffer)? = nil) {
+            self.init(configuration: configuration, sink: .delivering(sink), buffer: buffer)
         }
 
         /// Whether the sink's ring reader holds the producers back when behind: always with a

@@ -33,10 +33,10 @@ final class BuildContext: Sendable {
 /// What a sink factory returns once the sink's settings are read: how to build it, and, for an
 /// alert sink, its rules (`sluice test` evaluates them without starting notifiers).
 struct SinkBlueprint {
-    let build: () throws -> any Sink
+    let build: () throws -> SinkMaker
     var alertRules: [AlertRule]?
 
-    init(alertRules: [AlertRule]? = nil, _ build: @escaping () throws -> any Sink) {
+    init(alertRules: [AlertRule]? = nil, _ build: @escaping () throws -> SinkMaker) {
         self.build = build
         self.alertRules = alertRules
     }
@@ -77,20 +77,20 @@ final class ComponentRegistry: Sendable {
     ]
 
     private static let builtInSinks: [String: SinkFactory] = [
-        "console": { _, _, _ in SinkBlueprint { ConsoleSink() } },
-        "blackhole": { _, _, _ in SinkBlueprint { BlackholeSink() } },
+        "console": { _, _, _ in SinkBlueprint { .delivering(ConsoleSink()) } },
+        "blackhole": { _, _, _ in SinkBlueprint { .delivering(BlackholeSink()) } },
         "alert": { name, reader, context in
             let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
             return SinkBlueprint(alertRules: settings.rules) {
                 let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
                     ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
                 })
-                return AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers)
+                return .delivering(AlertSink(name: name, rules: settings.rules, dispatchers: dispatchers, handOver: alertHandOvers.handOver(for: name)))
             }
         },
         "elasticsearch": { name, reader, _ in
             let settings = ElasticsearchSettings(reading: reader)
-            return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target)) }
+            return SinkBlueprint { try HTTPDeliverySink.maker(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target)) }
         },
         "otlp": { name, reader, context in
             let settings = OTLPSinkSettings(reading: reader)
@@ -98,21 +98,24 @@ final class ComponentRegistry: Sendable {
         },
         "http": { name, reader, _ in
             let settings = HTTPSinkSettings(reading: reader)
-            return SinkBlueprint { try HTTPDeliverySink(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding)) }
+            return SinkBlueprint { try HTTPDeliverySink.maker(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding)) }
         },
         "nats": { name, reader, _ in
             let settings = NATSSinkSettings(reading: reader, sinkName: name)
-            return SinkBlueprint { NATSSink(name: name, settings: settings) }
+            return SinkBlueprint { .acknowledging { NATSSink(name: name, settings: settings, report: $0) } }
         },
         "program": { name, reader, _ in
             let settings = ProgramSettings(reading: reader)
-            return SinkBlueprint { ProgramSink(name: name, settings: settings) }
+            return SinkBlueprint { .acknowledging { ProgramSink(name: name, settings: settings, report: $0) } }
         },
         "archive": { name, reader, context in
             let settings = ArchiveSettings(reading: reader)
-            return SinkBlueprint { ArchiveSink(name: name, settings: settings, host: context.host) }
+            return SinkBlueprint { .acknowledging { ArchiveSink(name: name, settings: settings, host: context.host, report: $0) } }
         },
     ]
+
+    /// Each alert sink's state, by sink name, from one version to the next across reloads.
+    private static let alertHandOvers = SinkStateHandOvers<AlertEngine>()
 
     /// A factory for a source whose initialiser reads its configuration and opens nothing, so
     /// it can be made while validating and started later as it is.

@@ -16,7 +16,7 @@ struct RuntimeConfiguration {
         let name: String
         let type: String
         var configuration: SinkRunner.Configuration
-        let build: () throws -> any Sink
+        let build: () throws -> SinkMaker
         /// An alert sink's rules (for `sluice test`).
         var alertRules: [AlertRule]?
         /// The sink's effective settings (secrets by hash), for a reload to tell whether it

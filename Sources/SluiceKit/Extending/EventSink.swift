@@ -137,7 +137,7 @@ final class ExtensionSink: Sink {
         self.sink = sink
     }
 
-    func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    func write(_ batch: EventBatch, endOfRun: Bool) throws {
         try translating {
             try sink.write(Events(batch: batch, sourceName: batch.sourceName))
             if endOfRun { try sink.flush() }
@@ -156,22 +156,16 @@ final class ExtensionSink: Sink {
 }
 
 /// Runs an `AcknowledgingEventSink` as one of Sluice's sinks: it settles its receipts itself.
-final class AcknowledgingExtensionSink: Sink {
+final class AcknowledgingExtensionSink: AcknowledgingSink {
     private let sink: any AcknowledgingEventSink
-    private let slot = DeliveryReportSlot()
+    private let report: DeliveryReport
 
-    init(_ sink: any AcknowledgingEventSink) {
+    init(_ sink: any AcknowledgingEventSink, report: DeliveryReport) {
         self.sink = sink
-    }
-
-    var reportsItsOwnDeliveries: Bool { true }
-
-    func attach(_ report: DeliveryReport) {
-        slot.attach(report)
+        self.report = report
     }
 
     func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
-        guard let report = slot.current else { preconditionFailure("a sink is attached before its first batch") }
         let receipt = DeliveryReceipt(report: report, ticket: ticket, count: batch.count, bytes: batch.bytes.count)
         try translating {
             try sink.write(Events(batch: batch, sourceName: batch.sourceName), receipt: receipt)

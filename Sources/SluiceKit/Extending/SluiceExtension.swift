@@ -20,7 +20,7 @@ public struct SluiceExtension: Sendable {
         SluiceExtension(type: type) { registry in
             registry.registerSink(type: type) { _, reader, _ in
                 let build = read(ComponentSettings(reader))
-                return SinkBlueprint { ExtensionSink(try build()) }
+                return SinkBlueprint { .delivering(ExtensionSink(try build())) }
             }
         }
     }
@@ -33,7 +33,10 @@ public struct SluiceExtension: Sendable {
         SluiceExtension(type: type) { registry in
             registry.registerSink(type: type) { _, reader, _ in
                 let build = read(ComponentSettings(reader))
-                return SinkBlueprint { AcknowledgingExtensionSink(try build()) }
+                return SinkBlueprint {
+                    let sink = try build()
+                    return .acknowledging { report in AcknowledgingExtensionSink(sink, report: report) }
+                }
             }
         }
     }

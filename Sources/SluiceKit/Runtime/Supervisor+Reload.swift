@@ -80,9 +80,12 @@ extension Supervisor {
         ])
     }
 
-    /// Releases what sinks built for a reload that did not happen hold (threads, clients).
+    /// Releases what sinks built for a reload that did not happen hold (threads, clients); an
+    /// acknowledging sink is only made by its runner, so it holds nothing yet.
     private func finishUnused(_ plan: [Pipeline.ReloadedSink]) {
-        for case .start(let spec) in plan { try? spec.sink.finish() }
+        for case .start(let spec) in plan {
+            if case .delivering(let sink) = spec.sink { try? sink.finish() }
+        }
     }
 
     /// The configuration as the files say now, or the running one (with an error) when they

@@ -12,21 +12,26 @@ public final class AlertSink: Sink {
     private let logger = Logger(label: "sluice.alert")
     /// Monotonic nanoseconds (tests and `sluice test` pass their own).
     private let clock: @Sendable () -> UInt64
+    /// Where this sink leaves its engine at its end, for the version a reload puts in its place.
+    private let handOver: SinkStateHandOver<AlertEngine>
 
+    /// - Parameter handOver: kept per sink name across reloads (see `begin(replacing:)`).
     public init(
         name: String, rules: [AlertRule], dispatchers: [String: NotificationDispatcher],
+        handOver: SinkStateHandOver<AlertEngine> = SinkStateHandOver(),
         clock: @escaping @Sendable () -> UInt64 = MonotonicClock.nowNanoseconds
     ) {
         sinkName = name
         engine = AlertEngine(rules: rules)
         self.dispatchers = dispatchers
+        self.handOver = handOver
         self.clock = clock
     }
 
     /// Resolve timers and group clean-up run once a second.
     public var flushIntervalNanoseconds: UInt64? { 1_000_000_000 }
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         dispatch(engine.process(batch, now: clock()))
     }
 
@@ -36,6 +41,7 @@ public final class AlertSink: Sink {
 
     public func finish() throws {
         try flush()
+        handOver.leave(engine)
         let deadline = MonotonicClock.nowNanoseconds() + 10_000_000_000
         for dispatcher in dispatchers.values { dispatcher.finish(deadlineNanoseconds: deadline) }
         for (index, rule) in engine.rules.enumerated() {
@@ -71,12 +77,13 @@ public final class AlertSink: Sink {
     }
 
     /// A reload that changes this sink keeps the windows, cooldowns and counts of every rule it
-    /// did not change.
-    public var inheritsState: Bool { true }
+    /// did not change: the new version begins once the old one has left its engine.
+    public var startsAfterItsPredecessorFinishes: Bool { true }
 
-    public func inherit(from previous: any Sink) {
-        guard let previous = previous as? AlertSink else { return }
-        let kept = engine.adopt(previous.engine)
+    public func begin(replacing: Bool) {
+        // Taken whatever `replacing` says, so a sink removed and added again later starts afresh.
+        guard let previous = handOver.take(), replacing else { return }
+        let kept = engine.adopt(previous)
         let fresh = engine.rules.map(\.name).filter { !kept.contains($0) }
         logger.info(kept.isEmpty ? "alert rules start afresh after the reload" : "alert state kept across the reload", metadata: [
             "sink": "\(sinkName)", "rules_kept": .array(kept.map { .string($0) }), "rules_fresh": .array(fresh.map { .string($0) }),

@@ -55,7 +55,7 @@ final class ArchiveFile: @unchecked Sendable {
 
     /// Writes a compressed member once every member before it is written. Returns false when
     /// shutdown ended the retries first (the member was not written).
-    func write(member: UnsafeRawBufferPointer, sequence: Int, sync: Bool, report: DeliveryReport?) -> Bool {
+    func write(member: UnsafeRawBufferPointer, sequence: Int, sync: Bool, report: DeliveryReport) -> Bool {
         lock.withLock {
             while nextToWrite != sequence { _ = lock.wait(deadlineNanoseconds: nil) }
         }
@@ -72,20 +72,19 @@ final class ArchiveFile: @unchecked Sendable {
             guard let error else {
                 if failures > 0 {
                     logger.info("archive writes recovered", metadata: ["sink": "\(sinkName)", "path": "\(path)", "failed_attempts": "\(failures)"])
-                    report?.setProblem(nil)
+                    report.setProblem(nil)
                 }
                 return true
             }
             failures += 1
-            report?.setProblem(error)
-            report?.counters.retries.add(1)
+            report.setProblem(error)
+            report.counters.retries.add(1)
             if failures == 1 || failures.isMultiple(of: 10) {
-                logger.error("archive write failed; \(Self.whileRetrying(report?.whenFull ?? .block))", metadata: [
+                logger.error("archive write failed; \(Self.whileRetrying(report.whenFull))", metadata: [
                     "sink": "\(sinkName)", "error": "\(error)", "attempt": "\(failures)", "retry_in_ms": "\(backoff / 1_000_000)",
                 ])
             }
-            if let shutdown = report?.shutdown, !shutdown.sleep(nanoseconds: backoff) { return false }
-            if report == nil { _ = poll(nil, 0, Int32(backoff / 1_000_000)) }
+            guard report.shutdown.sleep(nanoseconds: backoff) else { return false }
             backoff = min(backoff * 2, 5_000_000_000)
         }
     }

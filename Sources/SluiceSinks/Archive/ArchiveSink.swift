@@ -9,14 +9,13 @@ import SluiceSync
 /// pool of threads and written in order. The current chunk is closed into a member at least
 /// every `flush_interval` (and that member is synced to disk), so a SIGKILL or power loss costs
 /// at most one interval, and files only ever hold complete members.
-public final class ArchiveSink: Sink, @unchecked Sendable {
+public final class ArchiveSink: AcknowledgingSink, @unchecked Sendable {
     // @unchecked: files and chunks are touched only by the sink's thread; the pool and the files
-    // synchronise what their workers share; `report` is set once before the first batch.
+    // synchronise what their workers share.
     public let settings: ArchiveSettings
     private let sinkName: String
     private let host: String
     private let pool: CompressionPool
-    private let report = DeliveryReportSlot()
     /// Open files by source name (one key, `all`, when the path has no `{source}`).
     private var files: [String: (file: ArchiveFile, chunk: ArchiveChunk)] = [:]
     private let logger = Logger(label: "sluice.sink")
@@ -24,7 +23,8 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
     private let now: @Sendable () -> Int64
 
     public init(
-        name: String, settings: ArchiveSettings, host: String, now: @escaping @Sendable () -> Int64 = EventTimestamp.nowMilliseconds
+        name: String, settings: ArchiveSettings, host: String, report: DeliveryReport,
+        now: @escaping @Sendable () -> Int64 = EventTimestamp.nowMilliseconds
     ) {
         self.now = now
         sinkName = name
@@ -36,12 +36,7 @@ public final class ArchiveSink: Sink, @unchecked Sendable {
         )
     }
 
-    public var reportsItsOwnDeliveries: Bool { true }
     public var flushIntervalNanoseconds: UInt64? { settings.flushIntervalNanoseconds }
-
-    public func attach(_ report: DeliveryReport) {
-        self.report.attach(report)
-    }
 
     public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         let key = settings.template.usesSource ? batch.sourceName : "all"

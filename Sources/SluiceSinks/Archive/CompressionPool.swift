@@ -33,9 +33,9 @@ final class CompressionPool: @unchecked Sendable {
     private let freeListLock = ConditionLock()
     private var freeChunks: [ArchiveChunk] = []
     private var workers: [NamedThread] = []
-    private let report: DeliveryReportSlot
+    private let report: DeliveryReport
 
-    init(threads: Int, level: Int32, chunkBytes: Int, sinkName: String, report: DeliveryReportSlot) {
+    init(threads: Int, level: Int32, chunkBytes: Int, sinkName: String, report: DeliveryReport) {
         self.chunkBytes = chunkBytes
         self.report = report
         queue = BoundedQueue(capacity: threads)
@@ -66,7 +66,6 @@ final class CompressionPool: @unchecked Sendable {
         while let job = queue.take() {
             member.removeAll()
             compressor.compressMember(job.chunk.bytes.bytes, into: &member)
-            let report = report.current
             if job.file.write(member: member.bytes, sequence: job.sequence, sync: job.sync, report: report) {
                 job.chunk.tickets.delivered(bytes: job.chunk.bytes.count, to: report)
             } else {

@@ -5,5 +5,5 @@ public import SluiceCore
 public final class BlackholeSink: Sink {
     public init() {}
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {}
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {}
 }

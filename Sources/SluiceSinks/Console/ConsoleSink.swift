@@ -19,7 +19,7 @@ public final class ConsoleSink: Sink {
         self.descriptor = descriptor
     }
 
-    public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
+    public func write(_ batch: EventBatch, endOfRun: Bool) throws {
         var written = 0
         do {
             try OutputDescriptor.writeAll(batch.bytes, to: descriptor, name: "stdout", written: &written)

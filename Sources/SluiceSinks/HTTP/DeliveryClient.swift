@@ -15,9 +15,8 @@ final class DeliveryClient: Sendable {
 
     static let connectTimeoutNanoseconds: UInt64 = 5_000_000_000
 
-    init(settings: HTTPDeliverySettings, sinkName: String) throws {
-        self.settings = settings
-        self.sinkName = sinkName
+    /// The TLS settings with their certificate and key read: what can fail in making a client.
+    static func tlsConfiguration(_ settings: HTTPDeliverySettings) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile = settings.tls.caFile {
             tls.trustRoots = .file(caFile)
@@ -27,6 +26,12 @@ final class DeliveryClient: Sendable {
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
         if !settings.tls.verify { tls.certificateVerification = .none }
+        return tls
+    }
+
+    init(settings: HTTPDeliverySettings, sinkName: String, tls: TLSConfiguration) {
+        self.settings = settings
+        self.sinkName = sinkName
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, settings.maxInFlight * 2)
         configuration.decompression = .disabled

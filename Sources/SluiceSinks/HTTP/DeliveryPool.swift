@@ -13,13 +13,13 @@ final class DeliveryPool: @unchecked Sendable {
     private var workers: [NamedThread] = []
     private let client: DeliveryClient
     private let format: any DeliveryFormat
-    private let report: DeliveryReportSlot
+    private let report: DeliveryReport
     private let deadLetters: DeadLetterFile?
     private let settings: HTTPDeliverySettings
     private let sinkName: String
     private let logger = Logger(label: "sluice.sink")
 
-    init(client: DeliveryClient, format: any DeliveryFormat, report: DeliveryReportSlot, settings: HTTPDeliverySettings, sinkName: String) {
+    init(client: DeliveryClient, format: any DeliveryFormat, report: DeliveryReport, settings: HTTPDeliverySettings, sinkName: String) {
         self.client = client
         self.format = format
         self.report = report
@@ -52,9 +52,9 @@ final class DeliveryPool: @unchecked Sendable {
         var troubled = false
         loop: while true {
             switch machine.next() {
-            case .send where report.current?.keepsWhatTheStopLeaves == true && report.current?.shutdown.isStopping == true:
+            case .send where report.keepsWhatTheStopLeaves && report.shutdown.isStopping:
                 // Behind a disk buffer, what the stop leaves is delivered after the next start.
-                batch.tickets(of: machine.unsettled).dropped(.shutdown, to: report.current)
+                batch.tickets(of: machine.unsettled).dropped(.shutdown, to: report)
                 break loop
             case .send(let items):
                 do {
@@ -68,9 +68,8 @@ final class DeliveryPool: @unchecked Sendable {
                 }
             case .wait(let nanoseconds, let reason):
                 troubled = true
-                let report = report.current
-                report?.setProblem("\(sinkName): \(reason)")
-                report?.counters.retries.add(1)
+                report.setProblem("\(sinkName): \(reason)")
+                report.counters.retries.add(1)
                 if machine.attempts == 1 || machine.attempts.isMultiple(of: 10) {
                     logger.warning("delivery failed; retrying", metadata: [
                         "sink": "\(sinkName)", "endpoint": "\(settings.endpoint)", "reason": "\(reason)",
@@ -82,10 +81,10 @@ final class DeliveryPool: @unchecked Sendable {
                 let jittered = machine.waitIsTheServers
                     ? nanoseconds + UInt64.random(in: 0...(nanoseconds / 10))
                     : nanoseconds / 2 + UInt64.random(in: 0...nanoseconds)
-                guard let shutdown = report?.shutdown, shutdown.sleep(nanoseconds: jittered) else {
+                guard report.shutdown.sleep(nanoseconds: jittered) else {
                     let lost = machine.unsettled
                     batch.tickets(of: lost).dropped(.shutdown, to: report)
-                    let kept = report?.keepsWhatTheStopLeaves == true
+                    let kept = report.keepsWhatTheStopLeaves
                     logger.error(kept ? "stopped while delivery was failing; events left in the buffer" : "shutdown while delivery was failing; events dropped", metadata: [
                         "sink": "\(sinkName)", "events": "\(lost.count)",
                     ])
@@ -99,18 +98,17 @@ final class DeliveryPool: @unchecked Sendable {
     }
 
     private func settle(_ machine: DeliveryStateMachine, batch: RequestBatch, recovered: Bool) {
-        let report = report.current
         // Settled per ticket: the accepted items of one ticket are mostly side by side.
         var run: (ticket: DeliveryTicket, events: Int, bytes: Int)?
         for item in machine.accepted {
             let ticket = batch.items[item].ticket
             if let current = run, current.ticket != ticket {
-                report?.delivered(current.ticket, events: current.events, bytes: current.bytes)
+                report.delivered(current.ticket, events: current.events, bytes: current.bytes)
                 run = nil
             }
             run = (ticket, (run?.events ?? 0) + 1, (run?.bytes ?? 0) + batch.event(item).count)
         }
-        if let run { report?.delivered(run.ticket, events: run.events, bytes: run.bytes) }
+        if let run { report.delivered(run.ticket, events: run.events, bytes: run.bytes) }
         batch.tickets(of: machine.alreadyPresent).dropped(.alreadyPresent, to: report)
         if !machine.rejectedUnnamed.isEmpty {
             batch.tickets(of: machine.rejectedUnnamed).dropped(.rejected, to: report)
@@ -118,7 +116,7 @@ final class DeliveryPool: @unchecked Sendable {
                 "sink": "\(sinkName)", "events": "\(machine.rejectedUnnamed.count)", "reason": "\(machine.partialRejectionReason)",
             ])
         }
-        if recovered && machine.unsettled.isEmpty { report?.setProblem(nil) }
+        if recovered && machine.unsettled.isEmpty { report.setProblem(nil) }
         guard !machine.deadLetters.isEmpty else { return }
         let entries = machine.deadLetters.map { (status: $0.status, reason: $0.reason, event: batch.event($0.item)) }
         let written = deadLetters?.write(entries) ?? false

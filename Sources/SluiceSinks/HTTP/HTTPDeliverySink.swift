@@ -5,7 +5,7 @@ import SluiceSync
 /// Ships events over HTTP in batches: the machinery under the `elasticsearch` and `http` sinks.
 /// Events collect into a request until `max_events`, `max_bytes` or `timeout`; requests go to a
 /// pool of `max_in_flight` workers that see each through (see `DeliveryPool`).
-public final class HTTPDeliverySink: Sink, @unchecked Sendable {
+public final class HTTPDeliverySink: AcknowledgingSink, @unchecked Sendable {
     // @unchecked: `current` is only touched by the sink's thread; the pool and client are
     // thread-safe.
     public let settings: HTTPDeliverySettings
@@ -13,25 +13,33 @@ public final class HTTPDeliverySink: Sink, @unchecked Sendable {
     private let sinkName: String
     private let client: DeliveryClient
     private let pool: DeliveryPool
-    private let report = DeliveryReportSlot()
     private var current: RequestBatch?
     private let logger = Logger(label: "sluice.sink")
 
-    public init(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat) throws {
+    /// Reads the TLS certificate and key (what can fail), and makes the sink for its runner.
+    public static func maker(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat) throws -> SinkMaker {
+        let tls = try DeliveryClient.tlsConfiguration(settings)
+        return .acknowledging { report in
+            HTTPDeliverySink(name: name, settings: settings, format: format, client: DeliveryClient(settings: settings, sinkName: name, tls: tls), report: report)
+        }
+    }
+
+    /// A sink settling what it delivers in `report`.
+    public convenience init(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat, report: DeliveryReport) throws {
+        let client = DeliveryClient(settings: settings, sinkName: name, tls: try DeliveryClient.tlsConfiguration(settings))
+        self.init(name: name, settings: settings, format: format, client: client, report: report)
+    }
+
+    private init(name: String, settings: HTTPDeliverySettings, format: any DeliveryFormat, client: DeliveryClient, report: DeliveryReport) {
         sinkName = name
         self.settings = settings
         self.format = format
-        client = try DeliveryClient(settings: settings, sinkName: name)
+        self.client = client
         pool = DeliveryPool(client: client, format: format, report: report, settings: settings, sinkName: name)
         if settings.healthCheck { checkHealth() }
     }
 
-    public var reportsItsOwnDeliveries: Bool { true }
     public var flushIntervalNanoseconds: UInt64? { settings.batchTimeoutNanoseconds }
-
-    public func attach(_ report: DeliveryReport) {
-        self.report.attach(report)
-    }
 
     public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         for position in 0..<batch.count {

@@ -21,6 +21,8 @@ final class NATSPublisher: @unchecked Sendable {
     // @unchecked: `state` is only touched under `lock`; `rotation`, `outgoing`, `nextID`,
     // `nextConnectAttempt`, `connectBackoff` and `splitter` only by the sink's thread.
     let settings: NATSSinkSettings
+    /// Where publishes are settled as their acknowledgements come.
+    private let report: DeliveryReport
     let sinkName: String
     private let stream: String
     private let lock = ConditionLock()
@@ -46,7 +48,6 @@ final class NATSPublisher: @unchecked Sendable {
     }
 
     struct State {
-        var report: DeliveryReport?
         var connection: NATSConnection?
         var pending: [UInt64: Pending] = [:]
         /// The payload bytes of `pending`.
@@ -66,17 +67,14 @@ final class NATSPublisher: @unchecked Sendable {
     /// sink holds (its batches stay alive until their messages are stored).
     static let maxInFlightBytes = 16 << 20
 
-    init(settings: NATSSinkSettings, stream: String, sinkName: String) {
+    init(settings: NATSSinkSettings, stream: String, sinkName: String, report: DeliveryReport) {
+        self.report = report
         self.settings = settings
         self.stream = stream
         self.sinkName = sinkName
         rotation = NATSServerRotation(settings.client)
         connectBackoff = settings.initialBackoffNanoseconds
         splitter = NATSMessageSplitter(settings: settings)
-    }
-
-    func attach(_ report: DeliveryReport) {
-        lock.withLock { state.report = report }
     }
 
     var inFlight: Int { lock.withLock { state.pending.count } }
@@ -179,7 +177,7 @@ final class NATSPublisher: @unchecked Sendable {
         var buffer = connection.allocator.buffer(capacity: entries.count * 512)
         for (id, entry) in entries { encode(id: id, batch: entry.batch, events: entry.events, subject: entry.subject, into: &buffer) }
         connection.write(buffer)
-        if retried > 0 { lock.withLock { state.report }?.counters.retries.add(retried) }
+        if retried > 0 { report.counters.retries.add(retried) }
     }
 
     /// The open connection, or a new one when the backoff allows; nil while there is none.
@@ -193,34 +191,34 @@ final class NATSPublisher: @unchecked Sendable {
             connectBackoff = min(connectBackoff * 2, settings.maxBackoffNanoseconds)
             let problem = "cannot reach NATS: \(error.description)"
             logOnce("connect", now: now) { logger.warning("NATS not reachable; events wait and are retried", metadata: ["sink": "\(sinkName)", "error": "\(error.description)"]) }
-            lock.withLock { state.report }?.setProblem(problem)
+            report.setProblem(problem)
             return nil
         case .success(let connection):
             connectBackoff = settings.initialBackoffNanoseconds
             _ = connection.subscribe(inbox + "*") { [weak self] message in self?.acknowledged(message) }
-            let (first, report) = lock.withLock { () -> (Bool, DeliveryReport?) in
+            let first = lock.withLock { () -> Bool in
                 let first = !state.connected
                 if !first { state.reconnects += 1 }
                 state.connected = true
                 state.connection = connection
                 for id in state.pending.keys { state.pending[id]!.sentAt = 0 }
-                return (first, state.report)
+                return first
             }
-            report?.setProblem(nil)
+            report.setProblem(nil)
             logger.info(first ? "connected to NATS" : "reconnected to NATS", metadata: [
                 "sink": "\(sinkName)", "server": "\(connection.address)", "version": "\(connection.info.version)", "stream": "\(stream)",
             ])
-            checkStream(on: connection, report: report)
+            checkStream(on: connection)
             return connection
         }
     }
 
     /// Says plainly when the stream does not exist (publishes would find no responders).
-    private func checkStream(on connection: NATSConnection, report: DeliveryReport?) {
+    private func checkStream(on connection: NATSConnection) {
         do {
             if try JetStream(connection).streamInfo(stream) == nil {
                 logger.error("the JetStream stream does not exist; events wait until it is created", metadata: ["sink": "\(sinkName)", "stream": "\(stream)"])
-                report?.setProblem("JetStream stream \(stream) does not exist")
+                report.setProblem("JetStream stream \(stream) does not exist")
             }
         } catch {
             logger.warning("cannot read the JetStream stream's information", metadata: ["sink": "\(sinkName)", "stream": "\(stream)", "error": "\(error.description)"])
@@ -230,7 +228,7 @@ final class NATSPublisher: @unchecked Sendable {
     /// At the end: waits for every outstanding publish to be acknowledged (sending again what is
     /// due) until the stop allows no more waiting; what is left is dropped as `shutdown` (a disk
     /// buffer keeps it for the next start).
-    func drain(report: DeliveryReport) {
+    func drain() {
         while lock.withLock({ !state.pending.isEmpty }) && !report.shutdown.isStopping {
             maintain()
             lock.withLock { if !state.pending.isEmpty { _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 20_000_000) } }
@@ -324,8 +322,8 @@ final class NATSPublisher: @unchecked Sendable {
         var dropReason: DropReason?
         var trouble: String?
         var recovered = false
-        let report = lock.withLock { () -> DeliveryReport? in
-            guard var entry = state.pending[id] else { return nil }
+        let found = lock.withLock { () -> Bool in
+            guard var entry = state.pending[id] else { return false }
             switch acknowledgement {
             case .stored(_, let duplicate):
                 if duplicate { state.duplicates += 1 }
@@ -342,7 +340,7 @@ final class NATSPublisher: @unchecked Sendable {
             case .refused(let code, let errorCode, let text):
                 state.refused += 1
                 trouble = "the stream refused a publish: \(text) (code \(code), err_code \(errorCode))"
-                if [503, 429, 408].contains(code) && state.report?.whenFull == .block {
+                if [503, 429, 408].contains(code) && report.whenFull == .block {
                     entry.sentAt = 0
                     entry.retryAt = now + backoff(attempts: entry.attempts)
                     state.pending[id] = entry
@@ -354,9 +352,9 @@ final class NATSPublisher: @unchecked Sendable {
             }
             if trouble != nil { state.troubled = true }
             if state.pending.count < settings.maxInFlight && state.pendingBytes < Self.maxInFlightBytes { lock.signal() }
-            return state.report
+            return true
         }
-        guard let report else { return }
+        guard found else { return }
         if recovered { report.setProblem(nil) }
         if let trouble {
             report.setProblem(trouble)

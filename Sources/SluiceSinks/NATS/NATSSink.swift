@@ -12,20 +12,21 @@ import SluiceNATS
 /// speaks core NATS: an event counts as delivered once the kernel has taken the bytes, and a
 /// connection lost with bytes in flight loses them (counted when the write fails); use it for
 /// fire-and-forget fan-out only.
-public final class NATSSink: Sink, @unchecked Sendable {
+public final class NATSSink: AcknowledgingSink, @unchecked Sendable {
     // @unchecked: everything mutable is touched only by the sink's thread, or lives in the
     // publisher and the core link, which lock what they share.
     public let settings: NATSSinkSettings
     private let name: String
     private let publisher: NATSPublisher?
     private let core: CoreNATSLink?
-    private var report: DeliveryReport?
+    private let report: DeliveryReport
 
-    public init(name: String, settings: NATSSinkSettings) {
+    public init(name: String, settings: NATSSinkSettings, report: DeliveryReport) {
         self.name = name
         self.settings = settings
+        self.report = report
         if let stream = settings.stream {
-            publisher = NATSPublisher(settings: settings, stream: stream, sinkName: name)
+            publisher = NATSPublisher(settings: settings, stream: stream, sinkName: name, report: report)
             core = nil
         } else {
             publisher = nil
@@ -33,16 +34,9 @@ public final class NATSSink: Sink, @unchecked Sendable {
         }
     }
 
-    public var reportsItsOwnDeliveries: Bool { true }
     public var flushIntervalNanoseconds: UInt64? { 100_000_000 }
 
-    public func attach(_ report: DeliveryReport) {
-        self.report = report
-        publisher?.attach(report)
-    }
-
     public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
-        guard let report else { return }
         if let publisher {
             publisher.publish(batch, ticket: ticket, report: report)
         } else {
@@ -56,8 +50,7 @@ public final class NATSSink: Sink, @unchecked Sendable {
     }
 
     public func finish() throws {
-        guard let report else { return }
-        publisher?.drain(report: report)
+        publisher?.drain()
         core?.close()
     }
 

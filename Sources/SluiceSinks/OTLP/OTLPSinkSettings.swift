@@ -1,4 +1,5 @@
 public import SluiceConfig
+public import SluiceCore
 
 /// `type: otlp`: OpenTelemetry logs over OTLP/HTTP.
 ///
@@ -29,8 +30,8 @@ public struct OTLPSinkSettings: Sendable {
     }
 
     /// The sink, given the label names of each source (they become resource attributes).
-    public func makeSink(name: String, labels: [String: Set<String>]) throws -> HTTPDeliverySink {
+    public func makeSink(name: String, labels: [String: Set<String>]) throws -> SinkMaker {
         let format = OTLPFormat(encoding: OTLPRecordEncoder.Encoding(rawValue: encoding) ?? .protobuf, resource: resource, labels: labels)
-        return try HTTPDeliverySink(name: name, settings: delivery, format: format)
+        return try HTTPDeliverySink.maker(name: name, settings: delivery, format: format)
     }
 }

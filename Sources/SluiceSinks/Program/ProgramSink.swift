@@ -17,10 +17,10 @@ import Synchronization
 /// - At the end its stdin is closed; it has `shutdown.grace_period` to exit before SIGTERM.
 ///
 /// An event counts as delivered once the program has read it from the pipe.
-public final class ProgramSink: Sink {
+public final class ProgramSink: AcknowledgingSink {
     private let name: String
     private let settings: ProgramSettings
-    private let slot = DeliveryReportSlot()
+    private let report: DeliveryReport
     private var process: ProgramProcess?
     /// Events a previous run was given but did not read, to be written to the next run first.
     private var unreadByLastRun: [UInt8] = []
@@ -32,27 +32,17 @@ public final class ProgramSink: Sink {
     private let restarts = Atomic<Int>(0)
     private let logger: Logger
 
-    public init(name: String, settings: ProgramSettings) {
+    public init(name: String, settings: ProgramSettings, report: DeliveryReport) {
         self.name = name
+        self.report = report
         self.settings = settings
         var logger = Logger(label: "sluice.program")
         logger[metadataKey: "sink"] = .string(name)
         self.logger = logger
     }
 
-    public var reportsItsOwnDeliveries: Bool { true }
-
     /// Deliveries are confirmed, and an exit noticed, at least this often while idle.
     public var flushIntervalNanoseconds: UInt64? { 1_000_000_000 }
-
-    public func attach(_ report: DeliveryReport) {
-        slot.attach(report)
-    }
-
-    private var report: DeliveryReport {
-        guard let report = slot.current else { preconditionFailure("a sink is attached before its first batch") }
-        return report
-    }
 
     public func write(_ batch: EventBatch, ticket: DeliveryTicket, endOfRun: Bool) throws {
         outstanding.add(ticket, events: batch.count)

@@ -157,26 +157,13 @@ public struct TicketShares: Sendable {
     }
 
     /// Settles every share as delivered (bytes attributed in proportion to events).
-    public func delivered(bytes: Int, to report: DeliveryReport?) {
+    public func delivered(bytes: Int, to report: DeliveryReport) {
         let total = max(1, events)
-        for share in shares { report?.delivered(share.ticket, events: share.events, bytes: bytes * share.events / total) }
+        for share in shares { report.delivered(share.ticket, events: share.events, bytes: bytes * share.events / total) }
     }
 
     /// Settles every share as dropped for `reason`.
-    public func dropped(_ reason: DropReason, to report: DeliveryReport?) {
-        for share in shares { report?.dropped(share.ticket, reason, events: share.events) }
-    }
-}
-
-/// Holds a sink's `DeliveryReport` once it is attached, for threads the sink started before.
-public final class DeliveryReportSlot: Sendable {
-    private let report = Locked<DeliveryReport?>(nil)
-
-    public init() {}
-
-    public var current: DeliveryReport? { report.withLock { $0 } }
-
-    public func attach(_ report: DeliveryReport) {
-        self.report.withLock { $0 = report }
+    public func dropped(_ reason: DropReason, to report: DeliveryReport) {
+        for share in shares { report.dropped(share.ticket, reason, events: share.events) }
     }
 }

@@ -45,8 +45,13 @@ extension SinkRunner {
         var policy = WriteRetryPolicy(whenFull: configuration.whenFull, maxBackoffNanoseconds: configuration.maxRetryBackoffNanoseconds)
         while true {
             do {
-                try sink.write(batch, ticket: ticket, endOfRun: endOfRun)
-                if !sink.reportsItsOwnDeliveries { report.delivered(ticket, events: batch.count, bytes: batch.bytes.count) }
+                switch running {
+                case .delivering(let sink):
+                    try sink.write(batch, endOfRun: endOfRun)
+                    report.delivered(ticket, events: batch.count, bytes: batch.bytes.count)
+                case .acknowledging(let sink):
+                    try sink.write(batch, ticket: ticket, endOfRun: endOfRun)
+                }
                 if policy.recovered {
                     logger.info("sink recovered", metadata: ["failed_attempts": "\(policy.failures)"])
                     counters.setProblem(nil)

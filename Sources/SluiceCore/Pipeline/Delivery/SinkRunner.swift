@@ -37,8 +37,10 @@ public final class SinkRunner: @unchecked Sendable {
 
     public let configuration: Configuration
     public let counters: SinkCounters
+    /// The sink this runner feeds, by its contract.
+    let running: RunningSink
     /// The sink this runner feeds (for its own metrics).
-    public let sink: any Sink
+    public var sink: any SinkLifecycle { running.lifecycle }
     /// The disk buffer between this runner's ring reader and the sink, if it has one.
     public let buffer: (any DurableSinkBuffer)?
     let chain: RingChain
@@ -49,8 +51,8 @@ public final class SinkRunner: @unchecked Sendable {
     let predecessor: SinkRunner?
     let logger: Logger
     let reopenRequested = Atomic<Bool>(false)
-    /// Where the sink acknowledges; made at `start`.
-    private(set) var report: DeliveryReport!
+    /// Where the sink's events are settled; an acknowledging sink is made with it.
+    let report: DeliveryReport
     /// The next batch's ticket (the delivering thread's).
     var nextTicket: UInt64 = 0
     private let progress = ConditionLock()
@@ -73,17 +75,23 @@ public final class SinkRunner: @unchecked Sendable {
     ///   - counters: continues counting on a previous runner's counters (a reload).
     ///   - predecessor: the runner of the same name this one replaces, which goes first.
     init(
-        configuration: Configuration, sink: any Sink, chain: RingChain, shutdown: ShutdownSignal,
+        configuration: Configuration, sink: SinkMaker, chain: RingChain, shutdown: ShutdownSignal,
         counters: SinkCounters? = nil, predecessor: SinkRunner? = nil, buffer: (any DurableSinkBuffer)? = nil
     ) {
         self.configuration = configuration
-        self.sink = sink
         self.buffer = buffer
-        sinkShutdown = buffer == nil ? shutdown : ShutdownSignal(following: shutdown)
+        let sinkShutdown = buffer == nil ? shutdown : ShutdownSignal(following: shutdown)
+        self.sinkShutdown = sinkShutdown
         self.chain = chain
         self.shutdown = shutdown
         self.predecessor = predecessor
-        self.counters = counters ?? SinkCounters(name: configuration.name)
+        let counters = counters ?? SinkCounters(name: configuration.name)
+        self.counters = counters
+        report = DeliveryReport(
+            counters: counters, shutdown: sinkShutdown, whenFull: configuration.whenFull,
+            gracePeriodNanoseconds: configuration.gracePeriodNanoseconds, acknowledger: buffer
+        )
+        running = RunningSink(sink, report: report)
         var logger = Logger(label: "sluice.sink")
         logger[metadataKey: "sink"] = .string(configuration.name)
         self.logger = logger
@@ -91,11 +99,6 @@ public final class SinkRunner: @unchecked Sendable {
 
     /// Starts the runner's thread(s); `waitUntilFinished` waits for the sink to finish.
     func start() {
-        report = DeliveryReport(
-            counters: counters, shutdown: sinkShutdown, whenFull: configuration.whenFull,
-            gracePeriodNanoseconds: configuration.gracePeriodNanoseconds, acknowledger: buffer
-        )
-        sink.attach(report)
         if let buffer {
             startBuffered(buffer)
             return
@@ -186,15 +189,17 @@ public final class SinkRunner: @unchecked Sendable {
         }
     }
 
-    /// A replacing runner waits for the one it replaces, and inherits its state if it can.
+    /// A replacing runner waits for the one it replaces (to have read its rings, or finished,
+    /// as the sink asks); then the sink begins.
     func takeOver() {
-        guard let predecessor else { return }
-        guard sink.inheritsState else {
-            predecessor.waitUntilStoppedReading()
-            return
+        if let predecessor {
+            if sink.startsAfterItsPredecessorFinishes {
+                predecessor.waitUntilFinished()
+            } else {
+                predecessor.waitUntilStoppedReading()
+            }
         }
-        predecessor.waitUntilFinished()
-        sink.inherit(from: predecessor.sink)
+        sink.begin(replacing: predecessor != nil)
     }
 
     /// Events this sink was still to take from its rings: for counting what a sink that did
