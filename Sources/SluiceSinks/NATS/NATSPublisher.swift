@@ -52,6 +52,9 @@ final class NATSPublisher: @unchecked Sendable {
         var pending: [UInt64: Pending] = [:]
         /// The payload bytes of `pending`.
         var pendingBytes = 0
+        /// Publishes taken out of `pending` whose events are being settled in the report right
+        /// now (outside the lock): the drain waits for them too, so the summary counts them.
+        var settling = 0
         var duplicates = 0
         var connected = false
         var reconnects = 0
@@ -234,6 +237,8 @@ final class NATSPublisher: @unchecked Sendable {
             lock.withLock { if !state.pending.isEmpty { _ = lock.wait(deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 20_000_000) } }
         }
         let (left, connection) = lock.withLock { () -> ([Pending], NATSConnection?) in
+            // Acknowledgements taken a moment ago are counted before the sink says it finished.
+            while state.settling > 0 { _ = lock.wait(deadlineNanoseconds: nil) }
             defer {
                 state.pending.removeAll()
                 state.pendingBytes = 0
@@ -328,6 +333,7 @@ final class NATSPublisher: @unchecked Sendable {
             case .stored(_, let duplicate):
                 if duplicate { state.duplicates += 1 }
                 settled = state.pending.removeValue(forKey: id)
+                state.settling += 1
                 recovered = state.troubled
                 state.troubled = false
                 state.pendingBytes -= entry.batch.bytes(ofEvents: entry.events).count
@@ -346,6 +352,8 @@ final class NATSPublisher: @unchecked Sendable {
                     state.pending[id] = entry
                 } else {
                     settled = state.pending.removeValue(forKey: id)
+                    state.settling += 1
+                state.settling += 1
                     state.pendingBytes -= entry.batch.bytes(ofEvents: entry.events).count
                     dropReason = [503, 429, 408].contains(code) ? .sinkError : .rejected
                 }
@@ -365,6 +373,10 @@ final class NATSPublisher: @unchecked Sendable {
             report.dropped(settled.ticket, dropReason, events: settled.events.count)
         } else {
             report.delivered(settled.ticket, events: settled.events.count, bytes: settled.batch.bytes(ofEvents: settled.events).count)
+        }
+        lock.withLock {
+            state.settling -= 1
+            lock.broadcast()
         }
     }
 
