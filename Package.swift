@@ -83,9 +83,10 @@ let package = Package(
             name: "SluiceConfig",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // The configuration readers a source and a sink share: a program to run (`exec`,
-        // `program`) and a NATS connection (`nats`), kept out of SluiceConfig and SluiceNATS so
-        // neither depends on what it does not need.
+        // What a source or sink type needs to be configured and registered: the registry's
+        // vocabulary (each type declares its registration beside its configuration reading) and
+        // the readers a source and a sink share (a program to run, a NATS connection), kept out
+        // of SluiceConfig and SluiceNATS so neither depends on what it does not need.
         .target(
             name: "SluiceComponentConfig",
             dependencies: ["SluiceConfig", "SluiceCore", "SluiceNATS"]
@@ -132,7 +133,8 @@ let package = Package(
         .target(
             name: "SluiceKit",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceSync", "SluiceConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer", "CLinux",
+                "SluiceCore", "SluiceRing", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer",
+                "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

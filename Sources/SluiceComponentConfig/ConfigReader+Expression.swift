@@ -1,10 +1,10 @@
-import SluiceConfig
-import SluiceCore
+public import SluiceConfig
+public import SluiceCore
 
 extension ConfigReader {
     /// An expression (`where`, `when`), parsed now so a mistake is reported at startup with its
     /// column; nil when absent.
-    func expression(_ key: String) -> Expression? {
+    public func expression(_ key: String) -> Expression? {
         guard let text = optionalString(key) else { return nil }
         do {
             let expression = try ExpressionParser.parse(text)

@@ -16,7 +16,7 @@ public final class RequestMemoryBudget: Sendable {
     public var inUse: Int { used.load(ordering: .relaxed) }
 
     /// Takes `bytes` if they fit; false (taking nothing) if they do not.
-    func reserve(_ bytes: Int) -> Bool {
+    public func reserve(_ bytes: Int) -> Bool {
         var current = used.load(ordering: .relaxed)
         while true {
             guard current + bytes <= capacity else { return false }
@@ -26,7 +26,7 @@ public final class RequestMemoryBudget: Sendable {
         }
     }
 
-    func release(_ bytes: Int) {
+    public func release(_ bytes: Int) {
         used.subtract(bytes, ordering: .relaxed)
     }
 }
@@ -35,18 +35,18 @@ public final class RequestMemoryBudget: Sendable {
 /// once its events are published (or it is refused). Used by one thread at a time: the event
 /// loop that reads the request, then the source thread that publishes it (the queue between
 /// them orders the two).
-final class RequestReservation: Sendable {
+public final class RequestReservation: Sendable {
     private let budget: RequestMemoryBudget
     private let held = Atomic<Int>(0)
 
-    init(_ budget: RequestMemoryBudget) {
+    public init(_ budget: RequestMemoryBudget) {
         self.budget = budget
     }
 
-    var bytes: Int { held.load(ordering: .relaxed) }
+    public var bytes: Int { held.load(ordering: .relaxed) }
 
     /// Holds at least `total` bytes in all; false when the budget cannot give the difference.
-    func grow(to total: Int) -> Bool {
+    public func grow(to total: Int) -> Bool {
         let current = held.load(ordering: .relaxed)
         guard total > current else { return true }
         guard budget.reserve(total - current) else { return false }
@@ -55,14 +55,14 @@ final class RequestReservation: Sendable {
     }
 
     /// Gives back everything above `total` bytes.
-    func shrink(to total: Int) {
+    public func shrink(to total: Int) {
         let current = held.load(ordering: .relaxed)
         guard current > total else { return }
         budget.release(current - total)
         held.store(total, ordering: .relaxed)
     }
 
-    func releaseAll() {
+    public func releaseAll() {
         shrink(to: 0)
     }
 }

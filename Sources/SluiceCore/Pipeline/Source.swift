@@ -14,10 +14,19 @@ public protocol Source: AnyObject, Sendable {
 
     /// What the source counts beyond the counters every source has (files watched, say).
     func metricSamples() -> [MetricSample]
+
+    /// Whether the source runs a program that the signals Sluice receives are passed on to
+    /// (`exec`): the supervisor asks, rather than knowing source types.
+    var forwardsSignals: Bool { get }
+
+    /// Passes a signal Sluice received on to the program the source runs.
+    func forward(_ signal: Int32)
 }
 
 extension Source {
     public func metricSamples() -> [MetricSample] { [] }
+    public var forwardsSignals: Bool { false }
+    public func forward(_ signal: Int32) {}
 }
 
 /// Where a published batch went: its ring and its sequence there.

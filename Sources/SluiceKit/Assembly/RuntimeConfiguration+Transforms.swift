@@ -1,3 +1,4 @@
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 

@@ -8,7 +8,9 @@ import Glibc
 
 /// Wrap mode (`sluice -- app ARG...`): the wrapped program's source, and the signals passed on.
 extension RuntimeConfiguration {
-    static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> PlannedSource {
+    /// The wrapped program's source: planned like any source, and kept as what it is, for the
+    /// supervisor to learn how the program ended.
+    static func wrappedSource(_ command: [String], reader: ConfigReader, host: String) -> (planned: PlannedSource, program: ExecSource) {
         // `type: stdin` is accepted too, so that one file serves `app | sluice` and
         // `sluice -- app`: either way the source `app` is the app's output.
         if let type = reader.optionalString("type"), type != "exec", type != "stdin" {
@@ -21,7 +23,7 @@ extension RuntimeConfiguration {
         let settings = SourceSettings(reading: reader, defaultMultiline: .auto)
         reader.rejectUnknownKeys()
         let source = ExecSource(name: wrappedSourceName, command: command, settings: settings, host: host, inheritsStandardInput: true)
-        return PlannedSource(name: wrappedSourceName, type: "exec", build: { source })
+        return (PlannedSource(name: wrappedSourceName, type: "exec", build: { source }), source)
     }
 
     /// Signals forwarded by default: those that ask a program to stop (SIGTERM, SIGINT,

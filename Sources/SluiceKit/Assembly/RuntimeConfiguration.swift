@@ -1,4 +1,5 @@
 import SluiceBuffer
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 import SluiceSinks
@@ -17,8 +18,8 @@ struct RuntimeConfiguration {
         let type: String
         var configuration: SinkRunner.Configuration
         let build: () throws -> SinkMaker
-        /// An alert sink's rules (for `sluice test`).
-        var alertRules: [AlertRule]?
+        /// For an alert sink: the rules a batch fires (for `sluice test`).
+        var firingRules: ((EventBatch) -> [String])?
         /// The sink's effective settings (secrets by hash), for a reload to tell whether it
         /// changed: an unchanged sink is kept running as it is.
         var fingerprint = ""
@@ -32,6 +33,8 @@ struct RuntimeConfiguration {
     var sinks: [PlannedSink]
     /// Wrap mode (`sluice -- app ARG...`): the index of the wrapped program's source.
     var wrappedSourceIndex: Int?
+    /// Wrap mode: the wrapped program's source, as built (its exit status is Sluice's).
+    var wrappedProgram: ExecSource?
     /// `ring.max_bytes` (formerly `buffer.max_bytes`): what the ring may hold, in bytes of
     /// encoded events.
     var bufferMaxBytes: Int
@@ -90,7 +93,7 @@ struct RuntimeConfiguration {
         files: [String],
         environment: [String: String],
         wrappedCommand: [String] = [],
-        registry: ComponentRegistry = .shared,
+        registry: ComponentRegistry = .builtIn,
         host: String = HostName.current
     ) throws(ConfigurationError) -> RuntimeConfiguration {
         let context = ConfigContext(environment: environment)
@@ -112,6 +115,7 @@ struct RuntimeConfiguration {
         let wrapped = wrappedCommand.isEmpty ? nil : wrappedSourceName
         var sources = readSources(reader, registry: registry, build: build, skipping: wrapped)
         var wrappedSourceIndex: Int?
+        var wrappedProgram: ExecSource?
         if !wrappedCommand.isEmpty {
             for source in sources where source.type == "stdin" {
                 reader.section("sources").section(source.name).reportInvalid(
@@ -119,7 +123,9 @@ struct RuntimeConfiguration {
                 )
             }
             wrappedSourceIndex = sources.count
-            sources.append(wrappedSource(wrappedCommand, reader: reader.section("sources").section(wrappedSourceName), host: host))
+            let wrapped = wrappedSource(wrappedCommand, reader: reader.section("sources").section(wrappedSourceName), host: host)
+            sources.append(wrapped.planned)
+            wrappedProgram = wrapped.program
         }
         // The names in the order of `sources` (the wrapped program last), so that an input's
         // index is its source's: inputs may name any configured source, including one with
@@ -159,7 +165,7 @@ struct RuntimeConfiguration {
             sinks[index].configuration.gracePeriodNanoseconds = grace
         }
         return RuntimeConfiguration(
-            sources: sources, transforms: transforms, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, bufferMaxBytes: bufferMaxBytes,
+            sources: sources, transforms: transforms, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, wrappedProgram: wrappedProgram, bufferMaxBytes: bufferMaxBytes,
             dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
             unhealthyAfterNanoseconds: unhealthyAfter, forwardedSignals: forwardedSignals, context: context
         )
@@ -202,7 +208,7 @@ struct RuntimeConfiguration {
     }
 
     private static func readSources(_ reader: ConfigReader, registry: ComponentRegistry, build: BuildContext, skipping wrapped: String?) -> [PlannedSource] {
-        let factories = registry.sourceTypes
+        let factories = registry.sources
         let sections = reader.namedSections("sources").filter { $0.name != wrapped }
         if sections.isEmpty && wrapped == nil {
             reader.reportInvalid("sources", "at least one source is required")
@@ -215,7 +221,7 @@ struct RuntimeConfiguration {
     }
 
     private static func readSinks(_ reader: ConfigReader, inputNames: [String], registry: ComponentRegistry, build: BuildContext) -> [PlannedSink] {
-        let factories = registry.sinkTypes
+        let factories = registry.sinks
         var planned: [PlannedSink] = []
         let sections = reader.namedSections("sinks")
         for (name, section) in sections {
@@ -243,7 +249,7 @@ struct RuntimeConfiguration {
             planned.append(PlannedSink(
                 name: name, type: type,
                 configuration: SinkRunner.Configuration(name: name, inputs: inputIndices, whenFull: whenFull, filter: filter),
-                build: blueprint.build, alertRules: blueprint.alertRules, diskBuffer: diskBuffer
+                build: blueprint.build, firingRules: blueprint.firingRules, diskBuffer: diskBuffer
             ))
         }
         if planned.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceBuffer
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 
@@ -16,7 +17,7 @@ struct BufferCommand: ParsableCommand {
 /// (events, bytes, the oldest's age, segments), after reading and checking every record. Exits 1
 /// naming file and offset when a record is damaged, or when a running Sluice holds the
 /// data_dir (it would be reading files being written).
-struct InspectBufferCommand: ParsableCommand {
+struct InspectBufferCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what waits in each disk buffer and check every record; exit 1 on damage."
@@ -27,9 +28,9 @@ struct InspectBufferCommand: ParsableCommand {
     @Option(help: "Only this sink's buffer.")
     var sink: String?
 
-    func run() throws {
+    func run(with registry: ComponentRegistry) throws {
         var standardError = StandardError()
-        let configuration = try options.loadOrExit()
+        let configuration = try options.loadOrExit(registry: registry)
         let sinks = configuration.sinks.filter { $0.diskBuffer != nil && (sink == nil || $0.name == sink) }
         guard !sinks.isEmpty else {
             print(sink.map { "no sink named \"\($0)\" has a disk buffer" } ?? "no sink has a disk buffer (buffer: { type: disk })", to: &standardError)

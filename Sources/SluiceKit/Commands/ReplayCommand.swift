@@ -1,10 +1,11 @@
 import ArgumentParser
 import Glibc
 import Logging
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
-import SluiceSync
 import SluiceSinks
+import SluiceSync
 import Synchronization
 
 /// `sluice replay PATH... --sink NAME [--from TIME] [--to TIME] [--where EXPR]`: re-sends
@@ -12,7 +13,7 @@ import Synchronization
 /// repeat against the indexer: an archive file's events get the same ids on every replay (see
 /// `ArchiveReplaySource`), so nothing is indexed twice. Progress on a terminal; a summary at the
 /// end. Exits 0 when every event was delivered or found already present (a repeated replay).
-struct ReplayCommand: ParsableCommand {
+struct ReplayCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Re-send archived events to a configured sink (backfill after an outage)."
@@ -35,11 +36,11 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Archive files (.ndjson.gz).", valueName: "path"))
     var paths: [String]
 
-    func run() throws {
+    func run(with registry: ComponentRegistry) throws {
         var standardError = StandardError()
         let environment = ProcessEnvironment.current
         JSONLogHandler.bootstrap(environment: environment)
-        let configuration = try options.loadOrExit(environment: environment)
+        let configuration = try options.loadOrExit(registry: registry, environment: environment)
         JSONLogHandler.redact(configuration.context.secrets)
         guard let planned = configuration.sinks.first(where: { $0.name == sink }) else {
             let names = configuration.sinks.map(\.name).joined(separator: ", ")

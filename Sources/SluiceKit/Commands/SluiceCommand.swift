@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SluiceComponentConfig
 import SluiceConfig
 
 /// `sluice`: the log router, and its one-off admin commands from the same binary.
@@ -31,14 +32,28 @@ struct ConfigurationOptions: ParsableArguments {
     var files: [String] = []
 
     /// The validated configuration, or every problem on stderr and exit 78.
-    func loadOrExit(environment: [String: String] = ProcessEnvironment.current, wrappedCommand: [String] = []) throws -> RuntimeConfiguration {
+    func loadOrExit(
+        registry: ComponentRegistry, environment: [String: String] = ProcessEnvironment.current, wrappedCommand: [String] = []
+    ) throws -> RuntimeConfiguration {
         do {
-            return try RuntimeConfiguration.load(files: files, environment: environment, wrappedCommand: wrappedCommand)
+            return try RuntimeConfiguration.load(files: files, environment: environment, wrappedCommand: wrappedCommand, registry: registry)
         } catch {
             var standardError = StandardError()
             print(error.description, to: &standardError)
             throw ExitCode(exitConfigurationError)
         }
+    }
+}
+
+/// A command that reads a configuration, and so needs the component types of this build: the
+/// built-in ones and the extensions `Sluice.main(extensions:)` was given.
+protocol ConfigurationCommand: ParsableCommand {
+    func run(with registry: ComponentRegistry) throws
+}
+
+extension ConfigurationCommand {
+    func run() throws {
+        try run(with: .builtIn)
     }
 }
 
@@ -69,10 +84,14 @@ public enum Sluice {
     /// The same without exiting: returns the exit status (0, 1, 78 for an invalid
     /// configuration, the wrapped program's status in wrap mode).
     public static func run(arguments: [String], extensions: [SluiceExtension] = []) -> Int32 {
-        register(extensions)
+        let registry = registry(adding: extensions)
         do {
             var command = try SluiceCommand.parseAsRoot(arguments)
-            try command.run()
+            if let configured = command as? any ConfigurationCommand {
+                try configured.run(with: registry)
+            } else {
+                try command.run()
+            }
             return 0
         } catch {
             let code = SluiceCommand.exitCode(for: error)
@@ -87,11 +106,14 @@ public enum Sluice {
         }
     }
 
-    private static func register(_ extensions: [SluiceExtension]) {
-        let builtIn = Set(ComponentRegistry.builtInSourceTypes + ComponentRegistry.builtInSinkTypes)
+    /// The built-in types and the extensions'.
+    private static func registry(adding extensions: [SluiceExtension]) -> ComponentRegistry {
+        var registry = ComponentRegistry.builtIn
+        let builtIn = Set(registry.sources.keys).union(registry.sinks.keys)
         for item in extensions {
             precondition(!builtIn.contains(item.type), "\"\(item.type)\" is a built-in type; give the extension a name of its own")
-            item.register(ComponentRegistry.shared)
+            item.register(&registry)
         }
+        return registry
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 
 /// `sluice test [--config FILE]... CASES`: configuration unit tests. Exits 0 when every case
 /// passes, 1 when one fails, 78 when the configuration or the cases file is invalid.
-struct TestCommand: ParsableCommand {
+struct TestCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Run configuration unit tests: sample lines and the events, sinks and alerts they must give."
@@ -15,10 +16,10 @@ struct TestCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A YAML file of test cases (see README).", valueName: "cases"))
     var cases: String
 
-    func run() throws {
+    func run(with registry: ComponentRegistry) throws {
         var standardError = StandardError()
         let environment = ProcessEnvironment.current
-        let configuration = try options.loadOrExit(environment: environment)
+        let configuration = try options.loadOrExit(registry: registry, environment: environment)
         let context = ConfigContext(environment: environment)
         let tests: [ConfigurationTest]
         switch YAMLLoader.load(file: cases) {

@@ -1,10 +1,11 @@
 import ArgumentParser
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 
 /// `sluice validate`: load files, environment and interpolation, validate everything, and print
 /// the effective configuration with secrets redacted (exit 0), or every problem (exit 78).
-struct ValidateCommand: ParsableCommand {
+struct ValidateCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Validate the configuration and print it as it would run, secrets redacted."
@@ -18,8 +19,8 @@ struct ValidateCommand: ParsableCommand {
     )
     var command: [String] = []
 
-    func run() throws {
-        let context = try options.loadOrExit(wrappedCommand: command).context
+    func run(with registry: ComponentRegistry) throws {
+        let context = try options.loadOrExit(registry: registry, wrappedCommand: command).context
         // Notices as comments, so the printed configuration still loads as it is.
         for notice in context.notices { print("# note: \(notice)") }
         print(context.effective.render(), terminator: "")

@@ -1,3 +1,4 @@
+import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
 import SluiceSources
@@ -10,7 +11,7 @@ import SluiceSources
 /// every reload (SIGHUP).
 public struct SluiceExtension: Sendable {
     let type: String
-    let register: @Sendable (ComponentRegistry) -> Void
+    let register: @Sendable (inout ComponentRegistry) -> Void
 
     /// A sink type, configured as `sinks.<name>.type: <type>`; the keys every sink has
     /// (`inputs`, `where`, `when_full`, `enabled`) are Sluice's and need no reading.
@@ -18,10 +19,10 @@ public struct SluiceExtension: Sendable {
         _ type: String, _ read: @escaping @Sendable (ComponentSettings) -> () throws -> any EventSink
     ) -> SluiceExtension {
         SluiceExtension(type: type) { registry in
-            registry.registerSink(type: type) { _, reader, _ in
+            registry.register(SinkRegistration(type: type) { _, reader, _ in
                 let build = read(ComponentSettings(reader))
                 return SinkBlueprint { .delivering(ExtensionSink(try build())) }
-            }
+            })
         }
     }
 
@@ -31,13 +32,13 @@ public struct SluiceExtension: Sendable {
         _ type: String, _ read: @escaping @Sendable (ComponentSettings) -> () throws -> any AcknowledgingEventSink
     ) -> SluiceExtension {
         SluiceExtension(type: type) { registry in
-            registry.registerSink(type: type) { _, reader, _ in
+            registry.register(SinkRegistration(type: type) { _, reader, _ in
                 let build = read(ComponentSettings(reader))
                 return SinkBlueprint {
                     let sink = try build()
                     return .acknowledging { report in AcknowledgingExtensionSink(sink, report: report) }
                 }
-            }
+            })
         }
     }
 
@@ -47,12 +48,12 @@ public struct SluiceExtension: Sendable {
         _ type: String, _ read: @escaping @Sendable (ComponentSettings) -> @Sendable () throws -> any EventSource
     ) -> SluiceExtension {
         SluiceExtension(type: type) { registry in
-            registry.registerSource(type: type) { name, reader, context in
+            registry.register(SourceRegistration(type: type) { name, reader, context in
                 let settings = SourceSettings(reading: reader)
                 let build = read(ComponentSettings(reader))
                 let host = context.host
                 return { ExtensionSource(name: name, source: try build(), settings: settings, host: host) }
-            }
+            })
         }
     }
 }

@@ -55,7 +55,7 @@ final class Supervisor {
         let signals = SignalWatcher()
         let openFileLimit = ProcessLimits.raiseOpenFileLimit()
         let sources = try configuration.sources.map { try $0.build() }
-        let wrapped = configuration.wrappedSourceIndex.flatMap { sources[$0] as? ExecSource }
+        let wrapped = configuration.wrappedProgram
         if wrapped != nil {
             // Orphans of the wrapped app come to Sluice (as to PID 1) and are reaped on SIGCHLD.
             _ = sluice_become_subreaper()
@@ -74,7 +74,7 @@ final class Supervisor {
             "ring_slots": "\(pipeline.ring.capacity)",
             "open_file_limit": "\(openFileLimit)",
         ])
-        supervise(pipeline, signals: signals, forwarders: sources.compactMap { $0 as? any SignalForwarding })
+        supervise(pipeline, signals: signals, forwarders: sources.filter(\.forwardsSignals))
         diskBuffers.closeAll()
         if let failure = wrapped?.spawnFailure {
             logger.critical("\(failure)", metadata: ["exit_status": "\(failure.exitStatus)"])
@@ -163,7 +163,7 @@ final class Supervisor {
         } + failingSinks(pipeline, longerThan: unhealthyAfterNanoseconds).map { "warning: \($0.reason)" }
     }
 
-    private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any SignalForwarding]) {
+    private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any Source]) {
         var graceDeadline: UInt64?
         var stopDeadline: UInt64?
         var descriptors = [

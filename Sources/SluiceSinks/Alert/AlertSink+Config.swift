@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 public import SluiceCore
 
@@ -93,5 +94,25 @@ public struct AlertSettings {
 
     enum NotifierType: String, CaseIterable {
         case console, webhook
+    }
+}
+
+extension AlertSink {
+    /// Each alert sink's state, by sink name, from one version to the next across reloads.
+    private static let handOvers = SinkStateHandOvers<AlertEngine>()
+
+    /// `type: alert`; `sluice test` learns which rules a batch fires without starting notifiers.
+    public static let registration = SinkRegistration(type: "alert") { name, reader, context in
+        let settings = AlertSettings(reading: reader, sinkName: name, host: context.host) { $0.expression($1) }
+        let rules = settings.rules
+        let firingRules = { (batch: EventBatch) in
+            AlertEngine(rules: rules).process(batch, now: 1_000_000_000).filter { $0.status == .firing }.map(\.rule)
+        }
+        return SinkBlueprint(firingRules: firingRules) {
+            let dispatchers = Dictionary(uniqueKeysWithValues: settings.notifiers.map {
+                ($0.name, NotificationDispatcher(notifier: $0.notifier, settings: $0.settings))
+            })
+            return .delivering(AlertSink(name: name, rules: rules, dispatchers: dispatchers, handOver: handOvers.handOver(for: name)))
+        }
     }
 }

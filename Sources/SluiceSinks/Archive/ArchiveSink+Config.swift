@@ -1,4 +1,6 @@
+public import SluiceComponentConfig
 public import SluiceConfig
+import SluiceCore
 
 extension ArchiveSettings {
     /// `type: archive`.
@@ -41,5 +43,13 @@ extension ArchiveSettings {
             compressionThreads: reader.int("compression_threads", default: ArchiveSettings.defaultCompressionThreads, range: 1...64),
             fileMode: reader.fileMode("file_mode", default: 0o640)
         )
+    }
+}
+
+extension ArchiveSink {
+    /// `type: archive`.
+    public static let registration = SinkRegistration(type: "archive") { name, reader, context in
+        let settings = ArchiveSettings(reading: reader)
+        return SinkBlueprint { .acknowledging { ArchiveSink(name: name, settings: settings, host: context.host, report: $0) } }
     }
 }

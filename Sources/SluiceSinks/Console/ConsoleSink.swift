@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceCore
 
 #if canImport(Glibc)
@@ -29,4 +30,9 @@ public final class ConsoleSink: Sink {
             throw error.afterDelivering(events: events, bytes: written)
         }
     }
+}
+
+extension ConsoleSink {
+    /// `type: console`.
+    public static let registration = SinkRegistration(type: "console") { _, _, _ in SinkBlueprint { .delivering(ConsoleSink()) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import SluiceComponentConfig
 public import SluiceConfig
 
 extension HTTPDeliverySettings {
@@ -133,4 +134,18 @@ public struct HTTPSinkSettings: Sendable {
         encoding = reader.choice("format", default: PlainFormat.Encoding.ndjson)
         delivery = HTTPDeliverySettings(reading: reader, endpoint: url, authorization: nil, healthCheck: false)
     }
+}
+
+extension HTTPDeliverySink {
+    /// `type: elasticsearch` (the bulk API) and `type: http` (plain bodies).
+    public static let registrations = [
+        SinkRegistration(type: "elasticsearch") { name, reader, _ in
+            let settings = ElasticsearchSettings(reading: reader)
+            return SinkBlueprint { try HTTPDeliverySink.maker(name: name, settings: settings.delivery, format: BulkFormat(target: settings.target)) }
+        },
+        SinkRegistration(type: "http") { name, reader, _ in
+            let settings = HTTPSinkSettings(reading: reader)
+            return SinkBlueprint { try HTTPDeliverySink.maker(name: name, settings: settings.delivery, format: PlainFormat(encoding: settings.encoding)) }
+        },
+    ]
 }

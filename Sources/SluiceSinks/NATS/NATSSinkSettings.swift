@@ -1,5 +1,6 @@
+public import SluiceComponentConfig
 public import SluiceConfig
-import SluiceComponentConfig
+import SluiceCore
 public import SluiceNATS
 
 /// A `nats` sink's settings.
@@ -75,5 +76,13 @@ public struct NATSSinkSettings: Sendable {
             ackTimeoutNanoseconds: reader.duration("ack_timeout", default: 5_000_000_000, minimum: 10_000_000),
             initialBackoffNanoseconds: initial, maxBackoffNanoseconds: max(initial, maximum)
         )
+    }
+}
+
+extension NATSSink {
+    /// `type: nats` (a sink).
+    public static let registration = SinkRegistration(type: "nats") { name, reader, _ in
+        let settings = NATSSinkSettings(reading: reader, sinkName: name)
+        return SinkBlueprint { .acknowledging { NATSSink(name: name, settings: settings, report: $0) } }
     }
 }

@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 public import SluiceCore
 
@@ -33,5 +34,13 @@ public struct OTLPSinkSettings: Sendable {
     public func makeSink(name: String, labels: [String: Set<String>]) throws -> SinkMaker {
         let format = OTLPFormat(encoding: OTLPRecordEncoder.Encoding(rawValue: encoding) ?? .protobuf, resource: resource, labels: labels)
         return try HTTPDeliverySink.maker(name: name, settings: delivery, format: format)
+    }
+}
+
+extension OTLPSinkSettings {
+    /// `type: otlp` (a sink).
+    public static let registration = SinkRegistration(type: "otlp") { name, reader, context in
+        let settings = OTLPSinkSettings(reading: reader)
+        return SinkBlueprint { try settings.makeSink(name: name, labels: context.sourceLabels) }
     }
 }

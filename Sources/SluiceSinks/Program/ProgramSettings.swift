@@ -1,5 +1,5 @@
+public import SluiceComponentConfig
 public import SluiceConfig
-import SluiceComponentConfig
 public import SluiceCore
 
 /// How a `program` sink runs its command.
@@ -30,5 +30,13 @@ public struct ProgramSettings: Sendable {
         command = reader.programCommand(mustExist: true)
         restartBackoffNanoseconds = reader.duration("restart_backoff", default: restartBackoffNanoseconds, minimum: 1_000_000)
         maxRestartBackoffNanoseconds = reader.duration("max_restart_backoff", default: maxRestartBackoffNanoseconds, minimum: restartBackoffNanoseconds)
+    }
+}
+
+extension ProgramSink {
+    /// `type: program`.
+    public static let registration = SinkRegistration(type: "program") { name, reader, _ in
+        let settings = ProgramSettings(reading: reader)
+        return SinkBlueprint { .acknowledging { ProgramSink(name: name, settings: settings, report: $0) } }
     }
 }

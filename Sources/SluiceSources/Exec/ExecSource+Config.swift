@@ -1,5 +1,5 @@
+public import SluiceComponentConfig
 public import SluiceConfig
-import SluiceComponentConfig
 import SluiceCore
 
 extension ExecSource {
@@ -21,4 +21,9 @@ extension ExecSource {
             workingDirectory: command.workingDirectory, settings: SourceSettings(reading: reader), host: host
         )
     }
+}
+
+extension ExecSource {
+    /// `type: exec`.
+    public static let registration = SourceRegistration(type: "exec") { ExecSource(name: $0, reading: $1, host: $2.host) }
 }

@@ -6,18 +6,13 @@ import SluiceSync
 import Glibc
 #endif
 
-/// Something that forwards signals to processes it started.
-public protocol SignalForwarding: AnyObject {
-    func forward(_ signal: Int32)
-}
-
 /// Runs a program (argv, no shell) and reads its stdout and stderr as two streams, tagged
 /// `stream: stdout` and `stream: stderr`.
 ///
 /// The source ends when both pipes have closed after the program exits; `exit` then says how
-/// it ended. Signals Sluice receives are forwarded to it (`SignalForwarding`); when shutdown's
+/// it ended. Signals Sluice receives are forwarded to it (`forwardsSignals`); when shutdown's
 /// grace period ends with the program still running, it is killed.
-public final class ExecSource: Source, SignalForwarding, SettingsCarrying {
+public final class ExecSource: Source, SettingsCarrying {
     public let name: String
     public let command: [String]
     public let environment: [String: String]?
@@ -47,6 +42,8 @@ public final class ExecSource: Source, SignalForwarding, SettingsCarrying {
 
     /// Why the program could not be started, if it could not.
     public var spawnFailure: SpawnError? { state.withLock { $0.spawnFailure } }
+
+    public var forwardsSignals: Bool { true }
 
     public func forward(_ signal: Int32) {
         if let pid = state.withLock({ $0.exit == nil ? $0.pid : nil }) { kill(pid, signal) }

@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 
 extension FIFOSource {
@@ -17,4 +18,9 @@ extension FIFOSource {
             settings: SourceSettings(reading: reader), host: host
         )
     }
+}
+
+extension FIFOSource {
+    /// `type: fifo`.
+    public static let registration = SourceRegistration(type: "fifo") { FIFOSource(name: $0, reading: $1, host: $2.host) }
 }

@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 import SluiceCore
 
@@ -97,5 +98,12 @@ extension KubernetesFieldNames {
             container: reader.string("container", default: Self().container)
         )
         reader.rejectUnknownKeys()
+    }
+}
+
+extension FileSource {
+    /// `type: file`.
+    public static let registration = SourceRegistration(type: "file") {
+        FileSource(name: $0, reading: $1, host: $2.host, dataDirectory: $2.dataDirectory)
     }
 }

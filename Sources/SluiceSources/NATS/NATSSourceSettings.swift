@@ -1,5 +1,5 @@
+public import SluiceComponentConfig
 public import SluiceConfig
-import SluiceComponentConfig
 public import SluiceNATS
 
 /// A `nats` source's settings.
@@ -41,4 +41,9 @@ public struct NATSSourceSettings: Sendable {
         batch = reader.int("batch", default: 1000, range: 1...100_000)
         maxBytes = reader.size("max_bytes", default: 8 << 20, range: 64 << 10...(256 << 20))
     }
+}
+
+extension NATSSource {
+    /// `type: nats`.
+    public static let registration = SourceRegistration(type: "nats") { NATSSource(name: $0, reading: $1, host: $2.host) }
 }

@@ -1,6 +1,7 @@
+import Logging
+public import SluiceComponentConfig
 public import SluiceConfig
 public import SluiceCore
-import Logging
 import SluiceSync
 
 /// `type: otlp`: receives OpenTelemetry logs over OTLP/HTTP (`POST /v1/logs`, protobuf or
@@ -164,5 +165,12 @@ public final class OTLPSource: Source, SettingsCarrying {
             }
         }
         return true
+    }
+}
+
+extension OTLPSource {
+    /// `type: otlp`.
+    public static let registration = SourceRegistration(type: "otlp") {
+        OTLPSource(name: $0, reading: $1, host: $2.host, budget: $2.requestMemory)
     }
 }

@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 import SluiceCore
 
@@ -51,5 +52,19 @@ extension UnixSocketPath {
             path: reader.requiredString("path", hint: "the socket file to create, such as \(example)"),
             mode: reader.fileMode("mode", default: 0o660), owner: reader.userID("owner"), group: reader.groupID("group")
         )
+    }
+}
+
+extension StreamServerSource {
+    /// `type: unix` and `type: tcp`.
+    public static let registrations = ["unix", "tcp"].map { type in
+        SourceRegistration(type: type) { StreamServerSource(name: $0, reading: $1, type: type, host: $2.host) }
+    }
+}
+
+extension DatagramSource {
+    /// `type: unix_dgram` and `type: udp`.
+    public static let registrations = ["unix_dgram", "udp"].map { type in
+        SourceRegistration(type: type) { DatagramSource(name: $0, reading: $1, type: type, host: $2.host) }
     }
 }

@@ -1,3 +1,4 @@
+public import SluiceComponentConfig
 public import SluiceConfig
 import SluiceCore
 
@@ -7,4 +8,9 @@ extension StdinSource {
     public convenience init(name: String, reading reader: ConfigReader, host: String) {
         self.init(name: name, settings: SourceSettings(reading: reader, defaultMultiline: .auto), host: host)
     }
+}
+
+extension StdinSource {
+    /// `type: stdin`.
+    public static let registration = SourceRegistration(type: "stdin") { StdinSource(name: $0, reading: $1, host: $2.host) }
 }
