@@ -34,6 +34,25 @@ import Testing
         #expect(pipeline.eventsRemovedByTransforms == ["info": ["1:where filtered": 20_000], "tagged": ["2:dedupe duplicate": 10_000]])
     }
 
+    /// An unkeyed `sample` counts the events of every thread together (one atomic add each, no
+    /// lock): exactly one in `rate` passes of all the sources' events, and each thread runs the
+    /// transform with runners of its own.
+    @Test func anUnkeyedSampleKeepsOneInRateAcrossConcurrentSources() throws {
+        let lines = { (source: Int) in (0..<30_000).map { #"{"src":\#(source),"n":\#($0)}"# } }
+        let definitions = [TransformDefinition(name: "sampled", inputs: [.source(0), .source(1), .source(2)], steps: [.sample(SampleSettings(rate: 10))])]
+        let sampled = InMemorySink()
+        let stage = TransformStage(definitions: definitions, sourceCount: 3, wanted: [3])
+        let pipeline = Pipeline(
+            sources: (0..<3).map { ScriptedSource(name: "s\($0)", lines: lines($0)) },
+            sinks: [Pipeline.SinkSpec(configuration: SinkRunner.Configuration(name: "sampled", inputs: [3], whenFull: .block), sink: sampled)],
+            ringCapacity: 16, transforms: stage
+        )
+        pipeline.start()
+        #expect(pipeline.waitUntilFinished(seconds: 60))
+        #expect(sampled.events.count == 9_000)
+        #expect(stage.shared[0].drops[0]?.counter.current == 81_000)
+    }
+
     /// Reads of many lines are encoded on two threads (see `HelperEncoder`), and the helper's
     /// half goes through the transforms on its own thread when no step keeps order-dependent
     /// state; a `sample` makes them run in order on the reading thread. Either way every input

@@ -177,20 +177,25 @@ public final class TransformRunner {
                 guard let slot = keySlots[index].first, let value = matchers[index]!.rawValue(ofSlot: slot) else { return true }
                 return Self.hash(value) % rate == 0
             }
-            return shared.samples[index]!.withLock { count in
-                defer { count &+= 1 }
-                return count % rate == 0
-            }
+            return shared.samples[index]!.passes(rate: rate)
         case .throttle:
-            let key = key(index)
-            var overflowed = false
-            let admitted = shared.throttles[index]!.withLock { $0.admit(key, now: now, overflowed: &overflowed) }
-            if overflowed { shared.overflowKeys[index].add(1) }
-            return admitted
+            return admitThrottled(key(index), step: index, now: now)
         case .dedupe:
-            let key = key(index)
-            return !shared.dedupes[index]!.withLock { $0.isDuplicate(key, now: now) }
+            return !isDuplicate(key(index), step: index, now: now)
         }
+    }
+
+    /// A throttle's decision, under its step's lock (its buckets are every thread's).
+    private func admitThrottled(_ key: UInt64, step index: Int, now: UInt64) -> Bool {
+        var overflowed = false
+        let admitted = shared.throttles[index]!.withLock { $0.admit(key, now: now, overflowed: &overflowed) }
+        if overflowed { shared.overflowKeys[index].add(1) }
+        return admitted
+    }
+
+    /// A dedupe's decision, under its step's lock (its window is every thread's).
+    private func isDuplicate(_ key: UInt64, step index: Int, now: UInt64) -> Bool {
+        shared.dedupes[index]!.withLock { $0.isDuplicate(key, now: now) }
     }
 
     /// A hash of the loaded event's key fields (a missing field hashes as absent).

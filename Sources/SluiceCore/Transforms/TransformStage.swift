@@ -1,5 +1,3 @@
-import SluiceSync
-
 /// The transforms between the sources and the ring. A source's batch goes through every
 /// transform that reads it (directly or through other transforms), on the publishing thread,
 /// and each output is published as an input of its own: sources are inputs `0..<sourceCount`,
@@ -11,7 +9,11 @@ import SluiceSync
 /// the new ring (`PublishRoute`); a batch prepared by the previous stage and published after
 /// that is relabelled to the new stage's numbering by transform name (`translate`).
 ///
-/// `@unchecked Sendable`: after `init`, only the runner pools change, under their lock.
+/// Each publishing thread runs the transforms with runners of its own (`ThreadRunners`), found
+/// without a lock.
+///
+/// `@unchecked Sendable`: after `init` nothing changes but the shared transforms' state, which
+/// guards itself.
 public final class TransformStage: @unchecked Sendable {
     public let shared: [TransformShared]
     let sourceCount: Int
@@ -23,7 +25,6 @@ public final class TransformStage: @unchecked Sendable {
     /// Per source and node: how many transforms take it, to know (with the sinks) when a
     /// batch may be passed on instead of copied.
     private let takers: [[TransformDefinition.Input: Int]]
-    private let runners: Locked<[Int: [TransformRunner]]>
     /// Per source: what its encoders may do (see `TransformHints`).
     private let hints: [TransformHints]
 
@@ -66,7 +67,6 @@ public final class TransformStage: @unchecked Sendable {
             }
             return TransformHints(mayRunInParallel: orderFree, fusedShaping: fused)
         }
-        runners = Locked([:])
     }
 
     /// `batch` of source `source` where sinks want it, then its transforms' outputs that sinks
@@ -75,9 +75,9 @@ public final class TransformStage: @unchecked Sendable {
         let wanted = wantedInputs
         var published: [EventBatch] = wanted.contains(source) ? [batch] : []
         var outputs: [TransformDefinition.Input: [EventBatch]] = [.source(source): [batch]]
+        let runners = ThreadRunners.current(for: self)
         for (transform, inputs) in plans[source] {
-            let runner = borrowRunner(transform)
-            defer { returnRunner(runner, transform) }
+            let runner = runners.runner(transform, of: shared)
             var results: [EventBatch] = []
             for input in inputs {
                 let mayReuse = takers[source][input] == 1 && !wanted.contains(index(of: input))
@@ -129,14 +129,6 @@ public final class TransformStage: @unchecked Sendable {
 
     public func metricSamples() -> [MetricSample] {
         shared.flatMap { $0.metricSamples() }
-    }
-
-    private func borrowRunner(_ transform: Int) -> TransformRunner {
-        runners.withLock { $0[transform]?.popLast() } ?? TransformRunner(shared[transform])
-    }
-
-    private func returnRunner(_ runner: TransformRunner, _ transform: Int) {
-        runners.withLock { $0[transform, default: []].append(runner) }
     }
 
     /// Transforms ordered so that each comes after the transforms it reads.

@@ -1,4 +1,5 @@
 import SluiceSync
+import Synchronization
 
 /// What one transform counts and remembers, shared by every thread that runs it: events in and
 /// out, drops by step and reason, and the state of its `sample`, `throttle` and `dedupe` steps.
@@ -14,7 +15,10 @@ public final class TransformShared: Sendable {
     let drops: [(reason: String, counter: Counter)?]
     /// Keys a throttle could not give a bucket of their own (per step).
     let overflowKeys: [Counter]
-    let samples: [Int: Locked<UInt64>]
+    let samples: [Int: SampleCounter]
+    /// Throttle and dedupe state is one table per step for every thread (a key's rate and
+    /// window hold across sources), so each decision takes its step's lock: the two waits on
+    /// the transform path (see Sources/README.md).
     let throttles: [Int: Locked<TokenBuckets>]
     let dedupes: [Int: Locked<RecentKeys>]
 
@@ -34,13 +38,13 @@ public final class TransformShared: Sendable {
             }
         }
         overflowKeys = definition.steps.indices.map { index in carried[index].flatMap { running?.overflowKeys[$0] } ?? Counter() }
-        var samples: [Int: Locked<UInt64>] = [:]
+        var samples: [Int: SampleCounter] = [:]
         var throttles: [Int: Locked<TokenBuckets>] = [:]
         var dedupes: [Int: Locked<RecentKeys>] = [:]
         for (index, step) in definition.steps.enumerated() {
             let old = carried[index]
             switch step {
-            case .sample: samples[index] = old.flatMap { running?.samples[$0] } ?? Locked(0)
+            case .sample: samples[index] = old.flatMap { running?.samples[$0] } ?? SampleCounter()
             case .throttle(let settings): throttles[index] = old.flatMap { running?.throttles[$0] } ?? Locked(TokenBuckets(settings))
             case .dedupe(let settings): dedupes[index] = old.flatMap { running?.dedupes[$0] } ?? Locked(RecentKeys(settings))
             default: break
@@ -84,6 +88,17 @@ public final class TransformShared: Sendable {
             }
         }
         return samples
+    }
+}
+
+/// The events an unkeyed `sample` step has seen, every thread together: one atomic add per
+/// event, so every `rate`-th event passes however many threads publish.
+final class SampleCounter: Sendable {
+    private let seen = Atomic<UInt64>(0)
+
+    /// Whether this event is one of every `rate`.
+    func passes(rate: UInt64) -> Bool {
+        seen.wrappingAdd(1, ordering: .relaxed).oldValue % rate == 0
     }
 }
 
