@@ -39,7 +39,7 @@ extension DiskBuffer {
         }
         totalBytes = segments.reduce(0) { $0 + $1.size }
         nextSequence = max(start, segments.last.map { $0.lastSequence.map { $0 + 1 } ?? $0.firstSequence } ?? start)
-        position = start
+        ledger = AcknowledgementLedger(position: start)
         persistedPosition = start
         expectedSequence = start
         if segments.isEmpty, BufferFiles.readPosition(in: directory) != .sequence(start) {

@@ -71,20 +71,11 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     var readOffset = 0
     /// The sequence the reader expects next (a gap after damage counts lost records).
     var expectedSequence: UInt64 = 0
-    /// Handed out, not yet acknowledged, by sequence.
-    var outstanding: [UInt64: HandedOut] = [:]
-    /// Given back unsettled (`release`), to be handed out again first, by sequence.
-    var released: [UInt64: HandedOut] = [:]
-
-    /// A record handed out: its events, when it was appended, and where it is (to read it again).
-    struct HandedOut {
-        var events: Int
-        var appendedAt: Int64
-        var segmentFirstSequence: UInt64
-        var offset: Int
-    }
-    /// The first record not yet acknowledged, as last computed, and as last written.
-    var position: UInt64 = 0
+    /// What the sink holds or gave back, and the position (the first record not yet
+    /// acknowledged).
+    var ledger = AcknowledgementLedger()
+    typealias HandedOut = AcknowledgementLedger.HandedOut
+    /// The position as last written to the position file.
     var persistedPosition: UInt64 = 0
     var waitingEventCount = 0
     var appendingEnded = false
@@ -230,9 +221,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
         unlink(oldest.path)
         oldest.isDeleted = true
         totalBytes -= oldest.size
-        let givenBack = released.filter { $0.value.segmentFirstSequence == oldest.firstSequence }
-        for sequence in givenBack.keys { released[sequence] = nil }
-        let unread = oldest.unreadEvents + givenBack.values.reduce(0) { $0 + $1.events }
+        let unread = oldest.unreadEvents + ledger.evict(segmentFirstSequence: oldest.firstSequence)
         waitingEventCount -= unread
         if readSegment > 0 {
             readSegment -= 1
@@ -356,7 +345,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// Syncs everything and records the position: the buffer can be opened again as it is.
     public func close() {
         let empty = lock.withLock { () -> Bool in
-            guard outstanding.isEmpty, released.isEmpty, position >= nextSequence else { return false }
+            guard ledger.isSettled, ledger.position >= nextSequence else { return false }
             // Everything acknowledged: no segment is worth keeping (or syncing).
             for segment in segments {
                 CrashPoints.reach(.unlink)
@@ -454,9 +443,9 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
                     advancePosition()
                     return nil
                 }
-                outstanding[summary.sequence] = HandedOut(
+                ledger.handOut(summary.sequence, HandedOut(
                     events: summary.events, appendedAt: summary.appendedAtMilliseconds, segmentFirstSequence: segment.firstSequence, offset: offset
-                )
+                ))
                 return .record(batch, DeliveryTicket(summary.sequence), endOfRun: isEndOfRun)
             }
         case .damaged(let range, _):
@@ -476,14 +465,14 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
 
     /// Under `lock`: whether the record just handed out is the last there is for now.
     private var isEndOfRun: Bool {
-        guard released.isEmpty else { return false }
+        guard !ledger.hasGivenBack else { return false }
         return readSegment >= segments.count || readSegment == segments.count - 1 && readOffset >= segments[readSegment].size
     }
 
     /// Under `lock`: the first record given back, and its segment (an eviction takes the records
     /// given back with their segment).
     private func firstGivenBack() -> (UInt64, HandedOut, Segment)? {
-        guard let sequence = released.keys.min(), let record = released[sequence],
+        guard let (sequence, record) = ledger.firstGivenBack,
               let segment = segments.first(where: { $0.firstSequence == record.segmentFirstSequence }) else { return nil }
         return (sequence, record, segment)
     }
@@ -499,7 +488,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
             batch = nil
         }
         return lock.withLock { () -> ReadOutcome? in
-            guard generation == readerGeneration, released.removeValue(forKey: sequence) != nil else { return nil }
+            guard generation == readerGeneration, ledger.takeGivenBack(sequence) != nil else { return nil }
             guard let batch else {
                 // It read intact before: the file changed under Sluice. Lost like damage.
                 waitingEventCount -= record.events
@@ -508,7 +497,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
                 advancePosition()
                 return nil
             }
-            outstanding[sequence] = record
+            ledger.handOut(sequence, record)
             return .record(batch, DeliveryTicket(sequence), endOfRun: isEndOfRun)
         }
     }
@@ -535,13 +524,13 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// its events are lost, and the caller counts them (`buffer_overrun`).
     public func release(_ ticket: DeliveryTicket) -> Bool {
         lock.withLock {
-            guard let record = outstanding.removeValue(forKey: ticket.number) else { return true }
-            guard segments.contains(where: { $0.firstSequence == record.segmentFirstSequence }) else {
+            let segmentExists = { (first: UInt64) in self.segments.contains { $0.firstSequence == first } }
+            guard let (record, kept) = ledger.giveBack(ticket.number, segmentExists: segmentExists) else { return true }
+            guard kept else {
                 waitingEventCount -= record.events
                 advancePosition()
                 return false
             }
-            released[ticket.number] = record
             lock.broadcast()
             return true
         }
@@ -549,7 +538,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
 
     public func acknowledge(_ ticket: DeliveryTicket) {
         let persistNow = lock.withLock { () -> Bool in
-            guard let record = outstanding.removeValue(forKey: ticket.number) else { return false }
+            guard let record = ledger.acknowledge(ticket.number) else { return false }
             waitingEventCount -= record.events
             counts.acknowledged += 1
             return advancePosition()
@@ -562,10 +551,8 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     @discardableResult
     func advancePosition() -> Bool {
         let unreadSequence = readSegment < segments.count ? nextUnreadSequence() : nextSequence
-        let next = [outstanding.keys.min(), released.keys.min(), unreadSequence].compactMap { $0 }.min()!
-        guard next > position else { return false }
-        position = next
-        while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < position }) ?? true {
+        guard ledger.advance(unread: unreadSequence) else { return false }
+        while segments.count > 1, readSegment > 0, segments[0].lastSequence.map({ $0 < ledger.position }) ?? true {
             let done = segments.removeFirst()
             CrashPoints.reach(.unlink)
             unlink(done.path)
@@ -585,7 +572,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
     /// Writes the position file when it moved since the last write.
     func persistPosition(durable: Bool) {
         positionWrites.withLock {
-            let current = lock.withLock { position }
+            let current = lock.withLock { ledger.position }
             guard current != lock.withLock({ persistedPosition }) else { return }
             if let error = BufferFiles.writePosition(current, in: directory, durable: durable) {
                 logger.error("cannot record the disk buffer's position", metadata: ["error": "\(error)"])
@@ -610,7 +597,7 @@ public final class DiskBuffer: DurableSinkBuffer, @unchecked Sendable {
 
     public var stats: Stats {
         let (snapshot, oldest) = lock.withLock { () -> (Stats, Int64?) in
-            let oldestOutstanding = (outstanding.values.map(\.appendedAt) + released.values.map(\.appendedAt)).min()
+            let oldestOutstanding = ledger.oldestAppendedAt
             let stats = Stats(
                 events: waitingEventCount, bytes: totalBytes, segments: segments.count, oldestAgeSeconds: 0, appends: counts.appends,
                 acknowledged: counts.acknowledged, lost: counts.lost, maxBytes: storedSettings.maxBytes
