@@ -41,7 +41,7 @@ extension DiskBuffer {
         nextSequence = max(start, segments.last.map { $0.lastSequence.map { $0 + 1 } ?? $0.firstSequence } ?? start)
         ledger = AcknowledgementLedger(position: start)
         persistedPosition = start
-        expectedSequence = start
+        cursor = ReadCursor(expectedSequence: start)
         if segments.isEmpty, BufferFiles.readPosition(in: directory) != .sequence(start) {
             _ = BufferFiles.writePosition(start, in: directory, durable: true)
         }
@@ -74,7 +74,7 @@ extension DiskBuffer {
     }
 
     /// Opens and checks one segment; nil when it is quarantined whole.
-    private func open(_ entry: (firstSequence: UInt64, path: String), newest: Bool, from start: UInt64, nextFirst: UInt64?) -> Segment? {
+    private func open(_ entry: (firstSequence: UInt64, path: String), newest: Bool, from start: UInt64, nextFirst: UInt64?) -> BufferSegment? {
         let descriptor = Glibc.open(entry.path, O_RDWR | O_CLOEXEC)
         var status = stat()
         guard descriptor >= 0, fstat(descriptor, &status) == 0 else {
@@ -83,7 +83,7 @@ extension DiskBuffer {
             quarantineWhole(entry, reason: .unreadableSegment, detail: BufferFiles.describe(error), nextFirst: nextFirst)
             return nil
         }
-        let segment = Segment(firstSequence: entry.firstSequence, path: entry.path, descriptor: descriptor, size: Int(status.st_size))
+        let segment = BufferSegment(firstSequence: entry.firstSequence, path: entry.path, descriptor: descriptor, size: Int(status.st_size))
         var reader = SegmentReader(descriptor: descriptor)
         var offset = 0
         var lastBefore: UInt64?
