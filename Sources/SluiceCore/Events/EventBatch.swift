@@ -13,19 +13,26 @@ struct EventIndexEntry {
 /// that writes text writes the buffer as it is, and every sink reads the same bytes: fan-out
 /// copies nothing.
 ///
-/// `@unchecked Sendable`: a batch is filled by one producer thread and never changed after it
-/// is published to the ring (its origin is set just before); the ring's release/acquire
-/// ordering hands it to the consumers.
+/// Its events and its input never change once it is made: a transform's output that leaves a
+/// batch whole, or a reload that renumbers the inputs, makes another batch over the same events
+/// (`relabeled(as:)`), which shares their bytes.
+///
+/// `@unchecked Sendable`: a batch is made by one producer thread, which gives it its origin and
+/// source name before it is published to the ring; nothing changes after that, and the ring's
+/// release/acquire ordering hands it to the consumers.
 public final class EventBatch: @unchecked Sendable {
-    /// Index of the source that read these events, in the pipeline's source list.
-    public private(set) var sourceIndex: Int
+    /// The input these events are published as: the index of the source that read them, in
+    /// the pipeline's source list, or of a transform's output (see `TransformStage`).
+    public let sourceIndex: Int
     /// The name of that source (events carry it as `source`): what sinks name files and
     /// indices by. Set when the batch is published, unless it came with one (replay, a buffer).
     public private(set) var sourceName: String
     /// The stream and sequences that identify the events (see `EventOrigin`).
     public private(set) var origin: EventOrigin
     private var originIsSet: Bool
-    private let contents: EventBatchBuilder
+    /// The events, shared by every relabelled batch over them.
+    private let storage: SealedEvents
+    private var contents: EventBatchBuilder { _read { yield storage.contents } }
     private var index: [EventIndexEntry] { contents.index }
     /// The transform whose leading field steps the encoder ran on the events it marked (see
     /// `EventEncoder.fuse(_:)`); nil when it ran none.
@@ -42,9 +49,18 @@ public final class EventBatch: @unchecked Sendable {
     public init(sourceIndex: Int, builder: consuming EventBatchBuilder, origin: EventOrigin? = nil, sourceName: String = "") {
         self.sourceIndex = sourceIndex
         self.sourceName = sourceName
-        contents = builder
+        storage = SealedEvents(builder)
         self.origin = origin ?? .standalone()
         originIsSet = origin != nil
+    }
+
+    /// The same events (their bytes shared, their identities kept) as input `index`.
+    private init(relabeling batch: EventBatch, as index: Int) {
+        sourceIndex = index
+        sourceName = batch.sourceName
+        storage = batch.storage
+        origin = batch.origin
+        originIsSet = batch.originIsSet
     }
 
     /// Gives the batch the identities of its events, before it is published, by a source that
@@ -82,10 +98,10 @@ public final class EventBatch: @unchecked Sendable {
         )
     }
 
-    /// Gives the batch to the sinks of another input (a transform's output that left the batch
-    /// whole); only before it is published, and only when nobody else holds it.
-    func relabel(as index: Int) {
-        sourceIndex = index
+    /// The same events for the sinks of another input (a transform's output that left the
+    /// batch whole, a reload's renumbering): no bytes are copied.
+    func relabeled(as index: Int) -> EventBatch {
+        index == sourceIndex ? self : EventBatch(relabeling: self, as: index)
     }
 
     /// A new batch of only the events at `positions` (ascending), their bytes copied, for the
@@ -164,5 +180,14 @@ public struct EventRecord {
         self.level = level
         self.stream = stream
         self.sequence = sequence
+    }
+}
+
+/// A batch's events once sealed: what a batch and its relabelled copies share.
+private final class SealedEvents {
+    let contents: EventBatchBuilder
+
+    init(_ contents: consuming EventBatchBuilder) {
+        self.contents = contents
     }
 }

@@ -53,7 +53,8 @@ public final class PublishRoute: @unchecked Sendable {
     /// Publishes a batch that `preparedBy` made (or a source's own batch, made by no stage) and
     /// says where it went; a position with no ring when no sink takes it any more (a reload
     /// removed its transform); nil once the route has ended (the pipeline is stopping).
-    func publish(_ batch: EventBatch, preparedBy: TransformStage?) -> RingPosition? {
+    func publish(_ prepared: EventBatch, preparedBy: TransformStage?) -> RingPosition? {
+        var batch = prepared
         var target = now
         var preparedBy = preparedBy
         while true {
@@ -61,7 +62,7 @@ public final class PublishRoute: @unchecked Sendable {
                 guard let index = TransformStage.translate(batch.sourceIndex, from: preparedBy, to: target.stage) else {
                     return RingPosition(ring: nil, sequence: 0)
                 }
-                if index != batch.sourceIndex { batch.relabel(as: index) }
+                batch = batch.relabeled(as: index)
                 preparedBy = target.stage
             }
             if let claim = target.ring.claim(eventCount: batch.count) {

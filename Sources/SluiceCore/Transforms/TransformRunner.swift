@@ -114,8 +114,7 @@ public final class TransformRunner {
             return EventBatch(sourceIndex: outputIndex, builder: builder, origin: origin, sourceName: batch.sourceName)
         }
         if kept.count == batch.count, mayReuse {
-            batch.relabel(as: outputIndex)
-            return batch
+            return batch.relabeled(as: outputIndex)
         }
         return batch.keeping(kept, as: outputIndex)
     }
