@@ -78,6 +78,13 @@ let package = Package(
             name: "SluiceCore",
             dependencies: ["SluiceRing", "SluiceSync", "CLinux", "CPCRE2", "CJSONBits", "CTextBits", .product(name: "Logging", package: "swift-log")]
         ),
+        // The transforms between the sources and the ring (redact, where, sample, throttle,
+        // dedupe, field steps), run by the pipeline through SluiceCore's `BatchTransforms`; the
+        // field steps an encoder fuses into its writing (`FieldShaper`) stay in SluiceCore.
+        .target(
+            name: "SluiceTransforms",
+            dependencies: ["SluiceCore", "SluiceSync"]
+        ),
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
             name: "SluiceConfig",
@@ -134,7 +141,7 @@ let package = Package(
             name: "SluiceKit",
             dependencies: [
                 "SluiceCore", "SluiceRing", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer",
-                "CLinux",
+                "SluiceTransforms", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -175,6 +182,7 @@ let package = Package(
 
         .testTarget(name: "SluiceRingTests", dependencies: ["SluiceRing", "SluiceSync", "SluiceTesting"]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSync", "SluiceTesting"]),
+        .testTarget(name: "SluiceTransformsTests", dependencies: ["SluiceTransforms", "SluiceCore", "SluiceSync", "SluiceTesting"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluiceTesting"]),
         .testTarget(
             name: "SluiceSourcesTests",

@@ -1,25 +1,8 @@
 import Foundation
-import Testing
 import SluiceTesting
+import Testing
 
 @testable import SluiceCore
-
-/// A seeded generator (SplitMix64), so every failure reproduces from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}
 
 /// Property-based fuzzing of the parsers on random and mutated input, in every `swift test`
 /// run (`SLUICE_FUZZ_ITERATIONS` raises the count; the libFuzzer targets under `Tests/Fuzz`

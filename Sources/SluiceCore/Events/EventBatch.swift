@@ -36,10 +36,10 @@ public final class EventBatch: @unchecked Sendable {
     private var index: [EventIndexEntry] { contents.index }
     /// The transform whose leading field steps the encoder ran on the events it marked (see
     /// `EventEncoder.fuse(_:)`); nil when it ran none.
-    var preShapedBy: TransformShared? { contents.preShapedBy }
+    package var preShapedBy: (any AnyObject & Sendable)? { contents.preShapedBy }
 
     /// Whether the event at `position` was written already reshaped (see `preShapedBy`).
-    func isPreShaped(_ position: Int) -> Bool {
+    package func isPreShaped(_ position: Int) -> Bool {
         index[position].preShaped
     }
 
@@ -100,7 +100,7 @@ public final class EventBatch: @unchecked Sendable {
 
     /// The same events for the sinks of another input (a transform's output that left the
     /// batch whole, a reload's renumbering): no bytes are copied.
-    func relabeled(as index: Int) -> EventBatch {
+    package func relabeled(as index: Int) -> EventBatch {
         index == sourceIndex ? self : EventBatch(relabeling: self, as: index)
     }
 
@@ -132,7 +132,7 @@ public struct EventBatchBuilder: ~Copyable {
     public var ndjson: ByteWriter
     var index: [EventIndexEntry] = []
     /// See `EventBatch.preShapedBy`.
-    var preShapedBy: TransformShared?
+    var preShapedBy: (any AnyObject & Sendable)?
     var hasPreShapedEvents = false
 
     public init(byteCapacity: Int = 64 * 1024) {

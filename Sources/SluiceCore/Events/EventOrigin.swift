@@ -40,7 +40,7 @@ public struct EventOrigin: Sendable, Equatable {
     }
 
     /// The origin of the events at `positions` (ascending) of a batch with this origin.
-    func keeping(_ positions: [Int]) -> EventOrigin {
+    package func keeping(_ positions: [Int]) -> EventOrigin {
         EventOrigin(stream: stream, sequences: positions.map(sequence(at:)))
     }
 

@@ -85,7 +85,7 @@ public struct EventEncoder: ~Copyable {
     public mutating func fuse(_ shaping: FusedShaping?) {
         guard shaping?.transform !== fused?.transform else { return }
         fused = shaping
-        fusedCandidate = shaping.map { FieldShaper($0.steps) }
+        fusedCandidate = shaping.map { FieldShaper($0.edits) }
         fusedShaper = Self.usable(fusedCandidate, with: metadata.forFields)
     }
 

@@ -105,7 +105,7 @@ public enum JSONLookup {
     }
 
     /// Skips one value known to be valid JSON.
-    static func skipValidValue(_ cursor: inout Cursor) {
+    package static func skipValidValue(_ cursor: inout Cursor) {
         var depth = 0
         repeat {
             switch cursor.peek {

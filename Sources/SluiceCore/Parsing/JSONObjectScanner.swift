@@ -179,12 +179,12 @@ public struct JSONObjectScanner: ~Copyable {
 }
 
 /// A position in a line being scanned. Reading past the end yields 0, which no rule accepts.
-struct Cursor {
+package struct Cursor {
     let base: UnsafePointer<UInt8>
     let end: Int
-    var index = 0
+    package var index = 0
 
-    init(base: UnsafePointer<UInt8>, end: Int, index: Int = 0) {
+    package init(base: UnsafePointer<UInt8>, end: Int, index: Int = 0) {
         self.base = base
         self.end = end
         self.index = index
@@ -201,7 +201,7 @@ struct Cursor {
     }
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < end {
             switch base[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1

@@ -1,7 +1,7 @@
+import CLinux
+import Logging
 public import SluiceRing
 import SluiceSync
-import Logging
-import CLinux
 
 #if canImport(Glibc)
 import Glibc
@@ -93,8 +93,8 @@ public final class Pipeline: @unchecked Sendable {
     /// - Parameters:
     ///   - ringCapacity: slots in the ring; each slot holds one batch (one read).
     ///   - transforms: what the sources' batches pass on their way in; sinks then name sources
-    ///     and transforms in their `inputs` (see `TransformStage`).
-    public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int, transforms: TransformStage? = nil) {
+    ///     and transforms in their `inputs` (see `BatchTransforms`).
+    public init(sources: [any Source], sinks: [SinkSpec], ringCapacity: Int, transforms: (any BatchTransforms)? = nil) {
         self.sources = sources
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
         let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map(\.gatesProducers))
@@ -188,7 +188,7 @@ public final class Pipeline: @unchecked Sendable {
     ///
     /// `transforms` replace the running ones (with the new ring, when there is one), so that a
     /// sink never reads an input numbered for other transforms.
-    public func reload(_ sinks: [ReloadedSink], ringCapacity: Int, transforms: TransformStage?) -> ReloadOutcome? {
+    public func reload(_ sinks: [ReloadedSink], ringCapacity: Int, transforms: (any BatchTransforms)?) -> ReloadOutcome? {
         stageChange.withLock { () -> ReloadOutcome? in
             guard !route.hasEnded else { return nil }
             var set = sinkSet.withLock { $0 }
@@ -254,13 +254,13 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    /// What the transforms removed on purpose (see `TransformStage.removedEvents`).
+    /// What the transforms removed on purpose (see `BatchTransforms.removedEvents`).
     public var eventsRemovedByTransforms: [String: [String: Int]] {
         route.transforms?.removedEvents ?? [:]
     }
 
     /// The transforms running now (a reload replaces them).
-    public var transforms: TransformStage? {
+    public var transforms: (any BatchTransforms)? {
         route.transforms
     }
 

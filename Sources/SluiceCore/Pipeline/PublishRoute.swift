@@ -9,7 +9,7 @@ import SluiceSync
 /// installed and publishes there. No batch falls between the two rings, and while the old
 /// sinks drain the sources are held back exactly as a full ring would hold them. New transforms
 /// are installed with the new ring, in one step: a batch the old transforms made is numbered
-/// anew for the new sinks (`TransformStage.translate`).
+/// anew for the new sinks (`BatchTransforms.translate`).
 ///
 /// Publishing takes no lock: the ring, the transforms and whether the route has ended are one
 /// immutable `Installed` value behind a `SharedReference`, which a publisher loads (pin, retain,
@@ -21,10 +21,10 @@ public final class PublishRoute: @unchecked Sendable {
     /// What publishers use now.
     final class Installed: PinCounted, @unchecked Sendable {
         let ring: EventRing<EventBatch>
-        let stage: TransformStage?
+        let stage: (any BatchTransforms)?
         let ended: Bool
 
-        init(ring: EventRing<EventBatch>, stage: TransformStage?, ended: Bool = false) {
+        init(ring: EventRing<EventBatch>, stage: (any BatchTransforms)?, ended: Bool = false) {
             self.ring = ring
             self.stage = stage
             self.ended = ended
@@ -34,7 +34,7 @@ public final class PublishRoute: @unchecked Sendable {
     private let installed = SharedReference<Installed>()
     private let replacedLock = ConditionLock()
 
-    public init(_ ring: EventRing<EventBatch>, transforms: TransformStage? = nil) {
+    public init(_ ring: EventRing<EventBatch>, transforms: (any BatchTransforms)? = nil) {
         installed.replace(with: Installed(ring: ring, stage: transforms)) { _ in false }
     }
 
@@ -45,21 +45,23 @@ public final class PublishRoute: @unchecked Sendable {
 
     public var current: EventRing<EventBatch> { now.ring }
 
-    /// The transforms batches pass now (see `TransformStage`), if any.
-    var transforms: TransformStage? { now.stage }
+    /// The transforms batches pass now (see `BatchTransforms`), if any.
+    var transforms: (any BatchTransforms)? { now.stage }
 
     var hasEnded: Bool { now.ended }
 
     /// Publishes a batch that `preparedBy` made (or a source's own batch, made by no stage) and
     /// says where it went; a position with no ring when no sink takes it any more (a reload
     /// removed its transform); nil once the route has ended (the pipeline is stopping).
-    func publish(_ prepared: EventBatch, preparedBy: TransformStage?) -> RingPosition? {
+    func publish(_ prepared: EventBatch, preparedBy: (any BatchTransforms)?) -> RingPosition? {
         var batch = prepared
         var target = now
         var preparedBy = preparedBy
         while true {
             if target.stage !== preparedBy {
-                guard let index = TransformStage.translate(batch.sourceIndex, from: preparedBy, to: target.stage) else {
+                // A batch no transforms prepared is a source's own: its number never changes.
+                let translated = if let preparedBy { preparedBy.translate(batch.sourceIndex, to: target.stage) } else { batch.sourceIndex }
+                guard let index = translated else {
                     return RingPosition(ring: nil, sequence: 0)
                 }
                 batch = batch.relabeled(as: index)
@@ -76,14 +78,14 @@ public final class PublishRoute: @unchecked Sendable {
 
     /// Installs new transforms for a reload that keeps the ring (the sinks' inputs did not move).
     /// The pipeline makes one change to the route at a time.
-    func install(transforms: TransformStage?) {
+    func install(transforms: (any BatchTransforms)?) {
         let ring = now.ring
         put(Installed(ring: ring, stage: transforms))
     }
 
     /// Routes to `next` through `transforms` from now on; the caller has closed the previous
     /// ring.
-    func install(_ next: EventRing<EventBatch>, transforms: TransformStage?) {
+    func install(_ next: EventRing<EventBatch>, transforms: (any BatchTransforms)?) {
         put(Installed(ring: next, stage: transforms))
     }
 

@@ -40,7 +40,7 @@ public struct RingPosition: Sendable {
 public struct PreparedBatch: Sendable {
     let batches: [EventBatch]
     /// The transforms that made them (see `PublishRoute.publish(_:preparedBy:)`).
-    let stage: TransformStage?
+    let stage: (any BatchTransforms)?
     /// The events of the source's batch, before transforms: what the source's accounting
     /// counts as published or not.
     let sourceEvents: Int

@@ -7,7 +7,7 @@ import Glibc
 /// matches has its fate worked out once, step by step (keeping the steps' order's meaning);
 /// per event, each field looks its name up and the object is written once. Names are compared
 /// as bytes. One per thread.
-final class FieldShaper {
+package final class FieldShaper {
     /// A name in `bytes`: where it starts, how long it is, and its first eight bytes (see
     /// `prefix(_:)`), so most names are told apart without reading them.
     private struct Name {
@@ -88,7 +88,7 @@ final class FieldShaper {
     /// the shaper write its events (`shapeMembers`).
     let touchedNames: Set<String>
 
-    init(_ configured: [TransformStep]) {
+    package init(_ configured: [FieldEdit]) {
         var bytes: [UInt8] = []
         var names: [Name] = []
         var targets: [Name] = []
@@ -130,8 +130,6 @@ final class FieldShaper {
             case .set(let pairs):
                 for (key, _) in pairs { names.append(name(key)) }
                 steps.append(Step(kind: .set, names: first..<names.count))
-            default:
-                break
             }
         }
         touchedNames = touched
@@ -207,17 +205,9 @@ final class FieldShaper {
         return UnsafeMutableBufferPointer(rebasing: buffer[0..<elements.count])
     }
 
-    /// Whether `step` is one this shaper fuses.
-    static func fuses(_ step: TransformStep) -> Bool {
-        switch step {
-        case .remove, .rename, .set: true
-        default: false
-        }
-    }
-
     /// Writes the reshaped `event` into `output`; false (nothing written) when it is not an
     /// object.
-    func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
+    package func shape(_ event: UnsafeRawBufferPointer, into output: inout ByteWriter) -> Bool {
         guard scanner.scan(event) else { return false }
         output.reserve(event.count + 64)
         output.append(UInt8(ascii: "{"))
@@ -300,7 +290,7 @@ final class FieldShaper {
     /// the same name the later stays. Also, by step, the names an added field was renamed onto
     /// there: an event's field of that name is replaced. (A later rename of an event's field
     /// onto an added name depends on the event: that one is not seen here.)
-    private static func addedFields(_ steps: [TransformStep]) -> (fields: [(key: String, value: String)], landings: [Int: Set<String>]) {
+    private static func addedFields(_ steps: [FieldEdit]) -> (fields: [(key: String, value: String)], landings: [Int: Set<String>]) {
         var added: [(key: String, value: String)] = []
         var landings: [Int: Set<String>] = [:]
         for (index, step) in steps.enumerated() {
@@ -319,8 +309,6 @@ final class FieldShaper {
                             current = rename.to
                             landings[laterIndex, default: []].insert(rename.to)
                         }
-                    default:
-                        break
                     }
                 }
                 guard let current else { continue }

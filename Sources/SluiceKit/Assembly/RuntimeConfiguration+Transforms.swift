@@ -1,6 +1,7 @@
 import SluiceComponentConfig
 import SluiceConfig
 import SluiceCore
+import SluiceTransforms
 
 extension RuntimeConfiguration {
     /// `transforms:` each named transform's `inputs` (sources or other transforms) and `steps`,

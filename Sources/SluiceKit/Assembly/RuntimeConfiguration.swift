@@ -4,6 +4,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceSinks
 import SluiceSources
+import SluiceTransforms
 
 /// A fully validated configuration, ready to build: nothing has been opened yet.
 struct RuntimeConfiguration {

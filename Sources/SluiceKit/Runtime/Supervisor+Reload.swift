@@ -1,8 +1,9 @@
-import SluiceRing
 import Logging
 import SluiceConfig
 import SluiceCore
+import SluiceRing
 import SluiceSync
+import SluiceTransforms
 
 /// SIGHUP: reopen files and reload the configuration, without losing an event.
 ///
@@ -63,11 +64,12 @@ extension Supervisor {
             pipeline.reopenFiles()
             return
         }
-        let transforms = next.transformStage(replacing: pipeline.transforms)
-        guard let outcome = pipeline.reload(plan, ringCapacity: next.ringCapacity, transforms: transforms) else {
+        let nextTransforms = next.transformStage(replacing: transforms)
+        guard let outcome = pipeline.reload(plan, ringCapacity: next.ringCapacity, transforms: nextTransforms) else {
             finishUnused(plan)
             return
         }
+        transforms = nextTransforms
         pipeline.reopenFiles()
         let transformsChanged = next.context.effective.render(only: "transforms") != configuration.context.effective.render(only: "transforms")
         configuration = next

@@ -1,11 +1,12 @@
-import SluiceRing
 import CLinux
 import Logging
 import SluiceBuffer
 import SluiceConfig
 import SluiceCore
-import SluiceSync
+import SluiceRing
 import SluiceSources
+import SluiceSync
+import SluiceTransforms
 
 #if canImport(Glibc)
 import Glibc
@@ -29,6 +30,8 @@ final class Supervisor {
     let logger = Logger(label: "sluice")
     /// The sinks' disk buffers, kept across reloads.
     let diskBuffers = DiskBuffers()
+    /// The transforms the pipeline runs now: a reload's new ones take over their state.
+    var transforms: TransformStage?
 
     /// How long sinks have, once stopping began, before Sluice exits without them.
     static let stopAllowanceNanoseconds: UInt64 = 2_000_000_000
@@ -63,7 +66,8 @@ final class Supervisor {
         let sinks = try configuration.sinks.map { planned in
             Pipeline.SinkSpec(configuration: planned.configuration, sink: try planned.build(), buffer: diskBuffers.byName[planned.name])
         }
-        let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity, transforms: configuration.transformStage())
+        transforms = configuration.transformStage()
+        let pipeline = Pipeline(sources: sources, sinks: sinks, ringCapacity: configuration.ringCapacity, transforms: transforms)
         pipeline.start()
         let unhealthyAfter = configuration.unhealthyAfterNanoseconds
         let metrics = startMetrics(for: pipeline, unhealthyAfterNanoseconds: unhealthyAfter)

@@ -2,6 +2,7 @@ import SluiceCore
 import SluiceRing
 import SluiceSinks
 import SluiceSources
+import SluiceTransforms
 
 /// Runs `sluice test` cases against a loaded configuration, in process and without I/O: lines go
 /// through the source's own framing, multiline joining and encoding; each sink's `inputs` and

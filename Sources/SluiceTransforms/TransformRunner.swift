@@ -1,3 +1,4 @@
+public import SluiceCore
 import SluiceSync
 
 /// Runs one transform's steps over batches, on one thread at a time (a `TransformStage` lends
@@ -50,10 +51,10 @@ public final class TransformRunner {
         self.matchers = matchers
         self.keySlots = keySlots
         var program: [Operation] = []
-        var fused: [TransformStep] = []
+        var fused: [FieldEdit] = []
         for (index, step) in shared.definition.steps.enumerated() {
-            if FieldShaper.fuses(step) {
-                fused.append(step)
+            if let edit = step.fieldEdit {
+                fused.append(edit)
                 continue
             }
             if !fused.isEmpty { program.append(.shape(FieldShaper(fused))) }

@@ -1,3 +1,4 @@
+public import SluiceCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+public import SluiceCore
 /// One step of a transform, as configured. Steps run in order on each event; a step either
 /// reshapes the event's JSON (in place of the bytes, never through a dictionary) or decides
 /// whether it goes on.
@@ -40,6 +41,19 @@ public enum TransformStep: Sendable {
         switch self {
         case .sample, .throttle, .dedupe: true
         default: false
+        }
+    }
+}
+
+extension TransformStep {
+    /// The step as a field edit the encoder and `FieldShaper` run fused: `remove`, `rename`
+    /// and `set`; nil for the others.
+    var fieldEdit: FieldEdit? {
+        switch self {
+        case .remove(let paths): .remove(paths)
+        case .rename(let pairs): .rename(pairs)
+        case .set(let pairs): .set(pairs)
+        default: nil
         }
     }
 }

@@ -1,3 +1,4 @@
+public import SluiceCore
 import SluiceSync
 import Synchronization
 

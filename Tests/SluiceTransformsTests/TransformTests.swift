@@ -3,6 +3,7 @@ import SluiceTesting
 import Testing
 
 @testable import SluiceCore
+@testable import SluiceTransforms
 
 /// Runs `steps` on each event (a JSON object as the encoder writes it); nil for a dropped one.
 private func transform(_ steps: [TransformStep], _ events: [String]) -> [String?] {
@@ -173,7 +174,7 @@ private let everyPattern = RedactionSettings(patterns: RedactionPattern.allCases
             let shared = TransformShared(TransformDefinition(name: "t", inputs: [.source(0)], steps: steps))
             var encoder = EventEncoder(format: .auto, metadata: metadata)
             encoder.setReadTime(1_764_547_200_000)
-            if fused { encoder.fuse(FusedShaping(transform: shared, steps: Array(steps.prefix(while: FieldShaper.fuses)))) }
+            if fused { encoder.fuse(FusedShaping(transform: shared, edits: steps.prefix { $0.fieldEdit != nil }.compactMap(\.fieldEdit))) }
             var builder = EventBatchBuilder()
             for line in lines {
                 var line = line

@@ -2,6 +2,7 @@ import SluiceTesting
 import Testing
 
 @testable import SluiceCore
+@testable import SluiceTransforms
 
 /// The transform stage in a running pipeline: two source threads through shared transforms
 /// (so the thread sanitizer sees them), each input reaching exactly the sinks that name it.
@@ -122,9 +123,9 @@ import Testing
         #expect(second.shared[0].drops[1]?.counter.current == 2 && second.shared[0].eventsIn === first.shared[1].eventsIn)
         // The changed one (the third) starts with an empty window.
         #expect(second.shared[0].drops[2]?.counter.current == 0 && second.shared[0].dedupes[2] !== first.shared[1].dedupes[1])
-        #expect(TransformStage.translate(0, from: first, to: second) == 0, "a source keeps its number")
-        #expect(TransformStage.translate(2, from: first, to: second) == 1, "y moved from input 2 to input 1")
-        #expect(TransformStage.translate(1, from: first, to: second) == nil, "x is gone")
-        #expect(TransformStage.translate(1, from: second, to: nil) == nil)
+        #expect(first.translate(0, to: second) == 0, "a source keeps its number")
+        #expect(first.translate(2, to: second) == 1, "y moved from input 2 to input 1")
+        #expect(first.translate(1, to: second) == nil, "x is gone")
+        #expect(second.translate(1, to: nil) == nil)
     }
 }

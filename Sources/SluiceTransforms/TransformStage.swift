@@ -1,3 +1,4 @@
+public import SluiceCore
 /// The transforms between the sources and the ring. A source's batch goes through every
 /// transform that reads it (directly or through other transforms), on the publishing thread,
 /// and each output is published as an input of its own: sources are inputs `0..<sourceCount`,
@@ -14,7 +15,7 @@
 ///
 /// `@unchecked Sendable`: after `init` nothing changes but the shared transforms' state, which
 /// guards itself.
-public final class TransformStage: @unchecked Sendable {
+public final class TransformStage: BatchTransforms, @unchecked Sendable {
     public let shared: [TransformShared]
     let sourceCount: Int
     /// Inputs some sink takes.
@@ -62,8 +63,8 @@ public final class TransformStage: @unchecked Sendable {
             var fused: FusedShaping?
             if !wanted.contains(source), takers[source][.source(source)] == 1,
                let reader = plan.first(where: { $0.inputs.contains(.source(source)) }) {
-                let leading = Array(definitions[reader.transform].steps.prefix(while: FieldShaper.fuses))
-                if !leading.isEmpty { fused = FusedShaping(transform: shared[reader.transform], steps: leading) }
+                let leading = definitions[reader.transform].steps.prefix { $0.fieldEdit != nil }.compactMap(\.fieldEdit)
+                if !leading.isEmpty { fused = FusedShaping(transform: shared[reader.transform], edits: leading) }
             }
             return TransformHints(mayRunInParallel: orderFree, fusedShaping: fused)
         }
@@ -71,7 +72,7 @@ public final class TransformStage: @unchecked Sendable {
 
     /// `batch` of source `source` where sinks want it, then its transforms' outputs that sinks
     /// want, in the order to publish them.
-    func outputs(of batch: EventBatch, source: Int) -> [EventBatch] {
+    public func outputs(of batch: EventBatch, source: Int) -> [EventBatch] {
         let wanted = wantedInputs
         var published: [EventBatch] = wanted.contains(source) ? [batch] : []
         var outputs: [TransformDefinition.Input: [EventBatch]] = [.source(source): [batch]]
@@ -92,18 +93,17 @@ public final class TransformStage: @unchecked Sendable {
     }
 
     /// What `source`'s encoders may do.
-    func hints(source: Int) -> TransformHints {
+    public func hints(source: Int) -> TransformHints {
         hints[source]
     }
 
-    /// Input `index` as numbered by `previous`, in `next`'s numbering: sources keep theirs, a
-    /// transform's output takes the number of the transform of the same name; nil when `next`
-    /// has no such transform or no sink takes it.
-    static func translate(_ index: Int, from previous: TransformStage?, to next: TransformStage?) -> Int? {
-        guard let sourceCount = previous?.sourceCount, index >= sourceCount else { return index }
-        guard let name = previous?.shared[index - sourceCount].definition.name,
-              let position = next?.shared.firstIndex(where: { $0.definition.name == name }),
-              next?.wantedInputs.contains(sourceCount + position) == true else { return nil }
+    public func translate(_ index: Int, to next: (any BatchTransforms)?) -> Int? {
+        guard index >= sourceCount else { return index }
+        return next?.wantedInput(named: shared[index - sourceCount].definition.name)
+    }
+
+    public func wantedInput(named name: String) -> Int? {
+        guard let position = shared.firstIndex(where: { $0.definition.name == name }), wantedInputs.contains(sourceCount + position) else { return nil }
         return sourceCount + position
     }
 
@@ -148,21 +148,4 @@ public final class TransformStage: @unchecked Sendable {
         }
         return order
     }
-}
-
-/// What the transforms let a source's encoders do (`SourceContext.transformHints()`).
-public struct TransformHints: Sendable {
-    /// Two batches of the source may be prepared at once: no transform they pass has a step
-    /// whose state depends on the events' order.
-    public var mayRunInParallel = true
-    /// Field steps the encoder may run as it writes each event (see `EventEncoder.fuse(_:)`).
-    public var fusedShaping: FusedShaping?
-}
-
-/// The leading `remove`/`rename`/`set` steps of the one transform that reads a source whose own
-/// events no sink takes: the encoder writes events already reshaped by them, saving the
-/// transform a pass over each event and a copy of it.
-public struct FusedShaping: Sendable {
-    let transform: TransformShared
-    let steps: [TransformStep]
 }
