@@ -47,17 +47,22 @@ public typealias SourceFactory = @Sendable (_ name: String, _ reader: ConfigRead
 /// The same for a sink.
 public typealias SinkFactory = @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> SinkBlueprint
 
-/// A source type under its `type` name: each source type declares its own beside its
-/// configuration reading (`StdinSource.registration`).
-public struct SourceRegistration: Sendable {
+/// A source or sink type under its `type` name in the configuration, and what builds one:
+/// each type declares its own beside its configuration reading (`StdinSource.registration`).
+public struct ComponentRegistration<Factory: Sendable>: Sendable {
     public let type: String
-    public let factory: SourceFactory
+    public let factory: Factory
 
-    public init(type: String, factory: @escaping SourceFactory) {
+    public init(type: String, factory: Factory) {
         self.type = type
         self.factory = factory
     }
+}
 
+public typealias SourceRegistration = ComponentRegistration<SourceFactory>
+public typealias SinkRegistration = ComponentRegistration<SinkFactory>
+
+extension ComponentRegistration where Factory == SourceFactory {
     /// A source whose initialiser reads its configuration and opens nothing, so it can be made
     /// while validating and started later as it is.
     public init(type: String, made make: @escaping @Sendable (_ name: String, _ reader: ConfigReader, _ context: BuildContext) -> any Source) {
@@ -65,17 +70,6 @@ public struct SourceRegistration: Sendable {
             let source = make(name, reader, context)
             return { source }
         }
-    }
-}
-
-/// A sink type under its `type` name, declared beside the sink's configuration reading.
-public struct SinkRegistration: Sendable {
-    public let type: String
-    public let factory: SinkFactory
-
-    public init(type: String, factory: @escaping SinkFactory) {
-        self.type = type
-        self.factory = factory
     }
 }
 
