@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 /// Applies the reshaping steps that look inside values (`redact`, `parse_json`) to one event's
 /// JSON object (`remove`, `rename` and `set` are `FieldShaper`'s). A step that changes nothing writes nothing; one that does writes the
 /// whole new object into `output`. One per thread: its buffers are never shared, so their

@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 /// Steps over JSON text Sluice has already validated (events are valid objects), by index into
 /// the bytes: whitespace and values through the scanners' `Cursor`, strings here (the redaction
 /// walk needs to know whether one has escapes).

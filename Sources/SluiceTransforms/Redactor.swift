@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 /// Finds what one `redact` step hides in a text and writes the text with each match replaced.
 /// One per thread (it owns its regex match data and scratch space).
 final class Redactor {

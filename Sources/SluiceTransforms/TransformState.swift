@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 import SluiceSync
 import Synchronization
 
