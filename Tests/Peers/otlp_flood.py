@@ -11,9 +11,10 @@ numbered "r<request>-<record>" so a test can find every record once.
 """
 import argparse
 import gzip
-import http.client
 import json
 import threading
+
+from http_exchange import exchange
 
 
 def varint(value):
@@ -50,16 +51,7 @@ def send(port, body, compressed):
     if compressed:
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    try:
-        connection.request("POST", "/v1/logs", body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except (ConnectionError, http.client.HTTPException) as error:
-        return f"connection: {error.__class__.__name__}"
-    finally:
-        connection.close()
+    return exchange(port, lambda connection: connection.request("POST", "/v1/logs", body=body, headers=headers), timeout=300)
 
 
 def main():

@@ -6,9 +6,10 @@ show the receiver still serves.
     otlp_hostile_client.py PORT
 """
 import gzip
-import http.client
 import json
 import sys
+
+from http_exchange import exchange
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -36,22 +37,8 @@ def nested(depth):
     return request.SerializeToString()
 
 
-def exchange(send_request):
-    """The status of the response to what `send_request(connection)` sends, or how it failed."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        send_request(connection)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    except (ConnectionError, http.client.HTTPException) as error:
-        return f"connection: {error.__class__.__name__}"
-    finally:
-        connection.close()
-
-
 def send(method, path, body=b"", headers=None):
-    return exchange(lambda connection: connection.request(method, path, body=body, headers=headers or {}))
+    return exchange(port, lambda connection: connection.request(method, path, body=body, headers=headers or {}))
 
 
 def send_chunked(path, body, transfer_encoding):
@@ -62,7 +49,7 @@ def send_chunked(path, body, transfer_encoding):
         connection.putheader("Transfer-Encoding", transfer_encoding)
         connection.endheaders()
         connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
-    return exchange(send_request)
+    return exchange(port, send_request)
 
 
 protobuf = {"Content-Type": "application/x-protobuf"}
