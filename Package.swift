@@ -202,7 +202,7 @@ let package = Package(
         // (SluiceTesting only for the tests' hang watchdog).
         .testTarget(name: "SluiceKitAPITests", dependencies: ["SluiceKit", "SluiceTesting"]),
         // Runs the built `sluice` binary as a user would.
-        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting", "SluiceNATS"]),
+        .testTarget(name: "SluiceEndToEndTests", dependencies: ["sluice", "SluiceTesting", "SluiceNATS", "SluiceSync"]),
     ]
 )
 

@@ -9,7 +9,8 @@ import Glibc
 ///
 /// - `<first record's sequence, 16 hex digits>.segment`: records appended in order;
 /// - `position`: the first record not yet acknowledged (16 bytes: magic, CRC-32, sequence),
-///   replaced atomically (written beside, synced, renamed, directory synced);
+///   replaced atomically when synced (written beside, synced, renamed, directory synced), and
+///   overwritten in place between syncs under `sync: interval` and `never`;
 /// - `quarantine/`: damaged bytes and files moved out of the way, for a person to look at.
 enum BufferFiles {
     static let segmentSuffix = ".segment"
@@ -60,9 +61,8 @@ enum BufferFiles {
         }
     }
 
-    /// Replaces the position file; `durable` syncs the file and the directory around the
-    /// rename. Returns an error description, or nil.
-    static func writePosition(_ sequence: UInt64, in directory: String, durable: Bool) -> String? {
+    /// The position file's 16 bytes for `sequence`.
+    static func positionBytes(_ sequence: UInt64) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 16)
         bytes.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: positionMagic.littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -70,6 +70,25 @@ enum BufferFiles {
             let checksum = BufferRecord.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<16]))
             raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
         }
+        return bytes
+    }
+
+    /// Overwrites the position file in place, without a sync: one `pwrite` into the page cache,
+    /// which a killed process cannot tear. `descriptor` is the file opened for writing (opened
+    /// here, and created, when negative). Returns an error description, or nil.
+    static func overwritePosition(_ sequence: UInt64, in directory: String, descriptor: inout Int32) -> String? {
+        if descriptor < 0 {
+            descriptor = open(directory + "/position", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { return "cannot open \(directory)/position: \(describe(errno))" }
+        }
+        let written = positionBytes(sequence).withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        return written == 16 ? nil : "cannot write \(directory)/position: \(describe(written < 0 ? errno : EIO))"
+    }
+
+    /// Replaces the position file; `durable` syncs the file and the directory around the
+    /// rename. Returns an error description, or nil.
+    static func writePosition(_ sequence: UInt64, in directory: String, durable: Bool) -> String? {
+        let bytes = positionBytes(sequence)
         let temporary = directory + "/position.new"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { return "cannot write \(temporary): \(describe(errno))" }

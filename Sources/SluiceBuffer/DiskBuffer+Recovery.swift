@@ -40,7 +40,8 @@ extension DiskBuffer {
         totalBytes = segments.reduce(0) { $0 + $1.size }
         nextSequence = max(start, segments.last.map { $0.lastSequence.map { $0 + 1 } ?? $0.firstSequence } ?? start)
         ledger = AcknowledgementLedger(position: start)
-        persistedPosition = start
+        writtenPosition = start
+        syncedPosition = .max  // An earlier run may have written it without a sync.
         cursor = ReadCursor(expectedSequence: start)
         if segments.isEmpty, BufferFiles.readPosition(in: directory) != .sequence(start) {
             _ = BufferFiles.writePosition(start, in: directory, durable: true)

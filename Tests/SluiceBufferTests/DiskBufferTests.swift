@@ -98,6 +98,30 @@ private func size(_ path: String) -> Int {
         #expect(again.stats.lost.isEmpty)
     }
 
+    /// Under `sync: interval` and `never` the position follows acknowledgements into the page
+    /// cache, not only at the next sync: a process killed with SIGKILL (the OOM killer, a
+    /// kubelet past the grace period) delivers again only what was in flight.
+    @Test(arguments: [DiskBufferSettings.Sync.interval, .never])
+    func thePositionFollowsAcknowledgementsBetweenSyncs(sync: DiskBufferSettings.Sync) throws {
+        let name = "between-syncs-\(sync)"
+        let buffer = try open(name, DiskBufferSettings(maxBytes: 16 << 20, sync: sync, syncIntervalNanoseconds: 3_600_000_000_000))
+        fill(buffer, batches: 10)
+        let reader = buffer.takeReading()
+        var tickets: [DeliveryTicket] = []
+        while case .record(_, let ticket, _) = buffer.next(reader: reader, deadlineNanoseconds: MonotonicClock.nowNanoseconds() + 200_000_000) {
+            tickets.append(ticket)
+        }
+        #expect(tickets.count == 10)
+        for ticket in tickets.prefix(4) { buffer.acknowledge(ticket) }
+        #expect(BufferFiles.readPosition(in: directory.path + "/" + name) == .sequence(4))
+        buffer.acknowledge(tickets[6])
+        #expect(BufferFiles.readPosition(in: directory.path + "/" + name) == .sequence(4))
+        buffer.acknowledge(tickets[4])
+        #expect(BufferFiles.readPosition(in: directory.path + "/" + name) == .sequence(5))
+        buffer.close()
+        #expect(BufferFiles.readPosition(in: directory.path + "/" + name) == .sequence(5))
+    }
+
     /// A flipped byte inside a record: the buffer opens, the record is quarantined and counted,
     /// every other record is delivered.
     @Test func aDamagedRecordIsQuarantinedAndSteppedOver() throws {

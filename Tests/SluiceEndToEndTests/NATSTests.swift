@@ -1,5 +1,6 @@
 import Foundation
 import SluiceNATS
+import SluiceSync
 import SluiceTesting
 import Testing
 
@@ -162,10 +163,15 @@ struct NATSTests {
             #expect(sidecar.wait(seconds: 180).exitStatus == 0, "\(sidecar.standardError.suffix(2000))")
             #expect(events(sidecar.standardErrorLines).last?["message"] as? String == "stopped; every event delivered")
         }
+        // The sidecars have ended, so the stream's leader holds every message. The consumer's
+        // own `num_pending` is counted against its leader's replica of the stream, which may
+        // lag after a leader change (it said 0 with 19,500 events still to read once), so the
+        // wait is for its acknowledgement floor to reach the stream's last message.
+        let finalSequence = lastSequence()
         #expect(Eventually.wait(seconds: 120) {
-            guard let info = try? consumer() else { return false }
-            return info["num_pending"] as? Int == 0 && info["num_ack_pending"] as? Int == 0
-        })
+            guard let info = try? consumer(), let floor = (info["ack_floor"] as? [String: Any])?["stream_seq"] as? Int else { return false }
+            return floor >= finalSequence && info["num_ack_pending"] as? Int == 0
+        }, "the central reader did not acknowledge the stream's last message \(finalSequence)")
         reader.send(SIGTERM)
         #expect(reader.wait(seconds: 60).exitStatus == 0, "\(reader.standardError.suffix(2000))")
 
@@ -192,16 +198,76 @@ struct NATSTests {
             return "\(service) \(number)"
         }
         let expected = Set(["web", "worker"].flatMap { name in (0..<50_000).map { "\(name) \($0)" } })
-        #expect(Set(archived) == expected, "missing \(expected.subtracting(archived).count) of \(expected.count)")
+        let missing = expected.subtracting(archived)
+        #expect(missing.isEmpty, "missing \(missing.count) of \(expected.count), such as \(missing.sorted().prefix(5))")
         let twice = archived.count - Set(archived).count
         print("nats cluster: leader \(leader) killed; reader killed once; \(archived.count) archived, \(twice) twice")
-        // Events archived twice come from three windows, each at least once by design: the
-        // killed reader's unacknowledged messages (at most max_ack_pending, 10,000 events), the
-        // records its disk buffer had archived but, under `sync: interval`, not yet recorded as
-        // acknowledged (up to a second of delivery), and acknowledgements the killed stream
-        // leader had not replicated. Runs here gave 0 to 29,720; the bound catches a reader that
-        // reads the stream again from its start (100,000).
-        #expect(twice < 50_000, "\(twice) archived twice: the stream was read again, not just its unacknowledged part")
+        // Events archived twice come only from the SIGKILL, at least once by design: the killed
+        // reader's unacknowledged messages (at most max_ack_pending, 10 messages of up to 1,000
+        // events) and what its archive had in flight (the open chunk and members being
+        // compressed, not yet acknowledged to the disk buffer; acknowledged records are in the
+        // position file at once). A message delivered again while the reader runs (an
+        // acknowledgement lost with the stream's leader) is acknowledged again, not archived
+        // twice: before that, runs here gave up to 37,388. Runs since gave 0 to 9,280.
+        #expect(twice <= 30_000, "\(twice) archived twice: the stream was read again, not just its unacknowledged part")
+    }
+
+    /// A message the server delivers again while its events are still held by a sink (here:
+    /// the reader was stopped past `ack_wait`, as a lost acknowledgement also makes happen) is
+    /// acknowledged again, not published twice: the indexer gets each event in one request.
+    @Test(.requiresNATSServer(repository: root))
+    func aMessageDeliveredAgainWhileItsEventsAreHeldIsNotPublishedTwice() throws {
+        let server = try NATSServerProcess(repository: Self.root, directory: directory.path)
+        let (connection, jetStream) = try jetStream(server)
+        defer { connection.close() }
+        try addStream(jetStream)
+        let sidecar = try SluiceBinary.launch(["--config", sidecarConfig("web", servers: [server.url])], stdin: .file(directory.write("in.ndjson", Self.lines("web", 0..<2_000))))
+        #expect(sidecar.wait(seconds: 120).exitStatus == 0, "\(sidecar.standardError.suffix(2000))")
+
+        let accepting = Locked(false)
+        let received = Locked([String: Int]())
+        let indexer = try FakeBulkServer { bulk in
+            guard accepting.withLock({ $0 }) else { return .status(503) }
+            received.withLock { counts in for item in bulk.items { counts[item.id, default: 0] += 1 } }
+            return .index
+        }
+        defer { indexer.stop() }
+        let reader = try SluiceBinary.launch(["--config", directory.write("held.yaml", """
+            sources:
+              bus:
+                type: nats
+                servers: ["\(server.url)"]
+                jetstream: { stream: LOGS, consumer: held, ack_wait: 1s, max_ack_pending: 10 }
+                batch: 5
+            sinks:
+              search:
+                type: elasticsearch
+                endpoint: "\(indexer.url)"
+                index: logs
+                batch: { max_events: 500, timeout: 50ms }
+                retry: { initial_backoff: 50ms, max_backoff: 100ms }
+            shutdown: { grace_period: 20s }
+            metrics: { address: "127.0.0.1:0" }
+            """)], stdin: .null)
+        #expect(Eventually.wait(seconds: 60) { indexer.requests.count >= 3 })
+        reader.send(SIGSTOP)
+        ChildProcess.pause(milliseconds: 2_500)
+        reader.send(SIGCONT)
+        ChildProcess.pause(milliseconds: 1_500)
+        accepting.withLock { $0 = true }
+        #expect(Eventually.wait(seconds: 60) { received.withLock { $0.count } >= 2_000 })
+        ChildProcess.pause(milliseconds: 500)
+        let metrics = try HTTPGet.get(port: try #require(reader.metricsPort()), path: "/metrics").body
+        func metric(_ name: String) -> Int {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + "{") }.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let redelivered = metric("sluice_nats_redelivered_total")
+        #expect(redelivered > 0, "the server delivered nothing again: the test proves nothing")
+        reader.send(SIGTERM)
+        #expect(reader.wait(seconds: 60).exitStatus == 0, "\(reader.standardError.suffix(2000))")
+        let counts = received.withLock { $0 }
+        let twice = counts.values.filter { $0 > 1 }.count
+        #expect(counts.count == 2_000 && twice == 0, "\(counts.count) events indexed, \(twice) sent twice; \(redelivered) messages delivered again")
     }
 
     /// Two Sluices sharing one durable consumer split the stream between them: together they

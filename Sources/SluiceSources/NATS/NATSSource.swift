@@ -29,6 +29,9 @@ public final class NATSSource: Source, SettingsCarrying {
 
     struct Statistics {
         var redelivered = 0
+        /// Delivered again with their events already published by this reader: acknowledged
+        /// again, not published twice.
+        var alreadyPublished = 0
         var acknowledged = 0
         var reconnects = 0
     }
@@ -45,6 +48,7 @@ public final class NATSSource: Source, SettingsCarrying {
         let labels = [("source", name)]
         return [
             MetricSample("sluice_nats_redelivered_total", .counter, help: "Messages the server delivered more than once.", labels: labels, value: Double(now.redelivered)),
+            MetricSample("sluice_nats_redelivered_already_published_total", .counter, help: "Messages delivered again whose events this reader had already published: acknowledged again, not published twice.", labels: labels, value: Double(now.alreadyPublished)),
             MetricSample("sluice_nats_acknowledged_total", .counter, help: "Messages acknowledged once their events were taken.", labels: labels, value: Double(now.acknowledged)),
             MetricSample("sluice_nats_reconnects_total", .counter, help: "Connections made after the first.", labels: labels, value: Double(now.reconnects)),
         ]
@@ -57,6 +61,9 @@ public final class NATSSource: Source, SettingsCarrying {
         let stream = Self.identity(ofStream: nats.stream)
         var awaiting: [(position: RingPosition, acks: [String])] = []
         var lastProgress = MonotonicClock.nowNanoseconds()
+        // Twice what the consumer may have unacknowledged: an acknowledgement lost in flight is
+        // for a message within that window.
+        var published = RecentSequences(capacity: min(2 * nats.maxAckPending, 1 << 20))
         var ready = false
         while !context.shutdown.isDraining {
             guard reader.ensureConnected(shutdown: context.shutdown, onReconnect: { statistics.withLock { $0.reconnects += 1 } }) else { continue }
@@ -70,7 +77,14 @@ public final class NATSSource: Source, SettingsCarrying {
                 var encoding = BatchEncoding(context: context, format: settings.format, metadata: metadata, readSize: 64 * 1024)
                 var sequences: [UInt64] = []
                 var acks: [String] = []
+                var acksOfRepeats: [String] = []
                 for (message, info) in messages {
+                    if info.deliveries > 1 { statistics.withLock { $0.redelivered += 1 } }
+                    guard !published.contains(info.streamSequence) else {
+                        acksOfRepeats.append(message.replyTo ?? "")
+                        continue
+                    }
+                    published.insert(info.streamSequence)
                     message.payload.withUnsafeReadableBytes { payload in
                         Self.eachLine(of: payload) { index, line in
                             encoding.encodeMessage(line, truncated: false)
@@ -78,13 +92,13 @@ public final class NATSSource: Source, SettingsCarrying {
                         }
                     }
                     acks.append(message.replyTo ?? "")
-                    if info.deliveries > 1 { statistics.withLock { $0.redelivered += 1 } }
                 }
                 if let batch = encoding.takeBatch() {
                     if batch.count == sequences.count { batch.assignOrigin(EventOrigin(stream: stream, sequences: sequences)) }
                     guard let position = context.publishTracked(batch) else { return }
                     awaiting.append((position, acks))
                 }
+                acknowledgeRepeats(acksOfRepeats, awaiting: &awaiting, reader: reader)
             }
             acknowledgeTaken(&awaiting, context: context, reader: reader)
             let now = MonotonicClock.nowNanoseconds()
@@ -117,6 +131,20 @@ public final class NATSSource: Source, SettingsCarrying {
         guard !taken.isEmpty else { return }
         reader.send(taken, body: "+ACK")
         statistics.withLock { $0.acknowledged += taken.count }
+    }
+
+    /// Messages delivered again whose events this reader already published: acknowledged with
+    /// the last batch published (their first delivery is in it or before it), or now when
+    /// everything published is taken.
+    private func acknowledgeRepeats(_ acks: [String], awaiting: inout [(position: RingPosition, acks: [String])], reader: NATSPullReader) {
+        guard !acks.isEmpty else { return }
+        statistics.withLock { $0.alreadyPublished += acks.count }
+        if awaiting.isEmpty {
+            reader.send(acks, body: "+ACK")
+            statistics.withLock { $0.acknowledged += acks.count }
+        } else {
+            awaiting[awaiting.count - 1].acks += acks
+        }
     }
 
     /// Calls `body` with each non-empty line of a message (a message from a `nats` sink is
