@@ -157,10 +157,11 @@ extension ChildProcess {
 
 /// A bare HTTP/1.1 GET over a socket, for scraping a running Sluice's endpoints.
 public enum HTTPGet {
-    public static func get(port: Int, path: String) throws -> (status: Int, body: String) {
+    public static func get(port: Int, path: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
         let socket = try SocketClient.tcp(port: port)
         defer { close(socket) }
-        SocketClient.send(socket, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+        SocketClient.send(socket, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n")
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {

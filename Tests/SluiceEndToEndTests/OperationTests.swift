@@ -73,6 +73,62 @@ struct OperationTests {
         #expect(((summary["dropped"] as? [String: Any])?["search"] as? [String: Any])?["shutdown"] as? Int == 1)
     }
 
+    /// `/api/health` follows a destination that fails and recovers: the sink `retrying` from
+    /// its first failure, `failing` past `unhealthy_after` (the whole `failing` and 503, as
+    /// every sink is), `delivering` and `ok` once the destination answers. `/healthz` stays 200
+    /// throughout (a destination that is down is no reason to restart the pod) but never says
+    /// `ok` while every sink fails. The admin API asks for the token; the probes do not.
+    @Test func healthFollowsADestinationThatFailsAndRecovers() throws {
+        let port = try SocketClient.freePort()
+        let config = directory.write("h.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              search: { type: http, url: "http://127.0.0.1:\(port)/ingest", batch: { timeout: 50ms }, timeout: 200ms,
+                        retry: { initial_backoff: 50ms, max_backoff: 100ms } }
+            metrics: { unhealthy_after: 1s, token: "${ADMIN_TOKEN}" }
+            shutdown: { grace_period: 5s }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config], environment: ["ADMIN_TOKEN": "s3cret-\(getpid())"])
+        let metrics = try #require(sluice.metricsPort())
+        let bearer = ["Authorization": "Bearer s3cret-\(getpid())"]
+        func health() -> [String: Any] {
+            guard let answer = try? HTTPGet.get(port: metrics, path: "/api/health", headers: bearer),
+                  var object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any] else { return [:] }
+            object["http_status"] = answer.status
+            return object
+        }
+        func search(_ report: [String: Any]) -> [String: Any] {
+            ((report["sinks"] as? [[String: Any]]) ?? []).first { $0["name"] as? String == "search" } ?? [:]
+        }
+        #expect(try HTTPGet.get(port: metrics, path: "/api/health").status == 401)
+        #expect(try HTTPGet.get(port: metrics, path: "/api/health", headers: ["Authorization": "Bearer wrong"]).status == 401)
+        #expect(Eventually.wait { health()["status"] as? String == "ok" })
+        #expect(search(health())["state"] as? String == "delivering")
+
+        sluice.write("one event\n")
+        var report: [String: Any] = [:]
+        #expect(Eventually.wait(seconds: 10) { report = health(); return search(report)["state"] as? String == "retrying" })
+        #expect(report["status"] as? String == "ok" && report["http_status"] as? Int == 200, "\(report)")
+        #expect((search(report)["last_error"] as? String ?? "").contains("refused"), "\(report)")
+        #expect(search(report)["since"] is String)
+        #expect(Eventually.wait(seconds: 10) { report = health(); return search(report)["state"] as? String == "failing" })
+        #expect(report["status"] as? String == "failing" && report["http_status"] as? Int == 503, "\(report)")
+        let liveness = try HTTPGet.get(port: metrics, path: "/healthz")
+        #expect(liveness.status == 200)
+        #expect(liveness.body.hasPrefix("failing\n") && liveness.body.contains("warning: sink search failing for"), "\(liveness.body)")
+        #expect(try HTTPGet.get(port: metrics, path: "/readyz").status == 503)
+
+        let destination = try HTTPTestServer(port: port) { _ in .init(status: 200, body: "{}") }
+        defer { destination.stop() }
+        #expect(Eventually.wait(seconds: 10) { report = health(); return search(report)["state"] as? String == "delivering" })
+        #expect(report["status"] as? String == "ok" && report["http_status"] as? Int == 200, "\(report)")
+        #expect(search(report)["events"] as? Int == 1 && search(report)["since"] == nil, "\(report)")
+        #expect(try HTTPGet.get(port: metrics, path: "/healthz").body == "ok\n")
+        #expect(try HTTPGet.get(port: metrics, path: "/readyz").status == 200)
+        sluice.closeStdin()
+        #expect(sluice.wait().exitStatus == 0)
+    }
+
     @Test func sigtermUnderLoadLosesNothingThatWasRead() throws {
         let archive = directory.path + "/out"
         let config = directory.write("load.yaml", """

@@ -51,8 +51,11 @@ struct RuntimeConfiguration {
     var gracePeriodNanoseconds: UInt64
     /// `metrics.address` when `metrics.enabled`: where `/metrics`, `/healthz` and `/readyz` are served.
     var metricsAddress: String?
-    /// `metrics.unhealthy_after`: a sink failing this long makes `/readyz` answer 503.
+    /// `metrics.unhealthy_after`: a sink failing this long is `failing` (and, without a disk
+    /// buffer, makes `/readyz` answer 503).
     var unhealthyAfterNanoseconds: UInt64 = 30_000_000_000
+    /// `metrics.token`: the bearer token the admin API (`/api/...`) asks for; nil: none asked.
+    var adminToken: String?
     /// `wrap.forward_signals`: what Sluice passes on to the programs it runs as sources.
     var forwardedSignals: Set<Int32> = Self.defaultForwardedSignals
     let context: ConfigContext
@@ -154,6 +157,7 @@ struct RuntimeConfiguration {
         let metricsEnabled = metrics.bool("enabled", default: !isPipe || metricsAskedFor)
         let metricsAddress = metrics.string("address", default: "127.0.0.1:\(environment["PORT"] ?? "9880")")
         let unhealthyAfter = metrics.duration("unhealthy_after", default: 30_000_000_000)
+        let adminToken = metrics.secret("token")
         if metricsAddress.lastIndex(of: ":").flatMap({ Int(metricsAddress[metricsAddress.index(after: $0)...]) }) == nil {
             metrics.reportInvalid("address", "expected host:port, such as 127.0.0.1:9880")
         }
@@ -168,7 +172,7 @@ struct RuntimeConfiguration {
         return RuntimeConfiguration(
             sources: sources, transforms: transforms, sinks: sinks, wrappedSourceIndex: wrappedSourceIndex, wrappedProgram: wrappedProgram, bufferMaxBytes: bufferMaxBytes,
             dataDirectory: dataDirectory, gracePeriodNanoseconds: grace, metricsAddress: metricsEnabled ? metricsAddress : nil,
-            unhealthyAfterNanoseconds: unhealthyAfter, forwardedSignals: forwardedSignals, context: context
+            unhealthyAfterNanoseconds: unhealthyAfter, adminToken: adminToken, forwardedSignals: forwardedSignals, context: context
         )
     }
 

@@ -3,9 +3,15 @@ import NIOCore
 import NIOHTTP1
 import SluiceSources
 
-/// The HTTP endpoint for `/metrics`, `/healthz` and `/readyz`, on one event-loop thread of its
-/// own (idle in `epoll` between scrapes).
+/// The HTTP listener for `/metrics`, the probes and the admin API (`AdminEndpoints`), on one
+/// event-loop thread of its own (idle in `epoll` between scrapes).
 final class MetricsServer: Sendable {
+    struct Request: Sendable {
+        var path: String
+        /// The `Authorization` header, if any.
+        var authorization: String?
+    }
+
     struct Answer: Sendable {
         var status: Int
         var contentType: String
@@ -15,8 +21,8 @@ final class MetricsServer: Sendable {
     private let listener: HTTPListener
     var port: Int { listener.port }
 
-    /// Binds `address` (`host:port`; port 0 picks one). `respond` answers a path.
-    init(address: String, respond: @escaping @Sendable (String) -> Answer) throws {
+    /// Binds `address` (`host:port`; port 0 picks one). `respond` answers a request.
+    init(address: String, respond: @escaping @Sendable (Request) -> Answer) throws {
         listener = try HTTPListener(address: address, owner: "metrics.address") { channel in
             channel.pipeline.addHandler(Handler(respond: respond))
         }
@@ -31,23 +37,23 @@ final class MetricsServer: Sendable {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
 
-        private let respond: @Sendable (String) -> Answer
-        private var path = "/"
+        private let respond: @Sendable (Request) -> Answer
+        private var request = Request(path: "/")
         private var keepAlive = true
 
-        init(respond: @escaping @Sendable (String) -> Answer) {
+        init(respond: @escaping @Sendable (Request) -> Answer) {
             self.respond = respond
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
-                path = String(head.uri.split(separator: "?").first ?? "/")
+                request = Request(path: String(head.uri.split(separator: "?").first ?? "/"), authorization: head.headers.first(name: "Authorization"))
                 keepAlive = head.isKeepAlive
             case .body:
                 break
             case .end:
-                let answer = respond(path)
+                let answer = respond(request)
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: answer.contentType)
                 headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")

@@ -98,73 +98,22 @@ final class Supervisor {
         pipeline.sourceCounters.contains { $0.lostInputBytes.current > 0 }
     }
 
-    /// Serves `/metrics`, `/healthz` and `/readyz` when configured. A port that cannot be bound
-    /// is an error in the log, not a reason to stop routing events.
+    /// Serves `/metrics`, the probes and the admin API (`AdminEndpoints`) when configured. A
+    /// port that cannot be bound is an error in the log, not a reason to stop routing events.
     private func startMetrics(for pipeline: Pipeline, unhealthyAfterNanoseconds unhealthyAfter: UInt64) -> MetricsServer? {
         guard let address = configuration.metricsAddress else { return nil }
-        let startedAt = EventTimestamp.nowMilliseconds()
+        let endpoints = AdminEndpoints(
+            pipeline: pipeline, unhealthyAfterNanoseconds: unhealthyAfter,
+            startedAtMilliseconds: EventTimestamp.nowMilliseconds(), token: configuration.adminToken
+        )
         do {
-            let server = try MetricsServer(address: address) { path in
-                switch path {
-                case "/metrics":
-                    var samples = pipeline.metricSamples()
-                    samples.append(MetricSample("sluice_start_time_seconds", .gauge, help: "When Sluice started (Unix time).", value: Double(startedAt) / 1000))
-                    if let resident = ProcessMemory.residentKilobytes {
-                        samples.append(MetricSample("process_resident_memory_bytes", .gauge, help: "Resident memory.", value: Double(resident * 1024)))
-                    }
-                    if let cpu = ProcessMemory.cpuSeconds {
-                        samples.append(MetricSample("process_cpu_seconds_total", .counter, help: "User and system CPU time.", value: cpu))
-                    }
-                    return .init(status: 200, contentType: "text/plain; version=0.0.4", body: PrometheusText.render(samples))
-                case "/healthz":
-                    let warnings = Self.healthWarnings(pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
-                    return .init(status: 200, contentType: "text/plain", body: (["ok"] + warnings).joined(separator: "\n") + "\n")
-                case "/readyz":
-                    let reasons = Self.notReadyReasons(pipeline, unhealthyAfterNanoseconds: unhealthyAfter)
-                    return reasons.isEmpty
-                        ? .init(status: 200, contentType: "text/plain", body: "ready\n")
-                        : .init(status: 503, contentType: "text/plain", body: reasons.joined(separator: "\n") + "\n")
-                default:
-                    return .init(status: 404, contentType: "text/plain", body: "not found: /metrics, /healthz and /readyz are served\n")
-                }
-            }
+            let server = try MetricsServer(address: address, respond: endpoints.answer)
             logger.info("metrics listening", metadata: ["address": "\(address)", "port": "\(server.port)"])
             return server
         } catch {
             logger.error("cannot serve metrics; running without them", metadata: ["address": "\(address)", "error": "\(error)"])
             return nil
         }
-    }
-
-    /// Why `/readyz` says no: a source not reading yet, a sink failing for longer than
-    /// `metrics.unhealthy_after`, or a shutdown under way.
-    static func notReadyReasons(_ pipeline: Pipeline, unhealthyAfterNanoseconds: UInt64) -> [String] {
-        var reasons: [String] = []
-        if pipeline.shutdown.isDraining { reasons.append("shutting down") }
-        for counters in pipeline.sourceCounters where !counters.isReady {
-            reasons.append("source \(counters.name) is not reading yet")
-        }
-        // A disk-buffered sink's outage is what its buffer is for: not a reason to be unready.
-        reasons += failingSinks(pipeline, longerThan: unhealthyAfterNanoseconds).filter { $0.buffer == nil }.map(\.reason)
-        return reasons
-    }
-
-    /// Sinks failing for longer than `unhealthyAfterNanoseconds`, each with a line saying so.
-    static func failingSinks(_ pipeline: Pipeline, longerThan unhealthyAfterNanoseconds: UInt64) -> [(buffer: (any DurableSinkBuffer)?, reason: String)] {
-        let now = MonotonicClock.nowNanoseconds()
-        return pipeline.sinkRunners.compactMap { runner in
-            guard let since = runner.counters.problemSinceNanoseconds, now - since >= unhealthyAfterNanoseconds else { return nil }
-            let seconds = (now - since) / 1_000_000_000
-            return (runner.buffer, "sink \(runner.counters.name) failing for \(seconds)s: \(runner.counters.currentProblem ?? "")")
-        }
-    }
-
-    /// `/healthz`: 200 while Sluice serves (liveness), with a line for each thing worth a look:
-    /// a disk buffer above nine tenths, a sink failing for longer than `unhealthy_after`.
-    static func healthWarnings(_ pipeline: Pipeline, unhealthyAfterNanoseconds: UInt64) -> [String] {
-        pipeline.sinkRunners.compactMap { runner in
-            runner.buffer?.isNearlyFull == true ? "warning: the disk buffer of sink \(runner.counters.name) is above 90% full" : nil
-        } + failingSinks(pipeline, longerThan: unhealthyAfterNanoseconds).map { "warning: \($0.reason)" }
     }
 
     private func supervise(_ pipeline: Pipeline, signals: borrowing SignalWatcher, forwarders: [any Source]) {
