@@ -49,6 +49,42 @@ struct OperationTests {
         #expect(sluice.wait().exitStatus == 0)
     }
 
+    /// What `/metrics` serves passes Prometheus's own linter (`promtool check metrics`: types,
+    /// help, counter names, units), with a sample of each kind of component: a listening and a
+    /// piped source, a transform, an archive behind a disk buffer, alerts.
+    @Test(.requires("promtool")) func metricsPassPromtoolsLint() throws {
+        let config = directory.write("lint.yaml", """
+            sources:
+              net: { type: tcp, address: "127.0.0.1:0" }
+              app: { type: stdin }
+            transforms:
+              scrub: { inputs: [app, net], steps: [{ set: { team: core } }] }
+            sinks:
+              archive: { type: archive, inputs: [scrub], path: "\(directory.path)/lint/a-%Y%m%dT%H%M%S.ndjson.gz", buffer: { type: disk, max_bytes: 64MiB } }
+              alerts:
+                type: alert
+                inputs: [scrub]
+                rules: [{ name: burst, when: 'level >= error', threshold: 2, window: 1m }]
+                notifiers: {}
+            data_dir: "\(directory.path)/lint-data"
+            metrics: { address: "127.0.0.1:0" }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        sluice.write(#"{"level":"error","msg":"one"}"# + "\n")
+        let metrics = try #require(sluice.metricsPort())
+        var text = ""
+        #expect(Eventually.wait {
+            text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
+            return HTTPGet.metric(text, #"sluice_sink_events_total{sink="archive"}"#) == 1
+        })
+        let lint = try ChildProcess(executable: try #require(ExternalTool.path("promtool")), arguments: ["check", "metrics"], stdin: .file(directory.write("metrics.txt", text)))
+        let outcome = lint.wait(seconds: 60)
+        #expect(outcome.exitStatus == 0, "promtool check metrics: \(lint.standardOutput) \(lint.standardError)")
+        sluice.closeStdin()
+        sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+    }
+
     @Test func readinessNamesASinkThatKeepsFailing() throws {
         let config = directory.write("r.yaml", """
             sources: { app: { type: stdin } }
