@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking HTTP/1.1 GET to a running Sluice's metrics listener, for `sluice top` (and the
+/// other operator commands): one connection per request, `Connection: close`, a 3 s timeout.
+struct AdminClient {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `host:port`; a wildcard host (`0.0.0.0`, `::`, empty) is reached on loopback.
+    let address: String
+    /// Sent as `Authorization: Bearer <token>` to `/api/` paths.
+    let token: String?
+
+    /// The address to reach: `--address`, else `SLUICE_METRICS_ADDRESS`, else the default
+    /// listener (`127.0.0.1:${PORT:-9880}`).
+    static func address(given: String?, environment: [String: String]) -> String {
+        given ?? environment["SLUICE_METRICS_ADDRESS"] ?? "127.0.0.1:\(environment["PORT"] ?? "9880")"
+    }
+
+    func get(_ path: String) throws(Failure) -> (status: Int, body: String) {
+        let socket = try connect()
+        defer { close(socket) }
+        let authorization = path.hasPrefix("/api/") ? token.map { "Authorization: Bearer \($0)\r\n" } ?? "" : ""
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\n\(authorization)Connection: close\r\n\r\n"
+        var bytes = Array(request.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { send(socket, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw Failure(description: "cannot send to \(address): \(String(cString: strerror(errno)))") }
+            sent += count
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 { break }
+            guard count > 0 else { throw Failure(description: "no answer from \(address): \(String(cString: strerror(errno)))") }
+            response += buffer[0..<count]
+            guard response.count < 64 << 20 else { throw Failure(description: "the answer from \(address) is past 64 MiB") }
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1."), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+            throw Failure(description: "\(address) did not answer in HTTP")
+        }
+        return (status, text.firstRange(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? "")
+    }
+
+    private func connect() throws(Failure) -> Int32 {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw Failure(description: "\(address) is not host:port")
+        }
+        var host = String(address[..<colon].filter { $0 != "[" && $0 != "]" })
+        if host.isEmpty || host == "0.0.0.0" { host = "127.0.0.1" }
+        if host == "::" { host = "::1" }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let first = found else {
+            throw Failure(description: "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(found) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        var lastError = ECONNREFUSED
+        while let current = entry {
+            let socket = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), current.pointee.ai_protocol)
+            if socket >= 0 {
+                var timeout = timeval(tv_sec: 3, tv_usec: 0)
+                setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                if Glibc.connect(socket, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 { return socket }
+                lastError = errno
+                close(socket)
+            }
+            entry = current.pointee.ai_next
+        }
+        throw Failure(description: "cannot reach Sluice at \(address): \(String(cString: strerror(lastError))) (is it running, and is metrics.address this one?)")
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import SluiceConfig
+import SluiceCore
+import SluiceSync
+
+/// `sluice top`: what flows where, right now, in a running Sluice: per source, transform and
+/// sink, events and bytes per second, drops by reason, each sink's state and last error, disk
+/// buffers, the ring and the process. Full screen on a terminal (refreshed every `--interval`,
+/// `q` quits); one line per component otherwise, or once with `--once`.
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "Show a running Sluice's components, refreshed every second (q quits)."
+    )
+
+    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
+    var address: String?
+
+    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(help: "Time between refreshes (rates are over it).")
+    var interval: String = "1s"
+
+    @Flag(help: "Print one line per component once, and exit.")
+    var once = false
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let client = AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+        guard let intervalNanoseconds = Units.parseDuration(interval), intervalNanoseconds >= 100_000_000 else {
+            throw ValidationError("--interval must be a duration of 100ms or more, such as 1s")
+        }
+        var standardError = StandardError()
+        do {
+            var previous = try scrape(client)
+            if once || !Terminal.isInteractive {
+                while true {
+                    Thread.sleep(forTimeInterval: Double(intervalNanoseconds) / 1e9)
+                    let current = try scrape(client)
+                    let report = TopReport(address: client.address, before: previous, after: current, health: health(client))
+                    // Unbuffered, so a pipe reader sees each refresh as it comes.
+                    FileHandle.standardOutput.write(Data((report.componentLines().joined(separator: "\n") + "\n").utf8))
+                    if once { return }
+                    previous = current
+                }
+            }
+            let terminal = Terminal()
+            terminal.enter()
+            defer { terminal.restore() }
+            var deadline = MonotonicClock.nowNanoseconds() + intervalNanoseconds
+            terminal.draw(["sluice top  \(client.address)  reading…"])
+            while true {
+                let now = MonotonicClock.nowNanoseconds()
+                if now < deadline {
+                    if terminal.waitForQuit(milliseconds: Int32(min(1_000, (deadline - now) / 1_000_000 + 1))) { return }
+                    continue
+                }
+                deadline = now + intervalNanoseconds
+                let current = try scrape(client)
+                let report = TopReport(address: client.address, before: previous, after: current, health: health(client))
+                terminal.draw(report.screen(width: terminal.size.columns, clock: Self.clock()))
+                previous = current
+            }
+        } catch let failure as AdminClient.Failure {
+            print(failure.description, to: &standardError)
+            throw ExitCode(1)
+        }
+    }
+
+    private func scrape(_ client: AdminClient) throws -> MetricsSnapshot {
+        let answer = try client.get("/metrics")
+        guard answer.status == 200 else { throw AdminClient.Failure(description: "\(client.address)/metrics answered \(answer.status)") }
+        return MetricsSnapshot(text: answer.body, takenAtNanoseconds: MonotonicClock.nowNanoseconds())
+    }
+
+    /// Each sink's state and last error from `/api/health`; empty when it does not answer
+    /// (an older Sluice, or a token needed), and `top` falls back on `sluice_sink_healthy`.
+    private func health(_ client: AdminClient) -> [String: (state: String, lastError: String?)] {
+        guard let answer = try? client.get("/api/health"), answer.status == 200 || answer.status == 503,
+              let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any],
+              let sinks = object["sinks"] as? [[String: Any]] else { return [:] }
+        var states: [String: (state: String, lastError: String?)] = [:]
+        for sink in sinks {
+            guard let name = sink["name"] as? String, let state = sink["state"] as? String else { continue }
+            states[name] = (state, sink["last_error"] as? String)
+        }
+        return states
+    }
+
+    static func clock() -> String {
+        String(EventTimestamp.format(EventTimestamp.nowMilliseconds()).dropFirst(11).prefix(8))
+    }
+}
