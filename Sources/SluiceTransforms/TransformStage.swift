@@ -107,6 +107,12 @@ public final class TransformStage: BatchTransforms, @unchecked Sendable {
         return sourceCount + position
     }
 
+    public var transformNames: [String] { shared.map(\.definition.name) }
+
+    public func transformName(ofInput index: Int) -> String? {
+        index >= sourceCount && index - sourceCount < shared.count ? shared[index - sourceCount].definition.name : nil
+    }
+
     private func index(of input: TransformDefinition.Input) -> Int {
         switch input {
         case .source(let source): source

@@ -99,17 +99,21 @@ public final class Pipeline: @unchecked Sendable {
         sourceCounters = sources.map { SourceCounters(name: $0.name) }
         let ring = EventRing<EventBatch>(capacity: ringCapacity, consumerGating: sinks.map(\.gatesProducers))
         let shutdown = shutdown
+        let taps = taps
         let runners = zip(sinks, ring.consumers).map { spec, consumer in
             SinkRunner(
                 configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer), shutdown: shutdown,
-                buffer: spec.buffer
+                buffer: spec.buffer, taps: taps
             )
         }
         sinkSet = Locked(SinkSet(ring: ring, current: runners, counters: runners.map(\.counters)))
-        route = PublishRoute(ring, transforms: transforms)
+        route = PublishRoute(ring, transforms: transforms, taps: taps)
         finishedPipe = Self.makePipe()
         sourceEndedPipe = Self.makePipe()
     }
+
+    /// Where `sluice tap` sees events: sources' and transforms' outputs, sinks' inputs.
+    public let taps = TapHub()
 
     /// The runners of the sinks running now.
     public var sinkRunners: [SinkRunner] { sinkSet.withLock { $0.current } }
@@ -225,7 +229,7 @@ public final class Pipeline: @unchecked Sendable {
                     counters?.markReplaced()
                     let runner = SinkRunner(
                         configuration: spec.configuration, sink: spec.sink, chain: RingChain(ring: ring, consumer: consumer),
-                        shutdown: shutdown, counters: counters, predecessor: predecessor, buffer: spec.buffer
+                        shutdown: shutdown, counters: counters, predecessor: predecessor, buffer: spec.buffer, taps: taps
                     )
                     if counters == nil { set.counters.append(runner.counters) }
                     next.append(runner)

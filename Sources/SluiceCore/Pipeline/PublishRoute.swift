@@ -34,9 +34,13 @@ public final class PublishRoute: @unchecked Sendable {
     private let installed = SharedReference<Installed>()
     private let replacedLock = ConditionLock()
 
-    public init(_ ring: EventRing<EventBatch>, transforms: (any BatchTransforms)? = nil) {
+    public init(_ ring: EventRing<EventBatch>, transforms: (any BatchTransforms)? = nil, taps: TapHub = TapHub()) {
+        self.taps = taps
         installed.replace(with: Installed(ring: ring, stage: transforms)) { _ in false }
     }
+
+    /// Where `sluice tap` sees what the sources and transforms publish (`SourceContext.prepare`).
+    public let taps: TapHub
 
     private var now: Installed {
         // Never empty: `init` fills it and every writer replaces it with another value.

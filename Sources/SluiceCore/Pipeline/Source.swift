@@ -98,8 +98,16 @@ public struct SourceContext: Sendable {
     public func prepare(_ batch: EventBatch) -> PreparedBatch {
         guard !batch.isEmpty else { return PreparedBatch(batches: [], stage: nil, sourceEvents: 0) }
         batch.assignOrigin(stream: stream, counters: counters)
+        let taps = route.taps
+        if taps.isTapped { taps.offer(batch, component: counters.name, point: .output) }
         guard let transforms = route.transforms else { return PreparedBatch(batches: [batch], stage: nil, sourceEvents: batch.count) }
-        return PreparedBatch(batches: transforms.outputs(of: batch, source: sourceIndex), stage: transforms, sourceEvents: batch.count)
+        let outputs = transforms.outputs(of: batch, source: sourceIndex)
+        if taps.isTapped {
+            for output in outputs {
+                if let name = transforms.transformName(ofInput: output.sourceIndex) { taps.offer(output, component: name, point: .output) }
+            }
+        }
+        return PreparedBatch(batches: outputs, stage: transforms, sourceEvents: batch.count)
     }
 
     /// What the transforms running now let the source's encoders do: prepare two batches at

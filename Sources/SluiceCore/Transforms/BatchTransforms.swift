@@ -19,6 +19,12 @@ public protocol BatchTransforms: AnyObject, Sendable {
     /// The input number of the transform called `name`, when some sink takes it.
     func wantedInput(named name: String) -> Int?
 
+    /// The name of the transform whose output is input `index` (nil for a source's).
+    func transformName(ofInput index: Int) -> String?
+
+    /// Every transform's name, in the configuration's order.
+    var transformNames: [String] { get }
+
     /// What the transforms removed on purpose, by transform and "step:kind reason" (the exit
     /// summary); transforms that removed nothing are left out.
     var removedEvents: [String: [String: Int]] { get }

@@ -16,7 +16,7 @@ struct SluiceCommand: ParsableCommand {
             path, upper-cased, with _ for every other character).
             """,
         version: "sluice \(SluiceVersion.current)",
-        subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, ReplayCommand.self, ArchiveCommand.self, BufferCommand.self, TopCommand.self],
+        subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, ReplayCommand.self, ArchiveCommand.self, BufferCommand.self, TopCommand.self, TapCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -28,12 +28,14 @@ struct AdminEndpoints: Sendable {
             return reasons.isEmpty
                 ? Answer(status: 200, contentType: "text/plain", body: "ready\n")
                 : Answer(status: 503, contentType: "text/plain", body: reasons.joined(separator: "\n") + "\n")
+        case "/api/tap":
+            return TapEndpoint(pipeline: pipeline).answer(request.query)
         case "/api/health":
             let report = health
             let status = report.status == .failing || report.status == .stopping ? 503 : 200
             return Answer(status: status, contentType: "application/json", body: report.json(startedAtMilliseconds: startedAtMilliseconds))
         default:
-            return Answer(status: 404, contentType: "text/plain", body: "not found: /metrics, /healthz, /readyz and /api/health are served\n")
+            return Answer(status: 404, contentType: "text/plain", body: "not found: /metrics, /healthz, /readyz, /api/health and /api/tap are served\n")
         }
     }
 

@@ -48,6 +48,45 @@ struct AdminClient {
         return (status, text.firstRange(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? "")
     }
 
+    /// Sends a GET for `path` and calls `line` with each line of a streamed (chunked) answer as
+    /// it arrives, until the server ends it, `line` returns false, or `stop()` says so (checked
+    /// every 200 ms). Returns the status; a status other than 200 comes with its body as the
+    /// failure.
+    func stream(_ path: String, stop: () -> Bool, line: (Substring) -> Bool) throws(Failure) -> Int {
+        let socket = try connect()
+        defer { close(socket) }
+        let authorization = path.hasPrefix("/api/") ? token.map { "Authorization: Bearer \($0)\r\n" } ?? "" : ""
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(address)\r\n\(authorization)Connection: close\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+            throw Failure(description: "cannot send to \(address): \(String(cString: strerror(errno)))")
+        }
+        var decoder = ChunkedLines()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !stop() {
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 200) > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw Failure(description: "the stream from \(address) broke: \(String(cString: strerror(errno)))")
+            }
+            decoder.feed(buffer[0..<count])
+            if let status = decoder.status, status != 200 {
+                while count > 0, !decoder.bodyComplete, !stop() {
+                    let more = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+                    if more <= 0 { break }
+                    decoder.feed(buffer[0..<more])
+                }
+                throw Failure(description: "\(address)\(path.split(separator: "?").first ?? "") answered \(status): \(decoder.plainBody)")
+            }
+            while let next = decoder.nextLine() {
+                if !line(next) { return 200 }
+            }
+        }
+        return decoder.status ?? 0
+    }
+
     private func connect() throws(Failure) -> Int32 {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw Failure(description: "\(address) is not host:port")

@@ -10,6 +10,8 @@ struct SelectingRingFeed: DeliveryFeed {
     private let counters: SinkCounters
     private let countsOverruns: Bool
     private let stoppedReading: () -> Void
+    private let taps: TapHub
+    private let name: String
     /// The consumer whose overrun was counted last, and how much of it.
     private var overrun: (consumer: RingConsumer?, counted: Int) = (nil, 0)
 
@@ -19,6 +21,8 @@ struct SelectingRingFeed: DeliveryFeed {
         counters = runner.counters
         countsOverruns = runner.configuration.whenFull == .dropOldest
         stoppedReading = { [unowned runner] in runner.markStoppedReading() }
+        taps = runner.taps
+        name = runner.configuration.name
     }
 
     mutating func next(deadlineNanoseconds: UInt64?) -> DeliveryFeedItem {
@@ -26,6 +30,7 @@ struct SelectingRingFeed: DeliveryFeed {
             switch chain.next(deadlineNanoseconds: deadlineNanoseconds) {
             case .batch(let item):
                 if let selected = selection.select(item.batch) {
+                    if taps.isTapped { taps.offer(selected, component: name, point: .input) }
                     return .batch(FeedBatch(batch: selected, endOfRun: item.endOfRun, ticket: nil, ringItem: item))
                 }
                 chain.done(with: item)

@@ -43,6 +43,8 @@ public final class SinkRunner: @unchecked Sendable {
     public var sink: any SinkLifecycle { running.lifecycle }
     /// The disk buffer between this runner's ring reader and the sink, if it has one.
     public let buffer: (any DurableSinkBuffer)?
+    /// Where `sluice tap` sees what this sink takes (`SelectingRingFeed`).
+    let taps: TapHub
     let chain: RingChain
     let shutdown: ShutdownSignal
     /// What the sink's own retry loops watch: the pipeline's stop, and for a disk-buffered sink
@@ -76,8 +78,9 @@ public final class SinkRunner: @unchecked Sendable {
     ///   - predecessor: the runner of the same name this one replaces, which goes first.
     init(
         configuration: Configuration, sink: SinkMaker, chain: RingChain, shutdown: ShutdownSignal,
-        counters: SinkCounters? = nil, predecessor: SinkRunner? = nil, buffer: (any DurableSinkBuffer)? = nil
+        counters: SinkCounters? = nil, predecessor: SinkRunner? = nil, buffer: (any DurableSinkBuffer)? = nil, taps: TapHub = TapHub()
     ) {
+        self.taps = taps
         self.configuration = configuration
         self.buffer = buffer
         let sinkShutdown = buffer == nil ? shutdown : ShutdownSignal(following: shutdown)

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+
+/// `sluice tap`: a sample of the events passing components of a running Sluice, as NDJSON on
+/// stdout while it runs (`/api/tap`): one `{"component":…,"point":…,"event":{…}}` per event.
+/// What the server dropped (this client reading too slowly) and sampled out (`--rate`) is
+/// printed on stderr as it happens and in a summary when it ends (Ctrl-C, or Sluice stopping).
+struct TapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tap",
+        abstract: "Stream a sample of the events passing sources, transforms or sinks of a running Sluice."
+    )
+
+    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
+    var address: String?
+
+    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("Components to tap, comma-separated: a source's or transform's output, a sink's input (default: every source and transform).", valueName: "NAMES"))
+    var inputs: String?
+
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only events matching this filter (the `where` language).", valueName: "EXPR"))
+    var filter: String?
+
+    @Option(help: ArgumentHelp("At most this many events per second.", valueName: "N/s"))
+    var rate: String = "100/s"
+
+    /// Set by SIGINT and SIGTERM: the stream ends cleanly at the next check.
+    static let stopping = Atomic<Bool>(false)
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let client = AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+        var parameters = ["rate=" + Self.escape(rate)]
+        if let inputs { parameters.append("inputs=" + Self.escape(inputs)) }
+        if let filter { parameters.append("where=" + Self.escape(filter)) }
+        signal(SIGINT) { _ in TapCommand.stopping.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in TapCommand.stopping.store(true, ordering: .relaxed) }
+        signal(SIGPIPE, SIG_IGN)
+        var events = 0
+        var dropped = 0
+        var sampledOut = 0
+        var standardError = StandardError()
+        let output = FileHandle.standardOutput
+        do {
+            _ = try client.stream("/api/tap?" + parameters.joined(separator: "&"), stop: { Self.stopping.load(ordering: .relaxed) }) { line in
+                if line.hasPrefix(#"{"tap":"#) {
+                    let counts = Self.counts(line)
+                    dropped += counts.dropped
+                    sampledOut += counts.sampledOut
+                    if counts.dropped > 0 { print("sluice tap: \(counts.dropped) events dropped (this client read too slowly)", to: &standardError) }
+                    return true
+                }
+                events += 1
+                do {
+                    try output.write(contentsOf: Data((line + "\n").utf8))
+                } catch {
+                    return false  // stdout closed (`| head`): done
+                }
+                return true
+            }
+        } catch {
+            print(error.description, to: &standardError)
+            throw ExitCode(1)
+        }
+        let ending = Self.stopping.load(ordering: .relaxed) ? "" : " (the stream ended: Sluice stopped)"
+        print("sluice tap: \(events) events, \(dropped) dropped, \(sampledOut) sampled out by --rate\(ending)", to: &standardError)
+    }
+
+    /// The numbers of a `{"tap":{"dropped":N,"sampled_out":M}}` line.
+    static func counts(_ line: Substring) -> (dropped: Int, sampledOut: Int) {
+        func number(after key: String) -> Int {
+            guard let range = line.range(of: "\"\(key)\":") else { return 0 }
+            return Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        return (number(after: "dropped"), number(after: "sampled_out"))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~,/"))) ?? text
+    }
+}
