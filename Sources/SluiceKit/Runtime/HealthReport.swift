@@ -93,6 +93,15 @@ struct HealthReport {
             + sinks.filter { $0.state == .failing }.map { "warning: " + failingLine($0) }
     }
 
+    /// `{"name":…,"state":…` of a component's object (a comma before it unless `first`).
+    private static func openComponent(_ writer: inout ByteWriter, first: Bool, name: String, state: String) {
+        writer.append(first ? "{" : ",{")
+        writer.append(#""name":"#)
+        writer.appendJSONString(name)
+        writer.append(#","state":"#)
+        writer.appendJSONString(state)
+    }
+
     /// `/api/health`: the status and every component's, as one JSON object.
     func json(startedAtMilliseconds: Int64) -> String {
         var writer = ByteWriter(capacity: 4096)
@@ -102,20 +111,12 @@ struct HealthReport {
         writer.appendJSONString(EventTimestamp.format(startedAtMilliseconds))
         writer.append(#","sources":["#)
         for (index, source) in sources.enumerated() {
-            writer.append(index == 0 ? "{" : ",{")
-            writer.append(#""name":"#)
-            writer.appendJSONString(source.name)
-            writer.append(#","state":"#)
-            writer.appendJSONString(source.reading ? "reading" : "starting")
+            Self.openComponent(&writer, first: index == 0, name: source.name, state: source.reading ? "reading" : "starting")
             writer.append(#","events":\#(source.events)}"#)
         }
         writer.append(#"],"sinks":["#)
         for (index, sink) in sinks.enumerated() {
-            writer.append(index == 0 ? "{" : ",{")
-            writer.append(#""name":"#)
-            writer.appendJSONString(sink.name)
-            writer.append(#","state":"#)
-            writer.appendJSONString(sink.state.rawValue)
+            Self.openComponent(&writer, first: index == 0, name: sink.name, state: sink.state.rawValue)
             if let since = sink.sinceMilliseconds {
                 writer.append(#","since":"#)
                 writer.appendJSONString(EventTimestamp.format(since))

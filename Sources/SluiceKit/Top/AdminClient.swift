@@ -1,6 +1,22 @@
+import ArgumentParser
+
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// `--address` and `--token`: where the operator commands (`top`, `tap`) reach a running Sluice.
+struct AdminConnectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
+    var address: String?
+
+    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
+    var token: String?
+
+    /// A client for the address and token given, or the environment's.
+    func client(environment: [String: String] = ProcessEnvironment.current) -> AdminClient {
+        AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+    }
+}
 
 /// A blocking HTTP/1.1 GET to a running Sluice's metrics listener, for `sluice top` (and the
 /// other operator commands): one connection per request, `Connection: close`, a 3 s timeout.

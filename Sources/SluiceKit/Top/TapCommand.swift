@@ -12,11 +12,7 @@ struct TapCommand: ParsableCommand {
         abstract: "Stream a sample of the events passing sources, transforms or sinks of a running Sluice."
     )
 
-    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
-    var address: String?
-
-    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
-    var token: String?
+    @OptionGroup var connection: AdminConnectionOptions
 
     @Option(help: ArgumentHelp("Components to tap, comma-separated: a source's or transform's output, a sink's input (default: every source and transform).", valueName: "NAMES"))
     var inputs: String?
@@ -31,8 +27,7 @@ struct TapCommand: ParsableCommand {
     static let stopping = Atomic<Bool>(false)
 
     func run() throws {
-        let environment = ProcessEnvironment.current
-        let client = AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+        let client = connection.client()
         var parameters = ["rate=" + Self.escape(rate)]
         if let inputs { parameters.append("inputs=" + Self.escape(inputs)) }
         if let filter { parameters.append("where=" + Self.escape(filter)) }

@@ -14,11 +14,7 @@ struct TopCommand: ParsableCommand {
         abstract: "Show a running Sluice's components, refreshed every second (q quits)."
     )
 
-    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
-    var address: String?
-
-    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
-    var token: String?
+    @OptionGroup var connection: AdminConnectionOptions
 
     @Option(help: "Time between refreshes (rates are over it).")
     var interval: String = "1s"
@@ -27,8 +23,7 @@ struct TopCommand: ParsableCommand {
     var once = false
 
     func run() throws {
-        let environment = ProcessEnvironment.current
-        let client = AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+        let client = connection.client()
         guard let intervalNanoseconds = Units.parseDuration(interval), intervalNanoseconds >= 100_000_000 else {
             throw ValidationError("--interval must be a duration of 100ms or more, such as 1s")
         }
