@@ -69,7 +69,8 @@ extension DiskBuffer {
                 ledger.handOut(summary.sequence, HandedOut(
                     events: summary.events, appendedAt: summary.appendedAtMilliseconds, segmentFirstSequence: segment.firstSequence, offset: offset
                 ))
-                return .record(batch, DeliveryTicket(summary.sequence), endOfRun: isEndOfRun)
+                batch.readAtMilliseconds = summary.appendedAtMilliseconds
+                return .record(batch, DeliveryTicket(summary.sequence, readAtMilliseconds: summary.appendedAtMilliseconds), endOfRun: isEndOfRun)
             }
         case .damaged(let range, _):
             let quarantined = BufferFiles.quarantine(segment.path, range: range, in: directory)
@@ -117,7 +118,8 @@ extension DiskBuffer {
                 return nil
             }
             ledger.handOut(sequence, record)
-            return .record(batch, DeliveryTicket(sequence), endOfRun: isEndOfRun)
+            batch.readAtMilliseconds = record.appendedAt
+            return .record(batch, DeliveryTicket(sequence, readAtMilliseconds: record.appendedAt), endOfRun: isEndOfRun)
         }
     }
 

@@ -65,14 +65,19 @@ struct DashboardTests {
             text = (try? HTTPGet.get(port: port, path: "/metrics").body) ?? ""
             return HTTPGet.metric(text, #"sluice_sink_events_total{sink="archive"}"#) == 2
         }, "the archive got both events: \(text.suffix(1500))")
-        return Set(text.split(separator: "\n").compactMap { line in
-            line.hasPrefix("# TYPE ") ? line.split(separator: " ").dropFirst(2).first.map(String.init) : nil
+        // A histogram's family is queried through its `_bucket`, `_sum` and `_count` series.
+        return Set(text.split(separator: "\n").flatMap { line -> [String] in
+            let parts = line.split(separator: " ")
+            guard line.hasPrefix("# TYPE "), parts.count == 4 else { return [] }
+            let name = String(parts[2])
+            return parts[3] == "histogram" ? [name, name + "_bucket", name + "_sum", name + "_count"] : [name]
         })
     }
 
     @Test func everyMetricTheDashboardAndTheRulesUseIsServed() throws {
         let expressions = try Self.dashboardExpressions()
         #expect(expressions.count >= 12, "the dashboard's panels: \(expressions.count) queries")
+        #expect(expressions.contains { $0.contains("sluice_sink_delivery_latency_seconds_bucket") })
         let used = Self.metricNames(in: expressions.joined(separator: "\n"))
             .union(Self.metricNames(in: try String(contentsOfFile: Self.rules, encoding: .utf8)))
         #expect(used.count >= 15, "\(used.sorted())")

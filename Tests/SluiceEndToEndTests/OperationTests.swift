@@ -42,6 +42,9 @@ struct OperationTests {
         #expect(HTTPGet.metric(text, #"sluice_alert_notifications_total{sink="alerts",rule="burst"}"#) == 5)
         #expect(HTTPGet.metric(text, #"sluice_sink_dropped_events_total{sink="all",reason="sink_error"}"#) == 0)
         #expect(HTTPGet.metric(text, "sluice_ring_slots") == 16)
+        #expect(HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_count{sink="all"}"#) == 101)
+        #expect(HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_bucket{sink="all",le="+Inf"}"#) == 101)
+        #expect(text.contains("# TYPE sluice_sink_delivery_latency_seconds histogram"))
         #expect((HTTPGet.metric(text, "process_resident_memory_bytes") ?? 0) > 1_000_000)
         #expect(text.contains("# TYPE sluice_sink_events_total counter"))
         #expect(try HTTPGet.get(port: metrics, path: "/nothing").status == 404)
@@ -82,6 +85,32 @@ struct OperationTests {
         #expect(outcome.exitStatus == 0, "promtool check metrics: \(lint.standardOutput) \(lint.standardError)")
         sluice.closeStdin()
         sluice.send(SIGTERM)
+        #expect(sluice.wait().exitStatus == 0)
+    }
+
+    /// The delivery latency histogram counts each event from its read to its acknowledgement:
+    /// an indexer that answers after 400 ms puts every event between 0.25 s and 1 s.
+    @Test func deliveryLatencyIsMeasuredFromReadToAcknowledgement() throws {
+        let indexer = try FakeBulkServer { _ in .slowIndex(nanoseconds: 400_000_000) }
+        defer { indexer.stop() }
+        let config = directory.write("latency.yaml", """
+            sources: { app: { type: stdin } }
+            sinks:
+              search: { type: elasticsearch, endpoint: "\(indexer.url)", index: logs, batch: { max_events: 100, timeout: 50ms } }
+            metrics: { address: "127.0.0.1:0" }
+            """)
+        let sluice = try SluiceBinary.launch(["--config", config])
+        let metrics = try #require(sluice.metricsPort())
+        sluice.write((0..<10).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        var text = ""
+        #expect(Eventually.wait(seconds: 20) {
+            text = (try? HTTPGet.get(port: metrics, path: "/metrics").body) ?? ""
+            return HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_count{sink="search"}"#) == 10
+        }, "\(text.split(separator: "\n").filter { $0.contains("latency") })")
+        #expect(HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_bucket{sink="search",le="0.25"}"#) == 0)
+        #expect(HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_bucket{sink="search",le="1"}"#) == 10)
+        #expect((HTTPGet.metric(text, #"sluice_sink_delivery_latency_seconds_sum{sink="search"}"#) ?? 0) >= 4.0)
+        sluice.closeStdin()
         #expect(sluice.wait().exitStatus == 0)
     }
 

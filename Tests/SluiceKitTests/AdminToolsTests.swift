@@ -1,8 +1,9 @@
+import SluiceTesting
 import Testing
 
 @testable import SluiceKit
 
-@Suite(.timeLimit(.minutes(2))) struct AdminToolsTests {
+@Suite(.timeLimit(.minutes(10)), .watchdog) struct AdminToolsTests {
     @Test func queryStringsArePercentDecoded() {
         let query = QueryString.parse("inputs=scrub%2Csearch&where=level+%3E%3D+error&rate=100%2Fs&empty")
         #expect(query == ["inputs": "scrub,search", "where": "level >= error", "rate": "100/s", "empty": ""])

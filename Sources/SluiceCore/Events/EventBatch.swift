@@ -29,6 +29,10 @@ public final class EventBatch: @unchecked Sendable {
     public private(set) var sourceName: String
     /// The stream and sequences that identify the events (see `EventOrigin`).
     public private(set) var origin: EventOrigin
+    /// When the events were read (wall-clock milliseconds): when the batch was sealed, or, for
+    /// a batch read back from a disk buffer, when it was appended there. A sink's delivery
+    /// latency is measured from it.
+    public package(set) var readAtMilliseconds: Int64
     private var originIsSet: Bool
     /// The events, shared by every relabelled batch over them.
     private let storage: SealedEvents
@@ -52,6 +56,7 @@ public final class EventBatch: @unchecked Sendable {
         storage = SealedEvents(builder)
         self.origin = origin ?? .standalone()
         originIsSet = origin != nil
+        readAtMilliseconds = EventTimestamp.nowMilliseconds()
     }
 
     /// The same events (their bytes shared, their identities kept) as input `index`.
@@ -61,6 +66,7 @@ public final class EventBatch: @unchecked Sendable {
         storage = batch.storage
         origin = batch.origin
         originIsSet = batch.originIsSet
+        readAtMilliseconds = batch.readAtMilliseconds
     }
 
     /// Gives the batch the identities of its events, before it is published, by a source that
@@ -113,7 +119,9 @@ public final class EventBatch: @unchecked Sendable {
             builder.ndjson.append(self.bytes(ofEvents: position..<(position + 1)))
             builder.endEvent(level: entry.level, timestampMilliseconds: entry.timestampMilliseconds)
         }
-        return EventBatch(sourceIndex: input ?? sourceIndex, builder: builder, origin: origin.keeping(positions), sourceName: sourceName)
+        let kept = EventBatch(sourceIndex: input ?? sourceIndex, builder: builder, origin: origin.keeping(positions), sourceName: sourceName)
+        kept.readAtMilliseconds = readAtMilliseconds
+        return kept
     }
 
     /// The NDJSON bytes of events `range` (with their newlines).

@@ -111,6 +111,8 @@ public final class SinkCounters: Sendable {
     public let name: String
     public let events = Counter()
     public let bytes = Counter()
+    /// Time from read to delivery, per event.
+    public let latency = LatencyHistogram()
     /// Writes retried after a failure.
     public let retries = Counter()
     /// Events of the sink's inputs that passed its `where`, counted as they leave the ring:

@@ -3,17 +3,21 @@ import SluiceRing
 /// One value for `/metrics`.
 public struct MetricSample: Sendable {
     public enum Kind: String, Sendable {
-        case counter, gauge
+        case counter, gauge, histogram
     }
 
     public var name: String
+    /// The metric family the sample belongs to: its name, but for a histogram's `_bucket`,
+    /// `_sum` and `_count` samples.
+    public var family: String
     public var help: String
     public var kind: Kind
     public var labels: [(String, String)]
     public var value: Double
 
-    public init(_ name: String, _ kind: Kind, help: String, labels: [(String, String)] = [], value: Double) {
+    public init(_ name: String, _ kind: Kind, family: String? = nil, help: String, labels: [(String, String)] = [], value: Double) {
         self.name = name
+        self.family = family ?? name
         self.help = help
         self.kind = kind
         self.labels = labels
@@ -27,8 +31,8 @@ public enum PrometheusText {
         var output = ""
         var described: Set<String> = []
         for sample in samples {
-            if described.insert(sample.name).inserted {
-                output += "# HELP \(sample.name) \(sample.help)\n# TYPE \(sample.name) \(sample.kind.rawValue)\n"
+            if described.insert(sample.family).inserted {
+                output += "# HELP \(sample.family) \(sample.help)\n# TYPE \(sample.family) \(sample.kind.rawValue)\n"
             }
             output += sample.name
             if !sample.labels.isEmpty {
@@ -95,6 +99,9 @@ extension Pipeline {
                                             labels: labels + [("reason", reason.rawValue)], value: Double(counters.dropped(reason).current)))
             }
             samples.append(MetricSample("sluice_sink_retries_total", .counter, help: "Writes or requests retried after a failure.", labels: labels, value: Double(counters.retries.current)))
+            samples += counters.latency.samples(
+                name: "sluice_sink_delivery_latency_seconds", help: "Time from an event's read to its delivery (acknowledgement), by events.", labels: labels
+            )
             samples.append(MetricSample("sluice_sink_healthy", .gauge, help: "0 while the sink's output is failing.", labels: labels, value: counters.currentProblem == nil ? 1 : 0))
             samples += runner.sink.metricSamples()
             samples += runner.buffer?.metricSamples() ?? []

@@ -26,6 +26,8 @@ struct TopReport {
         var lastError: String?
         var bufferBytes: Double?
         var bufferOldestSeconds: Double?
+        /// Mean time from read to delivery of the events delivered between the scrapes.
+        var latencySeconds: Double?
     }
 
     var address: String
@@ -66,6 +68,8 @@ struct TopReport {
             TransformRow(name: $0, inPerSecond: transformIn[$0] ?? 0, outPerSecond: transformOut[$0] ?? 0, droppedPerSecond: transformDropped[$0] ?? 0)
         }
         let sinkEvents = rate("sluice_sink_events_total", by: "sink")
+        let latencySum = (before.values("sluice_sink_delivery_latency_seconds_sum", by: "sink"), after.values("sluice_sink_delivery_latency_seconds_sum", by: "sink"))
+        let latencyCount = (before.values("sluice_sink_delivery_latency_seconds_count", by: "sink"), after.values("sluice_sink_delivery_latency_seconds_count", by: "sink"))
         let sinkBytes = rate("sluice_sink_bytes_total", by: "sink")
         let healthy = after.values("sluice_sink_healthy", by: "sink")
         let bufferBytes = after.values("sluice_buffer_bytes", by: "sink")
@@ -80,10 +84,12 @@ struct TopReport {
                 return perSecond > 0 ? (reason, perSecond) : nil
             }
             let known = health[name]
+            let delivered = (latencyCount.1[name] ?? 0) - (latencyCount.0[name] ?? 0)
+            let latency = delivered > 0 ? ((latencySum.1[name] ?? 0) - (latencySum.0[name] ?? 0)) / delivered : nil
             return SinkRow(
                 name: name, eventsPerSecond: sinkEvents[name] ?? 0, bytesPerSecond: sinkBytes[name] ?? 0, drops: drops,
                 state: known?.state ?? (healthy[name] == 0 ? "retrying" : "delivering"), lastError: known?.lastError,
-                bufferBytes: bufferBytes[name], bufferOldestSeconds: bufferOldest[name]
+                bufferBytes: bufferBytes[name], bufferOldestSeconds: bufferOldest[name], latencySeconds: latency
             )
         }
     }
@@ -97,6 +103,21 @@ struct TopReport {
         case ..<10_000_000: "\(Int((value / 1_000).rounded()))k"
         default: "\(Int((value / 1_000_000).rounded()))M"
         }
+    }
+
+    /// `850ms`, `2.4s`, `3m`.
+    static func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<1: "\(Int((seconds * 1000).rounded()))ms"
+        case ..<60: "\(format1(seconds))s"
+        default: "\(Int((seconds / 60).rounded()))m"
+        }
+    }
+
+    private static func format3(_ value: Double) -> String {
+        let thousandths = Int((value * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        return "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
 
     private static func format1(_ value: Double) -> String {
@@ -128,25 +149,27 @@ struct TopReport {
         let memory = residentBytes.map { "rss \(Self.bytes($0))" } ?? "rss -"
         lines.append("sluice top  \(address)  \(ring)  \(cpu)  \(memory)  \(clock)")
         lines.append("")
-        lines.append(Self.padded("SOURCE", 22) + Self.padded("EVENTS/S", 10, right: true) + Self.padded("BYTES/S", 12, right: true) + "  LAG")
+        lines.append(Self.padded("SOURCE", 18) + Self.padded("EVENTS/S", 10, right: true) + Self.padded("BYTES/S", 12, right: true) + "  LAG")
         for source in sources {
-            lines.append(Self.padded(source.name, 22) + Self.padded(Self.number(source.eventsPerSecond), 10, right: true)
+            lines.append(Self.padded(source.name, 18) + Self.padded(Self.number(source.eventsPerSecond), 10, right: true)
                 + Self.padded(Self.bytes(source.bytesPerSecond), 12, right: true) + "  " + (source.lagBytes.map(Self.bytes) ?? ""))
         }
         if !transforms.isEmpty {
             lines.append("")
-            lines.append(Self.padded("TRANSFORM", 22) + Self.padded("IN/S", 10, right: true) + Self.padded("OUT/S", 12, right: true) + Self.padded("DROPPED/S", 12, right: true))
+            lines.append(Self.padded("TRANSFORM", 18) + Self.padded("IN/S", 10, right: true) + Self.padded("OUT/S", 12, right: true) + Self.padded("DROPPED/S", 12, right: true))
             for transform in transforms {
-                lines.append(Self.padded(transform.name, 22) + Self.padded(Self.number(transform.inPerSecond), 10, right: true)
+                lines.append(Self.padded(transform.name, 18) + Self.padded(Self.number(transform.inPerSecond), 10, right: true)
                     + Self.padded(Self.number(transform.outPerSecond), 12, right: true) + Self.padded(Self.number(transform.droppedPerSecond), 12, right: true))
             }
         }
         lines.append("")
-        lines.append(Self.padded("SINK", 22) + Self.padded("EVENTS/S", 10, right: true) + Self.padded("BYTES/S", 12, right: true) + "  " + Self.padded("STATE", 11) + "BUFFER")
+        lines.append(Self.padded("SINK", 18) + Self.padded("EVENTS/S", 10, right: true) + Self.padded("BYTES/S", 12, right: true) + "  " + Self.padded("STATE", 11)
+            + Self.padded("LATENCY", 9) + "BUFFER")
         for sink in sinks {
             let buffer = sink.bufferBytes.map { Self.bytes($0) + (sink.bufferOldestSeconds.map { " \(Int($0))s old" } ?? "") } ?? ""
-            lines.append(Self.padded(sink.name, 22) + Self.padded(Self.number(sink.eventsPerSecond), 10, right: true)
-                + Self.padded(Self.bytes(sink.bytesPerSecond), 12, right: true) + "  " + Self.padded(sink.state, 11) + buffer)
+            lines.append(Self.padded(sink.name, 18) + Self.padded(Self.number(sink.eventsPerSecond), 10, right: true)
+                + Self.padded(Self.bytes(sink.bytesPerSecond), 12, right: true) + "  " + Self.padded(sink.state, 11)
+                + Self.padded(sink.latencySeconds.map(Self.duration) ?? "-", 9) + buffer)
             for drop in sink.drops {
                 lines.append("  dropping \(Self.number(drop.perSecond))/s: \(drop.reason)")
             }
@@ -171,6 +194,7 @@ struct TopReport {
         }
         for sink in sinks {
             var line = "sink \(sink.name) events_per_s=\(Self.format1(sink.eventsPerSecond)) bytes_per_s=\(Int(sink.bytesPerSecond.rounded())) state=\(sink.state)"
+            if let latency = sink.latencySeconds { line += " latency_s=\(Self.format3(latency))" }
             if let bytes = sink.bufferBytes { line += " buffer_bytes=\(Int(bytes))" }
             if let oldest = sink.bufferOldestSeconds { line += " buffer_oldest_s=\(Self.format1(oldest))" }
             for drop in sink.drops { line += " dropped_\(drop.reason)_per_s=\(Self.format1(drop.perSecond))" }

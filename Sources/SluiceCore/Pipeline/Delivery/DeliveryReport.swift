@@ -1,11 +1,21 @@
 import SluiceSync
 
-/// Names one batch handed to a sink: what became of its events is reported against it.
+/// Names one batch handed to a sink: what became of its events is reported against it. It
+/// carries when the batch was read, for the sink's delivery latency; it is known by its number.
 public struct DeliveryTicket: Hashable, Sendable {
     public let number: UInt64
+    /// When the batch's events were read (wall-clock milliseconds); 0 when unknown.
+    public let readAtMilliseconds: Int64
 
-    public init(_ number: UInt64) {
+    public init(_ number: UInt64, readAtMilliseconds: Int64 = 0) {
         self.number = number
+        self.readAtMilliseconds = readAtMilliseconds
+    }
+
+    public static func == (left: DeliveryTicket, right: DeliveryTicket) -> Bool { left.number == right.number }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(number)
     }
 }
 
@@ -71,6 +81,9 @@ public final class DeliveryReport: Sendable {
     public func delivered(_ ticket: DeliveryTicket, events: Int, bytes: Int) {
         counters.events.add(events)
         counters.bytes.add(bytes)
+        if ticket.readAtMilliseconds > 0 {
+            counters.latency.observe(milliseconds: EventTimestamp.nowMilliseconds() - ticket.readAtMilliseconds, events: events)
+        }
         settle(ticket, events: events)
     }
 

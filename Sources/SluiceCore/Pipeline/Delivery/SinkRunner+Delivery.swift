@@ -39,7 +39,7 @@ extension SinkRunner {
     /// Writes a batch; under `block` a failing write is retried with backoff until it succeeds
     /// or the stop ends the waiting, so nothing is lost while the sink recovers.
     func deliver(_ batch: EventBatch, endOfRun: Bool, ticket given: DeliveryTicket? = nil) {
-        let ticket = given ?? DeliveryTicket(nextTicket)
+        let ticket = given ?? DeliveryTicket(nextTicket, readAtMilliseconds: batch.readAtMilliseconds)
         if given == nil { nextTicket += 1 }
         report.issue(ticket, events: batch.count)
         var policy = WriteRetryPolicy(whenFull: configuration.whenFull, maxBackoffNanoseconds: configuration.maxRetryBackoffNanoseconds)
