@@ -90,6 +90,37 @@ struct TapTests {
         #expect(badFilter.standardError.contains("answered 400: where:"), "\(badFilter.standardError)")
     }
 
+    /// Given the running Sluice's configuration, `tap` (like `top`) takes its metrics address
+    /// and token from there, environment included; without the token's value the admin API
+    /// refuses it, and it says so.
+    @Test func theAddressAndTokenComeFromTheConfiguration() throws {
+        let port = try SocketClient.freePort()
+        let config = directory.write("tokened.yaml", """
+            sources: { net: { type: tcp, address: "127.0.0.1:0" } }
+            sinks: { all: { type: blackhole } }
+            metrics: { address: "127.0.0.1:\(port)", token: "${TAP_TOKEN}" }
+            """)
+        // The tests' environment points every Sluice at port 0; this one's is the configured.
+        let environment = ["TAP_TOKEN": "t-\(getpid())", "SLUICE_METRICS_ADDRESS": "127.0.0.1:\(port)"]
+        let sluice = try SluiceBinary.launch(["--config", config], environment: environment, stdin: .null)
+        defer {
+            sluice.send(SIGTERM)
+            _ = sluice.wait()
+        }
+        let input = try #require(sluice.listeningPort(of: "net"))
+        let tap = try SluiceBinary.launch(["tap", "--config", config], environment: environment, stdin: .null)
+        ChildProcess.pause(milliseconds: 300)
+        try send(port: input, count: 50)
+        #expect(Eventually.wait(seconds: 20) { tap.standardOutputLines.count >= 50 }, "\(tap.standardError)")
+        tap.send(SIGINT)
+        #expect(tap.wait(seconds: 20).exitStatus == 0)
+        #expect(events(tap.standardOutputLines).allSatisfy { $0["component"] as? String == "net" })
+
+        let refused = try SluiceBinary.launch(["tap", "--address", "127.0.0.1:\(port)"], stdin: .null)
+        #expect(refused.wait(seconds: 20).exitStatus == 1)
+        #expect(refused.standardError.contains("answered 401"), "\(refused.standardError)")
+    }
+
     /// A tap client that stops reading: the pipeline goes on at full speed (every event reaches
     /// the sinks), the tap's queue drops, and the drop is said on the stream.
     @Test func aClientThatDoesNotReadNeverHoldsThePipelineBack() throws {

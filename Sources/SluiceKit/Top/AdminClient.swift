@@ -1,20 +1,38 @@
 import ArgumentParser
+import SluiceComponentConfig
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `--address` and `--token`: where the operator commands (`top`, `tap`) reach a running Sluice.
+/// Where the operator commands (`top`, `tap`) reach a running Sluice: `--address` and
+/// `--token`; else the `metrics.address` and `metrics.token` of the running Sluice's own
+/// configuration (`--config`, or `$SLUICE_CONFIG`, with its environment overrides such as
+/// `SLUICE_METRICS_ADDRESS`); else `$SLUICE_METRICS_ADDRESS` and `$SLUICE_METRICS_TOKEN`, and
+/// `127.0.0.1:${PORT:-9880}`.
 struct AdminConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("The running Sluice's metrics listener (default: its configuration's metrics.address, $SLUICE_METRICS_ADDRESS, else 127.0.0.1:${PORT:-9880}).", valueName: "HOST:PORT"))
     var address: String?
 
-    @Option(help: ArgumentHelp("The admin API's bearer token (default: $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
+    @Option(help: ArgumentHelp("The admin API's bearer token (default: its configuration's metrics.token, else $SLUICE_METRICS_TOKEN).", valueName: "TOKEN"))
     var token: String?
 
-    /// A client for the address and token given, or the environment's.
-    func client(environment: [String: String] = ProcessEnvironment.current) -> AdminClient {
-        AdminClient(address: AdminClient.address(given: address, environment: environment), token: token ?? environment["SLUICE_METRICS_TOKEN"])
+    @OptionGroup var configuration: ConfigurationOptions
+
+    /// A client for the address and token given, the configuration's, or the environment's.
+    func client(registry: ComponentRegistry, environment: [String: String] = ProcessEnvironment.current) throws -> AdminClient {
+        var configured: (address: String?, token: String?) = (nil, nil)
+        if address == nil || token == nil, !configuration.files.isEmpty || !(environment["SLUICE_CONFIG"] ?? "").isEmpty {
+            let loaded = try configuration.loadOrExit(registry: registry, environment: environment)
+            guard loaded.metricsAddress != nil || address != nil else {
+                throw ValidationError("the configuration turns metrics off (metrics.enabled: false): there is nothing to connect to; give --address")
+            }
+            configured = (loaded.metricsAddress, loaded.adminToken)
+        }
+        return AdminClient(
+            address: address ?? configured.address ?? AdminClient.address(given: nil, environment: environment),
+            token: token ?? configured.token ?? environment["SLUICE_METRICS_TOKEN"]
+        )
     }
 }
 

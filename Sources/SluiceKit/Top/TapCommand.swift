@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceComponentConfig
 import Foundation
 import Synchronization
 
@@ -6,7 +7,7 @@ import Synchronization
 /// stdout while it runs (`/api/tap`): one `{"component":…,"point":…,"event":{…}}` per event.
 /// What the server dropped (this client reading too slowly) and sampled out (`--rate`) is
 /// printed on stderr as it happens and in a summary when it ends (Ctrl-C, or Sluice stopping).
-struct TapCommand: ParsableCommand {
+struct TapCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "tap",
         abstract: "Stream a sample of the events passing sources, transforms or sinks of a running Sluice."
@@ -26,8 +27,8 @@ struct TapCommand: ParsableCommand {
     /// Set by SIGINT and SIGTERM: the stream ends cleanly at the next check.
     static let stopping = Atomic<Bool>(false)
 
-    func run() throws {
-        let client = connection.client()
+    func run(with registry: ComponentRegistry) throws {
+        let client = try connection.client(registry: registry)
         var parameters = ["rate=" + Self.escape(rate)]
         if let inputs { parameters.append("inputs=" + Self.escape(inputs)) }
         if let filter { parameters.append("where=" + Self.escape(filter)) }

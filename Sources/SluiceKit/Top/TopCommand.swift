@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceComponentConfig
 import Foundation
 import SluiceConfig
 import SluiceCore
@@ -8,7 +9,7 @@ import SluiceSync
 /// sink, events and bytes per second, drops by reason, each sink's state and last error, disk
 /// buffers, the ring and the process. Full screen on a terminal (refreshed every `--interval`,
 /// `q` quits); one line per component otherwise, or once with `--once`.
-struct TopCommand: ParsableCommand {
+struct TopCommand: ConfigurationCommand {
     static let configuration = CommandConfiguration(
         commandName: "top",
         abstract: "Show a running Sluice's components, refreshed every second (q quits)."
@@ -22,8 +23,8 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Print one line per component once, and exit.")
     var once = false
 
-    func run() throws {
-        let client = connection.client()
+    func run(with registry: ComponentRegistry) throws {
+        let client = try connection.client(registry: registry)
         guard let intervalNanoseconds = Units.parseDuration(interval), intervalNanoseconds >= 100_000_000 else {
             throw ValidationError("--interval must be a duration of 100ms or more, such as 1s")
         }
