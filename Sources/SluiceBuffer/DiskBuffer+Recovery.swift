@@ -118,8 +118,9 @@ extension DiskBuffer {
                     break scan
                 }
                 if atEnd && lastBefore == nil && !newest {
-                    // Not one intact record (a segment of zeros, say): out of the way whole.
-                    Glibc.close(descriptor)
+                    // Not one intact record (a segment of zeros, say): out of the way whole. The
+                    // descriptor is the segment's and closes with it (closing it here too closed
+                    // it twice: a file another thread opened in between lost its descriptor).
                     quarantineWhole(entry, reason: .checksum, detail: "no intact record", nextFirst: nextFirst)
                     return nil
                 }
