@@ -27,7 +27,7 @@ public final class TapSubscription: @unchecked Sendable {
     private let matcher: EventMatcher?
     private let eventsPerSecond: Double
     private let capacity: Int
-    private let state: Mutex<State>
+    private let state: TryLocked<State>
     /// Events skipped because another thread was giving this subscription events right then.
     private let skippedWhileBusy = Atomic<Int>(0)
 
@@ -36,7 +36,7 @@ public final class TapSubscription: @unchecked Sendable {
         matcher = filter.map { EventMatcher([$0]) }
         self.eventsPerSecond = eventsPerSecond
         self.capacity = capacity
-        state = Mutex(State(tokens: eventsPerSecond, refilledAt: MonotonicClock.nowNanoseconds()))
+        state = TryLocked(State(tokens: eventsPerSecond, refilledAt: MonotonicClock.nowNanoseconds()))
     }
 
     func wants(_ component: String, _ point: TapPoint) -> Bool {
@@ -46,7 +46,7 @@ public final class TapSubscription: @unchecked Sendable {
     /// Keeps the events of `batch` that pass the filter, within the rate and the capacity.
     /// Never waits: when another thread is doing the same, the batch is skipped and counted.
     func take(_ batch: EventBatch, component: String, point: TapPoint) {
-        let taken = state.withLockIfAvailable { state in
+        let taken = state.withValueIfFree { state in
             let now = MonotonicClock.nowNanoseconds()
             state.tokens = min(eventsPerSecond, state.tokens + Double(now - state.refilledAt) / 1e9 * eventsPerSecond)
             state.refilledAt = now
@@ -78,7 +78,7 @@ public final class TapSubscription: @unchecked Sendable {
 
     /// Takes what waits, and the counts since the last call.
     public func drain() -> Drained {
-        state.withLock { state in
+        state.withValue { state in
             defer {
                 state.lines.removeAll(keepingCapacity: true)
                 state.count = 0
