@@ -11,7 +11,7 @@ import SluiceSync
 /// queues (`AdminEndpoints`, `/api/tap`).
 public final class TapHub: Sendable {
     private let subscriberCount = Atomic<Int>(0)
-    private let subscriptions = TapSubscriberList()
+    private let subscriptions = TryLocked<[TapSubscription]>([])
     private let skipped = Atomic<Int>(0)
 
     public init() {}
@@ -26,7 +26,7 @@ public final class TapHub: Sendable {
     /// goes), and each subscription takes its share under a lock taken only if free, counting
     /// what it had to skip.
     public func offer(_ batch: EventBatch, component: String, point: TapPoint) {
-        guard let current = subscriptions.readIfAvailable() else {
+        guard let current = subscriptions.readIfFree() else {
             skipped.add(batch.count, ordering: .relaxed)
             return
         }
@@ -42,16 +42,15 @@ public final class TapHub: Sendable {
     }
 
     public func subscribe(_ subscription: TapSubscription) {
-        subscriptions.change { $0.append(subscription) }
+        subscriptions.withValue { $0.append(subscription) }
         subscriberCount.add(1, ordering: .relaxed)
     }
 
     public func unsubscribe(_ subscription: TapSubscription) {
-        var removed = false
-        subscriptions.change { list in
-            guard let index = list.firstIndex(where: { $0 === subscription }) else { return }
+        let removed = subscriptions.withValue { list -> Bool in
+            guard let index = list.firstIndex(where: { $0 === subscription }) else { return false }
             list.remove(at: index)
-            removed = true
+            return true
         }
         if removed { subscriberCount.subtract(1, ordering: .relaxed) }
     }
