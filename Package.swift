@@ -59,7 +59,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -71,6 +70,10 @@ let package = Package(
         // Locks, a condition lock and the monotonic clock, for everything off the event path
         // (and the ring's parking): the standard library and Glibc only.
         .target(name: "SluiceSync"),
+        // What Foundation's full build would give the control plane (a JSON tree for API calls
+        // and responses, trimming), on FoundationEssentials only: `import Foundation` links
+        // ICU's 34 MB data table into the binary, so no module imports it.
+        .target(name: "SluiceText"),
         // The lock-free ring at the core: standard library and Synchronization only.
         .target(name: "SluiceRing", dependencies: ["SluiceSync", "CLinux"]),
         // Events, framing, parsing, encoding, the pipeline and the Source/Sink contracts.
@@ -88,7 +91,7 @@ let package = Package(
         // YAML layering, environment overrides, interpolation and typed, validated reading.
         .target(
             name: "SluiceConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["CYAML"]
         ),
         // What a source or sink type needs to be configured and registered: the registry's
         // vocabulary (each type declares its registration beside its configuration reading) and
@@ -101,7 +104,7 @@ let package = Package(
         .target(
             name: "SluiceSources",
             dependencies: [
-                "SluiceCore", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CLinux", "CZlib",
+                "SluiceCore", "SluiceSync", "SluiceText", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CLinux", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,6 +117,7 @@ let package = Package(
         .target(
             name: "SluiceNATS",
             dependencies: [
+                "SluiceText",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,7 +132,7 @@ let package = Package(
         .target(
             name: "SluiceSinks",
             dependencies: [
-                "SluiceCore", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CZlib", "CDeflate", "CLinux",
+                "SluiceCore", "SluiceSync", "SluiceText", "SluiceConfig", "SluiceComponentConfig", "SluiceNATS", "CZlib", "CDeflate", "CLinux",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,7 +144,7 @@ let package = Package(
         .target(
             name: "SluiceKit",
             dependencies: [
-                "SluiceCore", "SluiceRing", "SluiceSync", "SluiceConfig", "SluiceComponentConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer",
+                "SluiceCore", "SluiceRing", "SluiceSync", "SluiceText", "SluiceConfig", "SluiceComponentConfig", "SluiceSources", "SluiceSinks", "SluiceBuffer",
                 "SluiceTransforms", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -168,6 +172,10 @@ let package = Package(
         // PCRE2 (Debian's libpcre2-dev): the regular expressions of `where`, alert rules and
         // multiline joining.
         .systemLibrary(name: "CPCRE2", providers: [.apt(["libpcre2-dev"])]),
+        // libyaml (Debian's libyaml-dev): the configuration files' parser. Reached directly
+        // rather than through a Swift YAML package, which imports Foundation and so links ICU's
+        // data table (34 MB) into the binary.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Test doubles shared by the test targets.
         .target(
             name: "SluiceTesting",
@@ -184,6 +192,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSync", "SluiceTesting"]),
         .testTarget(name: "SluiceTransformsTests", dependencies: ["SluiceTransforms", "SluiceCore", "SluiceSync", "SluiceTesting"]),
         .testTarget(name: "SluiceConfigTests", dependencies: ["SluiceConfig", "SluiceTesting"]),
+        .testTarget(name: "SluiceTextTests", dependencies: ["SluiceText", "SluiceTesting"]),
         .testTarget(
             name: "SluiceSourcesTests",
             dependencies: ["SluiceSources", "SluiceConfig", "SluiceRing", "SluiceSync", "SluiceTesting"]

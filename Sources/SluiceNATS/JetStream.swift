@@ -1,5 +1,6 @@
-import Foundation
+import Glibc
 import NIOCore
+import SluiceText
 
 /// The parts of the JetStream API Sluice uses, as requests on a `NATSConnection`: stream
 /// information, creating a stream (tests and set-up), a durable pull consumer, and reading the
@@ -17,7 +18,7 @@ public struct JetStream: Sendable {
     public func call(_ api: String, _ body: [String: Any] = [:]) throws(NATSError) -> [String: Any] {
         let payload: [UInt8]
         do {
-            payload = body.isEmpty ? [] : Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+            payload = body.isEmpty ? [] : JSONAny.serialize(body)
         } catch {
             throw NATSError("cannot encode the \(api) request: \(error)")
         }
@@ -27,7 +28,7 @@ public struct JetStream: Sendable {
         } catch {
             throw NATSError("JetStream \(api): \(error.description) (is JetStream enabled on the server?)")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(reply.payload.readableBytesView))) as? [String: Any] else {
+        guard let object = JSONAny.object(reply.payload.readableBytesView) else {
             throw NATSError("JetStream \(api): the reply is not a JSON object")
         }
         if let error = JetStreamError(object["error"]) { throw NATSError("JetStream \(api): \(error)") }
@@ -104,7 +105,7 @@ public enum PublishAcknowledgement: Sendable, Equatable {
             // The server writes `"duplicate": true`, with a space.
             return .stored(sequence: sequence, duplicate: contains("\"duplicate\": true", in: bytes) || contains("\"duplicate\":true", in: bytes))
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any]
+        let object = JSONAny.object(bytes.readableBytesView)
         guard let error = JetStreamError(object?["error"]) else {
             return .refused(code: message.status ?? 0, errorCode: 0, text: "unreadable acknowledgement: \(String(decoding: bytes.readableBytesView.prefix(200), as: UTF8.self))")
         }

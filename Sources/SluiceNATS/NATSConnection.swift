@@ -1,8 +1,9 @@
-import Foundation
+import FoundationEssentials
 public import NIOCore
 public import NIOPosix
 import NIOSSL
 import Synchronization
+import SluiceText
 
 /// One client connection to one NATS server, on a swift-nio event loop: the handshake (`INFO`,
 /// TLS when asked for, `CONNECT` with the credentials, a `PING` answered by `PONG`), writes of
@@ -87,7 +88,7 @@ public final class NATSConnection: Sendable {
             var hello = channel.allocator.buffer(capacity: 256)
             hello.writeString("CONNECT ")
             let fields = try connectFields(options, info: info, tls: options.tls || address.requiresTLS || info.tlsRequired)
-            hello.writeBytes(try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))
+            hello.writeBytes(JSONAny.serialize(fields))
             hello.writeString("\r\n")
             connection.write(hello)
             try connection.flush(timeoutNanoseconds: options.timeoutNanoseconds)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SluiceText
 public import NIOCore
 
 /// What a NATS server sends: its `INFO`, messages, keep-alives, and errors.
@@ -26,7 +27,7 @@ public struct NATSMessage: Sendable {
 
     /// The value of header `name` (case-insensitive), if present.
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
@@ -113,7 +114,7 @@ struct NATSFrameDecoder: ByteToMessageDecoder {
             case "PONG": context.fireChannelRead(wrapInboundOut(.pong))
             case "+OK": context.fireChannelRead(wrapInboundOut(.ok))
             case "-ERR":
-                let reason = text.dropFirst(4).trimmingCharacters(in: CharacterSet(charactersIn: " '"))
+                let reason = String(text.dropFirst(4).trimmed { $0 == " " || $0 == "'" })
                 context.fireChannelRead(wrapInboundOut(.error(reason)))
             case "INFO":
                 let json = Data(text.dropFirst(4).utf8)
@@ -140,7 +141,7 @@ struct NATSFrameDecoder: ByteToMessageDecoder {
         }
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            message.headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            message.headers.append((String(line[..<colon]), String(line[line.index(after: colon)...].trimmed())))
         }
     }
 

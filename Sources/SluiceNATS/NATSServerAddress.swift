@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One NATS server to connect to: `nats://host:port`, `tls://host:port` (TLS required) or a
 /// bare `host:port`; the port defaults to 4222. Credentials in the URL are not taken: they go in
@@ -18,7 +18,7 @@ public struct NATSServerAddress: Sendable, Hashable, CustomStringConvertible {
     public static func parse(_ text: String) -> Result<NATSServerAddress, NATSError> {
         var rest = Substring(text)
         var tls = false
-        if let scheme = rest.range(of: "://") {
+        if let scheme = rest.firstRange(of: "://") {
             switch rest[..<scheme.lowerBound].lowercased() {
             case "nats": break
             case "tls": tls = true

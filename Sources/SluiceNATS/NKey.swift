@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import SluiceText
 
 /// An NKey (NATS's Ed25519 identities): a seed read from its text form (`SU...`), the public key
 /// it gives (`U...`), and signatures of the nonce a server sends in its `INFO`.
@@ -16,7 +17,7 @@ public struct NKey: Sendable {
 
     /// Reads a seed (`SU...`); nil, with the reason, when it is not one.
     public static func fromSeed(_ text: String) -> Result<NKey, NATSError> {
-        guard let raw = Base32.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), raw.count == 36 else {
+        guard let raw = Base32.decode(String(text.trimmed())), raw.count == 36 else {
             return .failure(NATSError("the NKey seed is not base32 of 36 bytes"))
         }
         guard CRC16.xmodem(raw[0..<34]) == UInt16(raw[34]) | UInt16(raw[35]) << 8 else {
@@ -57,12 +58,12 @@ public struct NKey: Sendable {
     public func sign(nonce: String) throws -> String {
         let signature = try signingKey.signature(for: Data(nonce.utf8))
         return Data(signature).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
     }
 
     /// Whether `signature` (as `sign` writes it) is this key's signature of `nonce`.
     public func verifies(_ signature: String, nonce: String) -> Bool {
-        var base64 = signature.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = signature.replacing("-", with: "+").replacing("_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let bytes = Data(base64Encoded: base64) else { return false }
         return signingKey.publicKey.isValidSignature(bytes, for: Data(nonce.utf8))
@@ -77,7 +78,7 @@ public struct NATSCredentials: Sendable {
 
     public static func read(_ text: String) -> Result<NATSCredentials, NATSError> {
         func block(_ name: String) -> String? {
-            let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            let lines = text.split(whereSeparator: \.isNewline).map { String($0.trimmed()) }
             guard let start = lines.firstIndex(where: { $0.hasPrefix("-----BEGIN") && $0.contains(name) }) else { return nil }
             return lines[(start + 1)...].first { !$0.isEmpty && !$0.hasPrefix("---") }
         }

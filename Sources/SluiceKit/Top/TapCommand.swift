@@ -1,6 +1,7 @@
 import ArgumentParser
+import Glibc
 import SluiceComponentConfig
-import Foundation
+import SluiceCore
 import Synchronization
 
 /// `sluice tap`: a sample of the events passing components of a running Sluice, as NDJSON on
@@ -39,7 +40,6 @@ struct TapCommand: ConfigurationCommand {
         var dropped = 0
         var sampledOut = 0
         var standardError = StandardError()
-        let output = FileHandle.standardOutput
         do {
             _ = try client.stream("/api/tap?" + parameters.joined(separator: "&"), stop: { Self.stopping.load(ordering: .relaxed) }) { line in
                 if line.hasPrefix(#"{"tap":"#) {
@@ -51,14 +51,14 @@ struct TapCommand: ConfigurationCommand {
                 }
                 events += 1
                 do {
-                    try output.write(contentsOf: Data((line + "\n").utf8))
+                    try Array((line + "\n").utf8).withUnsafeBytes { try OutputDescriptor.writeAll($0, to: STDOUT_FILENO, name: "stdout") }
                 } catch {
                     return false  // stdout closed (`| head`): done
                 }
                 return true
             }
         } catch {
-            print(error.description, to: &standardError)
+            print("\(error)", to: &standardError)
             throw ExitCode(1)
         }
         let ending = Self.stopping.load(ordering: .relaxed) ? "" : " (the stream ended: Sluice stopped)"
@@ -68,13 +68,26 @@ struct TapCommand: ConfigurationCommand {
     /// The numbers of a `{"tap":{"dropped":N,"sampled_out":M}}` line.
     static func counts(_ line: Substring) -> (dropped: Int, sampledOut: Int) {
         func number(after key: String) -> Int {
-            guard let range = line.range(of: "\"\(key)\":") else { return 0 }
+            guard let range = line.firstRange(of: "\"\(key)\":") else { return 0 }
             return Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
         }
         return (number(after: "dropped"), number(after: "sampled_out"))
     }
 
+    /// `text` percent-encoded for a query parameter: ASCII letters, digits and `-_.~,/` as they
+    /// are, every other UTF-8 byte as `%XX`.
     static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~,/"))) ?? text
+        let hex = Array("0123456789ABCDEF".utf8)
+        var escaped: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: ","), UInt8(ascii: "/"):
+                escaped.append(byte)
+            default:
+                escaped += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: escaped, as: UTF8.self)
     }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
+import Glibc
 import SluiceComponentConfig
-import Foundation
 import SluiceConfig
 import SluiceCore
 import SluiceSync
+import SluiceText
 
 /// `sluice top`: what flows where, right now, in a running Sluice: per source, transform and
 /// sink, events and bytes per second, drops by reason, each sink's state and last error, disk
@@ -33,11 +34,13 @@ struct TopCommand: ConfigurationCommand {
             var previous = try scrape(client)
             if once || !Terminal.isInteractive {
                 while true {
-                    Thread.sleep(forTimeInterval: Double(intervalNanoseconds) / 1e9)
+                    var pause = timespec(tv_sec: Int(intervalNanoseconds / 1_000_000_000), tv_nsec: Int(intervalNanoseconds % 1_000_000_000))
+                    var left = timespec()
+                    while nanosleep(&pause, &left) != 0, errno == EINTR { pause = left }
                     let current = try scrape(client)
                     let report = TopReport(address: client.address, before: previous, after: current, health: health(client))
                     // Unbuffered, so a pipe reader sees each refresh as it comes.
-                    FileHandle.standardOutput.write(Data((report.componentLines().joined(separator: "\n") + "\n").utf8))
+                    try Array((report.componentLines().joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try OutputDescriptor.writeAll($0, to: STDOUT_FILENO, name: "stdout") }
                     if once { return }
                     previous = current
                 }
@@ -75,7 +78,7 @@ struct TopCommand: ConfigurationCommand {
     /// (an older Sluice, or a token needed), and `top` falls back on `sluice_sink_healthy`.
     private func health(_ client: AdminClient) -> [String: (state: String, lastError: String?)] {
         guard let answer = try? client.get("/api/health"), answer.status == 200 || answer.status == 503,
-              let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any],
+              let object = JSONAny.object(answer.body.utf8),
               let sinks = object["sinks"] as? [[String: Any]] else { return [:] }
         var states: [String: (state: String, lastError: String?)] = [:]
         for sink in sinks {

@@ -1,8 +1,9 @@
-import Foundation
+import FoundationEssentials
 public import SluiceCore
 
 #if canImport(Glibc)
 import Glibc
+import SluiceText
 #endif
 
 /// The Elasticsearch / OpenSearch bulk API: `create` actions with an id per event, into an
@@ -95,7 +96,7 @@ public final class BulkFormat: DeliveryFormat, @unchecked Sendable {
             return bytes[range.lowerBound] != UInt8(ascii: "f")
         }
         guard hasErrors else { return .accepted }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+        guard let object = JSONAny.object(body),
               let items = object["items"] as? [[String: Any]] else {
             return .retryable("the bulk response could not be read")
         }

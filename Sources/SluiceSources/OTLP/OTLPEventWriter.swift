@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceCore
 
 /// Writes an OTLP log record as a Sluice event (one JSON object): the inverse of the `otlp`

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SluiceCore
 
 /// Turns a protobuf `ExportLogsServiceRequest` into event lines directly, without building

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import SluiceCore
+import SluiceText
 
 /// An OpenTelemetry `AnyValue`.
 enum OTLPValue {
@@ -52,12 +53,7 @@ enum OTLPRequestDecoder {
     // MARK: OTLP/JSON
 
     static func decodeJSON(_ body: UnsafeRawBufferPointer, _ visit: Visit) throws(OTLPDecodingError) {
-        let document: Any
-        do {
-            document = try JSONSerialization.jsonObject(with: Data(body))
-        } catch {
-            throw OTLPDecodingError(description: "the body is not JSON")
-        }
+        guard let document = JSONAny.parse(body) else { throw OTLPDecodingError(description: "the body is not JSON") }
         guard let request = document as? [String: Any] else { throw OTLPDecodingError(description: "the body is not a JSON object") }
         for resourceLogs in request["resourceLogs"] as? [[String: Any]] ?? [] {
             let resource = try attributes((resourceLogs["resource"] as? [String: Any])?["attributes"], depth: 0)
@@ -97,7 +93,7 @@ enum OTLPRequestDecoder {
         if let text = object["stringValue"] as? String { return .string(text) }
         if let flag = object["boolValue"] as? Bool { return .bool(flag) }
         if let number = object["intValue"] { return .int(Int64(exactly: unsignedOrSigned(number)) ?? 0) }
-        if let number = object["doubleValue"] as? NSNumber { return .double(number.doubleValue) }
+        if let number = object["doubleValue"].flatMap(double) { return .double(number) }
         if let text = object["bytesValue"] as? String { return .bytes(Array(Data(base64Encoded: text) ?? Data())) }
         if let array = (object["arrayValue"] as? [String: Any])?["values"] as? [Any] {
             var elements: [OTLPValue] = []
@@ -110,12 +106,20 @@ enum OTLPRequestDecoder {
 
     private static func unsigned(_ any: Any?) -> UInt64 {
         if let text = any as? String { return UInt64(text) ?? 0 }
-        return (any as? NSNumber)?.uint64Value ?? 0
+        if let number = any as? Int { return UInt64(exactly: number) ?? 0 }
+        return (any as? Double).flatMap { UInt64(exactly: $0.rounded(.towardZero)) } ?? 0
     }
 
     private static func unsignedOrSigned(_ any: Any) -> Int64 {
         if let text = any as? String { return Int64(text) ?? 0 }
-        return (any as? NSNumber)?.int64Value ?? 0
+        if let number = any as? Int { return Int64(number) }
+        return (any as? Double).flatMap { Int64(exactly: $0.rounded(.towardZero)) } ?? 0
+    }
+
+    /// A JSON number as a double; OTLP/JSON writes whole doubles as integers (`"doubleValue": 2`).
+    private static func double(_ any: Any) -> Double? {
+        if let number = any as? Double { return number }
+        return (any as? Int).map(Double.init)
     }
 
     private static func hex(_ any: Any?) -> [UInt8] {
