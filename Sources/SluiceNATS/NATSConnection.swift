@@ -62,7 +62,7 @@ public final class NATSConnection: Sendable {
         do {
             channel = try ClientBootstrap(group: loop)
                 .connectTimeout(timeout)
-                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(NATSFrameDecoder()))

@@ -155,13 +155,28 @@ extension ChildProcess {
     }
 }
 
-/// A bare HTTP/1.1 GET over a socket, for scraping a running Sluice's endpoints.
+/// A bare HTTP/1.1 GET (or POST) over a socket, for scraping a running Sluice's endpoints.
 public enum HTTPGet {
     public static func get(port: Int, path: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
+        try exchange(port: port, request: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(fields(headers))Connection: close\r\n\r\n")
+    }
+
+    /// A POST of `body`, answered the same way.
+    public static func post(port: Int, path: String, body: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
+        try exchange(
+            port: port,
+            request: "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(fields(headers))Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        )
+    }
+
+    private static func fields(_ headers: [String: String]) -> String {
+        headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+    }
+
+    private static func exchange(port: Int, request: String) throws -> (status: Int, body: String) {
         let socket = try SocketClient.tcp(port: port)
         defer { close(socket) }
-        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
-        SocketClient.send(socket, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n")
+        SocketClient.send(socket, request)
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {

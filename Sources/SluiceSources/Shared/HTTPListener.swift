@@ -64,7 +64,7 @@ public final class HTTPListener: Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(backoffProvider: connections.acceptBackoff))
                 }
             }
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 connections.acceptSucceeded()
                 guard connections.admit(limits) else {
