@@ -124,6 +124,8 @@ final class PlayedManifest {
         let seconds = ChildProcess.nowSeconds() - started
         let log = PodHarness.podman(["logs", container]).output
         let status = inspect(container, "{{.State.ExitCode}}")
+        let last = log.split(separator: "\n").last { $0.contains("\"stopped") } ?? "no final line"
+        print("PodTests: \(pod) stopped in \(Int(seconds * 1000)) ms, status \(status): \(last)")
         _ = PodHarness.podman(["play", "kube", "--down", file], seconds: 90)
         return (seconds, log, status)
     }
