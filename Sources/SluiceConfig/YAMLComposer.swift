@@ -98,11 +98,15 @@ struct YAMLComposer {
             while true {
                 let next = try events.next()
                 if next.type == YAML_MAPPING_END_EVENT { next.release(); break }
-                var keyValues = 0
-                let key = try composeNode(&events, first: next, path: path, depth: depth + 1, values: &keyValues)
-                guard case .scalar(let name, _) = key else {
+                // A key is its text, whatever it spells (`null:` is the key "null"); aliases as
+                // keys are refused before parsing (YAMLAliasLimits).
+                guard next.type == YAML_SCALAR_EVENT else {
+                    next.release()
                     throw ConfigIssue(path: path.joined(separator: "."), message: "map keys must be plain text", origin: origin)
                 }
+                let name = next.scalarText
+                next.release()
+                try spend(1, path: path, origin: origin)
                 entries.append((name, try composeNode(&events, first: try events.next(), path: path + [name], depth: depth + 1, values: &ownValues)))
             }
             node = .map(entries, origin)

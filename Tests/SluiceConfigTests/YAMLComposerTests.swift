@@ -28,6 +28,8 @@ extension YAMLComposerTests {
         #expect(root["f"]?.scalarText == "x: y")
         #expect(root["g"]?.scalarText == "one\ntwo\n")
         #expect(root.entries?.map(\.key) == ["a", "b", "c", "d", "e", "f", "g"], "maps keep their order")
+        let keys = try parse("null: 1\n~: 2\ntrue: 3\n\"q\": 4\n").get()
+        #expect(keys.entries?.map(\.key) == ["null", "~", "true", "q"], "a key is its text")
     }
 
     @Test func nodesRememberTheirLine() throws {
