@@ -15,14 +15,10 @@ struct PodTests {
 
     @Test func aFIFOSidecarArchivesAndIndexesEveryLine() throws {
         guard PodHarness.ready() else { return }
-        let indexer = try FakeBulkServer()
-        let pod = try PlayedManifest(manifest: "sidecar-fifo.yaml", pod: "checkout-pod-0", sluiceContainer: "sluice", replacements: [
-            "--image", "registry.example.com/checkout:1.4.2=\(PodHarness.appImage)",
-            "--env", "ELASTICSEARCH_URL=\(indexer.url)", "--env", "ELASTICSEARCH_API_KEY=test-key", "--env", "POD_NAMESPACE=default",
-        ])
-        try expectEveryLineIndexed(by: indexer, app: "checkout", pod: pod)
-        try expectProbesAndReadOnlyRoot(pod, container: pod.container)
-        let stopped = try expectCleanDrain(pod)
+        let stopped = try expectSidecarIndexesEveryLine(
+            manifest: "sidecar-fifo.yaml", app: "checkout", appImage: "registry.example.com/checkout:1.4.2",
+            moreReplacements: ["--env", "POD_NAMESPACE=default"]
+        )
         #expect(stopped.contains(#""archive":\#(PodHarness.lines)"#), "the archive took every line: \(stopped)")
     }
 
@@ -48,26 +44,12 @@ struct PodTests {
 
     @Test func aSidecarTailingASharedFileIndexesEveryLine() throws {
         guard PodHarness.ready() else { return }
-        let indexer = try FakeBulkServer()
-        let pod = try PlayedManifest(manifest: "sidecar-file.yaml", pod: "web-pod-0", sluiceContainer: "sluice", replacements: [
-            "--image", "registry.example.com/web:3.1.0=\(PodHarness.appImage)",
-            "--env", "ELASTICSEARCH_URL=\(indexer.url)", "--env", "ELASTICSEARCH_API_KEY=test-key",
-        ])
-        try expectEveryLineIndexed(by: indexer, app: "web", pod: pod)
-        try expectProbesAndReadOnlyRoot(pod, container: pod.container)
-        _ = try expectCleanDrain(pod)
+        _ = try expectSidecarIndexesEveryLine(manifest: "sidecar-file.yaml", app: "web", appImage: "registry.example.com/web:3.1.0")
     }
 
     @Test func anAppSendingOTLPToItsSidecarOnLocalhostLosesNothing() throws {
         guard PodHarness.ready() else { return }
-        let indexer = try FakeBulkServer()
-        let pod = try PlayedManifest(manifest: "sidecar-otlp.yaml", pod: "orders-pod-0", sluiceContainer: "sluice", replacements: [
-            "--image", "registry.example.com/orders:5.0.2=\(PodHarness.appImage)",
-            "--env", "ELASTICSEARCH_URL=\(indexer.url)", "--env", "ELASTICSEARCH_API_KEY=test-key",
-        ])
-        try expectEveryLineIndexed(by: indexer, app: "orders", pod: pod)
-        try expectProbesAndReadOnlyRoot(pod, container: pod.container)
-        _ = try expectCleanDrain(pod)
+        _ = try expectSidecarIndexesEveryLine(manifest: "sidecar-otlp.yaml", app: "orders", appImage: "registry.example.com/orders:5.0.2")
     }
 
     @Test func theDaemonSetIndexesEveryPodsCRIFileOnce() throws {
@@ -113,6 +95,20 @@ struct PodTests {
     }
 
     // MARK: What every pod must show
+
+    /// A Deployment whose app writes its lines and whose Sluice container (`sluice`) indexes
+    /// them: every line once, the probes, a read-only root, a clean drain. Returns Sluice's last
+    /// log line.
+    private func expectSidecarIndexesEveryLine(manifest: String, app: String, appImage: String, moreReplacements: [String] = []) throws -> String {
+        let indexer = try FakeBulkServer()
+        let pod = try PlayedManifest(manifest: manifest, pod: "\(app)-pod-0", sluiceContainer: "sluice", replacements: [
+            "--image", "\(appImage)=\(PodHarness.appImage)",
+            "--env", "ELASTICSEARCH_URL=\(indexer.url)", "--env", "ELASTICSEARCH_API_KEY=test-key",
+        ] + moreReplacements)
+        try expectEveryLineIndexed(by: indexer, app: app, pod: pod)
+        try expectProbesAndReadOnlyRoot(pod, container: pod.container)
+        return try expectCleanDrain(pod)
+    }
 
     /// The `msg` of every indexed event (`message` after OTLP, whose record body it became).
     static func messages(_ indexer: FakeBulkServer) -> [String] {
