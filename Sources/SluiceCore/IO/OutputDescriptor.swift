@@ -6,6 +6,12 @@ import Darwin
 
 /// Complete writes to a descriptor that may be a pipe, a file or a terminal.
 public enum OutputDescriptor {
+    /// `text`'s UTF-8, whole.
+    public static func writeAll(_ text: String, to descriptor: Int32, name: String) throws {
+        var text = text
+        try text.withUTF8 { try writeAll(UnsafeRawBufferPointer($0), to: descriptor, name: name) }
+    }
+
     public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, name: String) throws {
         var written = 0
         try writeAll(bytes, to: descriptor, name: name, written: &written)

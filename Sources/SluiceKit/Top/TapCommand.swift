@@ -51,7 +51,7 @@ struct TapCommand: ConfigurationCommand {
                 }
                 events += 1
                 do {
-                    try Array((line + "\n").utf8).withUnsafeBytes { try OutputDescriptor.writeAll($0, to: STDOUT_FILENO, name: "stdout") }
+                    try OutputDescriptor.writeAll(line + "\n", to: STDOUT_FILENO, name: "stdout")
                 } catch {
                     return false  // stdout closed (`| head`): done
                 }

@@ -40,7 +40,7 @@ struct TopCommand: ConfigurationCommand {
                     let current = try scrape(client)
                     let report = TopReport(address: client.address, before: previous, after: current, health: health(client))
                     // Unbuffered, so a pipe reader sees each refresh as it comes.
-                    try Array((report.componentLines().joined(separator: "\n") + "\n").utf8).withUnsafeBytes { try OutputDescriptor.writeAll($0, to: STDOUT_FILENO, name: "stdout") }
+                    try OutputDescriptor.writeAll(report.componentLines().joined(separator: "\n") + "\n", to: STDOUT_FILENO, name: "stdout")
                     if once { return }
                     previous = current
                 }

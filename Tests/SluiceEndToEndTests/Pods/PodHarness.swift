@@ -1,5 +1,6 @@
 import Glibc
 import SluiceTesting
+import SluiceText
 import Testing
 
 /// Runs the manifests of Config/deploy/kubernetes in pods with `podman play kube`, on the image
@@ -110,7 +111,7 @@ final class PlayedManifest {
 
     /// A container's settings or state as podman has them (`podman inspect --format`).
     func inspect(_ container: String, _ format: String) -> String {
-        PodHarness.podman(["inspect", "--format", format, container]).output.trimmingBlanks
+        String(PodHarness.podman(["inspect", "--format", format, container]).output.trimmed())
     }
 
     /// SIGTERM to every container, SIGKILL to what still runs after `graceSeconds` (the
@@ -138,10 +139,4 @@ final class PlayedManifest {
 struct PodFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension String {
-    var trimmingBlanks: String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-    }
 }
